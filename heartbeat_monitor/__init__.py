@@ -1,0 +1,1 @@
+"""``heartbeat-monitor``: receiver and exporter in one process on embedded defaults."""

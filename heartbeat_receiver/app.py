@@ -1,0 +1,52 @@
+"""The receiver's app factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from heartbeat_receiver import errors, health, heartbeat
+from heartbeat_receiver.auth import require_token
+from heartbeat_receiver.config import Settings
+from heartbeat_receiver.store import HeartbeatStore, RedisClient, connect
+
+
+def make_store(settings: Settings, client: RedisClient | None = None) -> HeartbeatStore:
+    return HeartbeatStore(
+        client or connect(settings.redis_url, cluster=settings.redis_cluster),
+        prefix=settings.redis_key_prefix,
+        max_services=settings.max_services,
+        retention_seconds=settings.retention_seconds,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: HeartbeatStore | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
+    app = Flask("heartbeat_receiver")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["heartbeat_store"] = store or make_store(settings)
+    app.extensions["heartbeat_rules"] = settings.types
+    app.extensions["heartbeat_clock"] = clock
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
+    if settings.ingest_tokens:
+        tokens = settings.ingest_tokens
+
+        @app.before_request
+        def _check_token() -> None:
+            if request.blueprint == heartbeat.bp.name:
+                require_token(tokens)
+
+    errors.register(app)
+    app.register_blueprint(heartbeat.bp)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,111 @@
+"""What a heartbeat is, and the routes that accept one.
+
+Both of the user's shapes are accepted: the agent's bare ``{"type": 4}`` and a named report
+(``service`` or, on the original route, ``service_name``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from heartbeat_receiver.errors import ApiError
+from heartbeat_receiver.service import TypeRules
+from heartbeat_receiver.store import CapacityExceeded, HeartbeatStore
+
+MAX_NAME = 200
+
+bp = Blueprint("heartbeat", __name__)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    service: str
+    type: str
+    sent_at: float | None
+
+
+def _number(body: Mapping[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ApiError(400, "invalid_field", f"'{key}' must be a finite number")
+    return float(value)
+
+
+def _name(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"'{key}' must be a string")
+    if not value.strip():
+        raise ApiError(400, "invalid_field", f"'{key}' must not be empty")
+    if len(value) > MAX_NAME:
+        raise ApiError(400, "invalid_field", f"'{key}' is longer than {MAX_NAME} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ApiError(400, "invalid_field", f"'{key}' contains control characters")
+    return value
+
+
+def parse(body: Any, rules: TypeRules, address: str) -> Heartbeat:
+    """Validate a decoded JSON body; raise :class:`ApiError` (400) on anything unusable."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    declared = body.get("type")
+    if declared is not None and (isinstance(declared, bool) or not isinstance(declared, (str, int))):
+        raise ApiError(400, "invalid_field", "'type' must be a string or an integer")
+    if isinstance(declared, str):
+        _name(declared, "type")
+    key = "service" if "service" in body else "service_name"
+    raw_name = body.get(key)
+    if raw_name is None and declared is None:
+        raise ApiError(400, "missing_field", "a heartbeat needs 'service' or 'type'")
+    name = _name(raw_name, key) if raw_name is not None else f"type-{declared}@{address}"
+    if len(name) > MAX_NAME:
+        raise ApiError(400, "invalid_field", "the derived service name is too long")
+    sent_at = _number(body, "timestamp")
+    _number(body, "interval")
+    return Heartbeat(name, rules.classify(name, declared), sent_at)
+
+
+def _body() -> Any:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None:
+        # a chunked body has no length to check up front: read one byte past the limit to tell
+        data = request.input_stream.read(limit + 1)
+        if len(data) > limit:
+            raise ApiError(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
+    else:
+        data = request.get_data(cache=False)  # Werkzeug answers 413 past MAX_CONTENT_LENGTH
+    if not data:
+        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+
+
+@bp.post("/heartbeat")
+@bp.post("/heartbeat/report")
+def receive() -> ResponseReturnValue:
+    store: HeartbeatStore = current_app.extensions["heartbeat_store"]
+    rules: TypeRules = current_app.extensions["heartbeat_rules"]
+    clock: Callable[[], float] = current_app.extensions["heartbeat_clock"]
+    beat = parse(_body(), rules, request.remote_addr or "unknown")
+    now = clock()
+    try:
+        store.record(beat.service, beat.type, request.remote_addr or "", now, beat.sent_at)
+    except CapacityExceeded:
+        raise ApiError(
+            429,
+            "too_many_services",
+            f"the receiver already tracks its limit of {store.max_services} services; "
+            "new names are refused until old ones expire",
+        ) from None
+    return jsonify(service=beat.service, type=beat.type, received_at=now)

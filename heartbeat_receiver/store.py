@@ -1,0 +1,160 @@
+"""The Redis store: the only place that knows how heartbeats are laid out in Redis.
+
+The receiver writes through :meth:`HeartbeatStore.record`; the exporter reads through
+:meth:`HeartbeatStore.snapshot`. All keys share one hash tag (``{prefix}``) so that they live
+in one slot of a Redis Cluster and both scripts run there unchanged.
+
+Layout (``P`` is the prefix):
+
+* ``{P}:seen``    sorted set, service -> receiver time of its last heartbeat
+* ``{P}:info``    hash, service -> JSON ``{"type", "address", "sent_at"}``
+* ``{P}:count``   hash, service -> heartbeats received
+* ``{P}:refused`` integer, heartbeats refused because the service cap was reached
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.retry import Retry
+
+# One round trip per heartbeat, atomic: prune a few expired services, enforce the cap on new
+# names, then record. ZADD GT keeps last-seen from moving backwards when replicas' clocks differ.
+RECORD_SCRIPT = """
+local seen, info, count, refused = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local name, now, meta = ARGV[1], ARGV[2], ARGV[3]
+local cap, cutoff, batch = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
+for _, gone in ipairs(old) do
+  redis.call('ZREM', seen, gone)
+  redis.call('HDEL', info, gone)
+  redis.call('HDEL', count, gone)
+end
+if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
+  redis.call('INCR', refused)
+  return -1
+end
+redis.call('ZADD', seen, 'GT', now, name)
+redis.call('HSET', info, name, meta)
+return redis.call('HINCRBY', count, name, 1)
+"""
+
+# One consistent snapshot for the exporter: a script runs atomically.
+SNAPSHOT_SCRIPT = """
+return {
+  redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('HGETALL', KEYS[3]),
+  redis.call('GET', KEYS[4]) or '0',
+}
+"""
+
+PRUNE_BATCH = 20
+
+RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
+
+
+@dataclass(frozen=True)
+class ServiceRecord:
+    name: str
+    type: str
+    address: str
+    last_seen: float
+    count: int
+    sent_at: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    services: tuple[ServiceRecord, ...]
+    refused_total: int
+
+
+class CapacityExceeded(Exception):
+    """A new service name arrived while the store already holds ``max_services`` services."""
+
+
+def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> RedisClient:
+    """A client that fails fast (no hidden retries) so callers can report the outage."""
+    options: dict[str, Any] = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "decode_responses": True,
+    }
+    if cluster:
+        return RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), health_check_interval=15, **options)
+
+
+class HeartbeatStore:
+    def __init__(
+        self,
+        client: RedisClient,
+        *,
+        prefix: str = "heartbeat",
+        max_services: int = 10_000,
+        retention_seconds: float = 7 * 86400.0,
+    ) -> None:
+        self.client = client
+        tag = "{" + prefix + "}"
+        self.keys = [f"{tag}:seen", f"{tag}:info", f"{tag}:count", f"{tag}:refused"]
+        self.max_services = max_services
+        self.retention_seconds = retention_seconds
+        self._record = client.register_script(RECORD_SCRIPT)
+        self._snapshot = client.register_script(SNAPSHOT_SCRIPT)
+
+    def ping(self) -> bool:
+        return bool(self.client.ping())
+
+    def record(
+        self, name: str, type_label: str, address: str, now: float, sent_at: float | None = None
+    ) -> int:
+        """Store one heartbeat; return how many this service has sent.
+
+        Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
+        """
+        meta = json.dumps({"type": type_label, "address": address, "sent_at": sent_at})
+        cutoff = now - self.retention_seconds
+        result = self._record(
+            keys=self.keys,
+            args=[name, repr(now), meta, self.max_services, repr(cutoff), PRUNE_BATCH],
+        )
+        if int(result) < 0:
+            raise CapacityExceeded(name)
+        return int(result)
+
+    def snapshot(self) -> Snapshot:
+        """Every service in one atomic read (one script call, not one command per service)."""
+        seen, info, counts, refused = cast(list[Any], self._snapshot(keys=self.keys))
+        info_map = dict(zip(info[::2], info[1::2]))
+        count_map = dict(zip(counts[::2], counts[1::2]))
+        services = []
+        for name, score in zip(seen[::2], seen[1::2]):
+            meta = _meta(info_map.get(name))
+            sent_at = meta.get("sent_at")
+            services.append(
+                ServiceRecord(
+                    name=name,
+                    type=str(meta.get("type") or "other"),
+                    address=str(meta.get("address") or ""),
+                    last_seen=float(score),
+                    count=int(count_map.get(name, 0)),
+                    sent_at=float(sent_at) if isinstance(sent_at, (int, float)) else None,
+                )
+            )
+        return Snapshot(tuple(services), int(refused))
+
+
+def _meta(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

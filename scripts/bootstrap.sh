@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what Heartbeat Monitor needs on a Debian/Ubuntu machine, then a virtualenv in .venv.
+# Usage: scripts/bootstrap.sh [run|test]   (test adds the servers and tools the test suite uses)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_cmd redis-server || need+=(redis-server)
+have_cmd python3 || need+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "$mode" = test ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  have_cmd promtool || need+=(prometheus)
+  have_cmd amtool || need+=(prometheus-alertmanager)
+  have_cmd chromium || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # the Debian packages start their own daemons; the project starts private ones instead
+  for service in redis-server prometheus prometheus-alertmanager postgresql; do
+    $sudo service "$service" stop >/dev/null 2>&1 || true
+  done
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+extra=""
+[ "$mode" = test ] && extra="[dev]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extra" 2>&1 | grep -v -i '^warning' || true
+.venv/bin/python -c 'import heartbeat_receiver, exporter, heartbeat_agent' # fail here if the install did
