@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from werkzeug.serving import make_server
 
-from heartbeat_monitor.redis_server import RedisServer
+from heartbeat_monitor.redis_server import RedisServer, free_port
+from heartbeat_receiver import create_app
+from heartbeat_receiver.config import from_mapping
 
 
 class FakeClock:
@@ -53,3 +58,28 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+class LiveServer:
+    """A WSGI app on a real loopback socket, in a thread of the test process."""
+
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.server = make_server("127.0.0.1", port or free_port(), app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def live_receiver(redis_server: RedisServer) -> Iterator[LiveServer]:
+    settings = from_mapping({"redis_url": redis_server.url})
+    server = LiveServer(create_app(settings))
+    yield server
+    server.stop()

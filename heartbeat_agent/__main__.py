@@ -1,0 +1,5 @@
+import sys
+
+from heartbeat_agent.agent import main
+
+sys.exit(main())

@@ -1,0 +1,325 @@
+"""The agent against the real receiver on a real Redis; schedule and backoff on an injected clock."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zipapp
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heartbeat_agent import HeartbeatSender, backoff_delay, next_due
+from heartbeat_agent import agent as agent_module
+from heartbeat_monitor.redis_server import RedisServer, free_port
+from heartbeat_receiver import create_app
+from heartbeat_receiver.app import make_store
+from heartbeat_receiver.config import from_mapping
+from tests.conftest import LiveServer
+
+
+class FakeTime:
+    """Monotonic clock and wait for the sender: waiting moves time, nothing sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return False
+
+
+def poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met before the deadline")
+        time.sleep(0.02)
+
+
+def services(redis_server: RedisServer) -> dict[str, int]:
+    store = make_store(from_mapping({"redis_url": redis_server.url}))
+    return {s.name: s.count for s in store.snapshot().services}
+
+
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}/heartbeat"  # nothing listens there
+
+
+# -- pure schedule and backoff --------------------------------------------------------------
+
+
+def test_next_due_stays_on_the_grid() -> None:
+    assert next_due(100.0, 30.0, 100.0) == 130.0
+    assert next_due(100.0, 30.0, 129.9) == 130.0
+    assert next_due(100.0, 30.0, 130.0) == 160.0
+    assert next_due(100.0, 30.0, 250.0) == 280.0  # missed slots are skipped, not burst
+    assert next_due(100.0, 30.0, 50.0) == 100.0
+
+
+def test_backoff_is_exponential_with_full_jitter_and_a_cap() -> None:
+    assert [backoff_delay(a, 1.0, 30.0, lambda: 1.0) for a in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff_delay(3, 1.0, 30.0, lambda: 0.25) == 2.0
+    assert backoff_delay(3, 1.0, 30.0, lambda: 0.0) == 0.0
+
+
+# -- the schedule on an injected clock, against the real receiver ------------------------------
+
+
+def test_beats_are_pinned_to_the_schedule_even_when_requests_are_slow(
+    live_receiver: LiveServer, redis_server: RedisServer
+) -> None:
+    fake = FakeTime()
+    start = fake.now
+    sent_at: list[float] = []
+    cost = iter([0.0, 7.0, 0.0, 70.0, 0.0, 0.0])
+
+    def payload() -> dict[str, Any]:
+        sent_at.append(fake.now - start)
+        fake.now += next(cost)  # a request that took this long
+        return {"service": "backend-agent"}
+
+    sender = HeartbeatSender(live_receiver.url("/heartbeat"), interval=30, payload=payload, clock=fake.clock)
+    sender.run(fake.wait, count=5)
+    # 7 s late once: the next beat is still at 60; 70 s stuck: slots 120 and 150 are skipped
+    assert sent_at == [0.0, 30.0, 60.0, 90.0, 180.0]
+    assert services(redis_server) == {"backend-agent": 5}
+    assert sender.stats()["sent"] == 5 and sender.stats()["success_rate"] == 1.0
+
+
+def test_retries_back_off_then_fail_over_and_remember_the_working_url(
+    live_receiver: LiveServer, redis_server: RedisServer
+) -> None:
+    fake = FakeTime()
+    down = dead_url()
+    sender = HeartbeatSender(
+        [down, live_receiver.url("/heartbeat")],
+        interval=30,
+        payload={"service": "kafka-agent"},
+        clock=fake.clock,
+        rand=lambda: 0.5,
+    )
+    sender.run(fake.wait, count=2)
+    # first beat: the dead URL, then at once the second; the second beat goes straight to the URL
+    # that worked
+    assert fake.waits == [30.0]
+    stats = sender.stats()
+    assert stats["sent"] == 2 and stats["attempts"] == 3
+    assert stats["url"] == live_receiver.url("/heartbeat")
+    assert services(redis_server) == {"kafka-agent": 2}
+
+
+def test_a_receiver_that_stays_down_counts_failed_beats() -> None:
+    fake = FakeTime()
+    sender = HeartbeatSender(
+        dead_url(), interval=30, max_attempts=3, clock=fake.clock, rand=lambda: 0.5, timeout=2
+    )
+    sender.run(fake.wait, count=2)
+    stats = sender.stats()
+    assert (stats["sent"], stats["failed"], stats["consecutive_failures"]) == (0, 2, 2)
+    assert stats["success_rate"] == 0.0 and "Connection" in stats["last_error"]
+    # per beat: backoff 0.5 s, then 1 s, then give up until the next slot
+    assert fake.waits[:2] == [0.5, 1.0]
+
+
+def test_503_with_retry_after_is_honoured(own_redis: RedisServer) -> None:
+    settings = from_mapping({"redis_url": own_redis.url})
+    server = LiveServer(create_app(settings))
+    own_redis.stop()  # the real receiver now answers 503 with Retry-After
+    try:
+        fake = FakeTime()
+        sender = HeartbeatSender(
+            server.url("/heartbeat"), interval=30, clock=fake.clock, rand=lambda: 0.1, max_attempts=2
+        )
+        assert sender.run(fake.wait, count=1) is None
+        assert fake.waits[0] == 5.0  # the receiver's Retry-After, not the 0.1 s of jitter
+        assert sender.stats()["last_error"].endswith("HTTP 503")
+        own_redis.start()
+        assert sender.send_once() is True
+    finally:
+        server.stop()
+
+
+class StatusServer(http.server.ThreadingHTTPServer):
+    """A plain HTTP server answering every POST with one status: a broken receiver."""
+
+    def __init__(self, status: int) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(500, 3), (400, 1)])
+def test_non_2xx_answers_are_failures(status: int, attempts: int, caplog: pytest.LogCaptureFixture) -> None:
+    server = StatusServer(status)
+    try:
+        fake = FakeTime()
+        url = f"http://127.0.0.1:{server.server_address[1]}/heartbeat"
+        sender = HeartbeatSender(url, interval=30, clock=fake.clock, rand=lambda: 0.1)
+        with caplog.at_level(logging.WARNING, logger="heartbeat_agent"):
+            assert sender.send_once() is False
+        stats = sender.stats()
+        assert stats["failed"] == 1 and stats["attempts"] == attempts  # a 400 is not retried
+        assert f"HTTP {status}" in stats["last_error"]
+        assert any(r.levelno == logging.WARNING for r in caplog.records)
+    finally:
+        server.shutdown()
+
+
+def test_a_payload_that_raises_is_logged_as_error_and_never_reaches_the_host(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("user id lookup failed")
+
+    sender = HeartbeatSender(dead_url(), payload=broken)
+    with caplog.at_level(logging.ERROR, logger="heartbeat_agent"):
+        assert sender.send_once() is False
+    assert "user id lookup failed" in sender.stats()["last_error"]
+    assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+# -- real time, real threads -----------------------------------------------------------------
+
+
+def test_a_receiver_that_is_down_then_comes_back(redis_server: RedisServer) -> None:
+    port = free_port()
+    sender = HeartbeatSender(
+        f"http://127.0.0.1:{port}/heartbeat",
+        interval=0.2,
+        payload={"service": "redis-agent"},
+        backoff_base=0.01,
+        timeout=1,
+    ).start()
+    try:
+        poll(lambda: sender.stats()["failed"] >= 2)
+        assert sender.stats()["sent"] == 0
+        server = LiveServer(create_app(from_mapping({"redis_url": redis_server.url})), port=port)
+        try:
+            poll(lambda: services(redis_server).get("redis-agent", 0) >= 2)
+            assert sender.stats()["consecutive_failures"] == 0
+        finally:
+            server.stop()
+    finally:
+        sender.stop()
+    assert not sender.running
+
+
+def test_stop_returns_promptly_during_a_hanging_request() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/heartbeat"
+        sender = HeartbeatSender(url, interval=30, timeout=30).start()
+        conn, _ = listener.accept()  # the request is now in flight
+        began = time.monotonic()
+        sender.stop()
+        took = time.monotonic() - began
+        conn.close()
+        assert not sender.running, "the agent thread is still alive"
+        assert took < 5, f"stop() took {took:.1f} s with a 30 s request timeout"
+    finally:
+        listener.close()
+
+
+# -- command line, vendored module, zipapp ------------------------------------------------------
+
+
+def run_cli(*args: str, cwd: Path | None = None, module: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "heartbeat_agent", *args] if module else [sys.executable, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_cli_once_exit_status_for_cron(live_receiver: LiveServer, redis_server: RedisServer) -> None:
+    ok = run_cli(
+        "--once",
+        "--url",
+        live_receiver.url("/heartbeat"),
+        "--service",
+        "collector-cron",
+        "--data",
+        '{"user_id": 7}',
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["sent"] == 1
+    assert services(redis_server) == {"collector-cron": 1}
+    failed = run_cli("--once", "--url", dead_url(), "--timeout", "1")
+    assert failed.returncode == 1
+    assert json.loads(failed.stdout)["failed"] == 1
+    bad = run_cli("--once", "--data", "[1]")
+    assert bad.returncode == 2 and "JSON object" in bad.stderr
+
+
+def test_cli_count_and_failover(live_receiver: LiveServer, redis_server: RedisServer) -> None:
+    result = run_cli(
+        "--url",
+        dead_url(),
+        "--url",
+        live_receiver.url("/heartbeat"),
+        "--count",
+        "3",
+        "--interval",
+        "0.1",
+        "--type",
+        "4",
+        "--timestamp",
+    )
+    assert result.returncode == 0, result.stderr
+    assert services(redis_server) == {"type-4@127.0.0.1": 3}
+
+
+def test_agent_py_alone_is_a_vendorable_module_and_a_zipapp(
+    tmp_path: Path, live_receiver: LiveServer, redis_server: RedisServer
+) -> None:
+    vendored = tmp_path / "vendor"
+    vendored.mkdir()
+    shutil.copy(agent_module.__file__, vendored / "agent.py")
+    # -I: isolated, so nothing of the project's installation can be imported
+    script = run_cli(
+        "-I",
+        str(vendored / "agent.py"),
+        "--once",
+        "--url",
+        live_receiver.url("/heartbeat"),
+        "--service",
+        "vendored",
+        module=False,
+    )
+    assert script.returncode == 0, script.stderr
+    shutil.copy(agent_module.__file__, vendored / "__main__.py")
+    archive = tmp_path / "heartbeat-agent.pyz"
+    zipapp.create_archive(vendored, archive)
+    packed = run_cli(
+        "-I",
+        str(archive),
+        "--once",
+        "--url",
+        live_receiver.url("/heartbeat"),
+        "--service",
+        "zipped",
+        module=False,
+    )
+    assert packed.returncode == 0, packed.stderr
+    assert services(redis_server) == {"vendored": 1, "zipped": 1}
