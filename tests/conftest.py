@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 from heartbeat_monitor.redis_server import RedisServer, free_port
 from heartbeat_receiver import create_app
 from heartbeat_receiver.config import from_mapping
+from tests.servers import PostgresServer
 
 
 class FakeClock:
@@ -83,3 +84,31 @@ def live_receiver(redis_server: RedisServer) -> Iterator[LiveServer]:
     server = LiveServer(create_app(settings))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().init()
+    yield server
+    server.close()
+
+
+_databases = iter(range(10_000))
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL."""
+    return postgres.create_database(f"pipeline_{next(_databases)}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'pipeline.db'}"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs on both real databases."""
+    name = "pg_url" if request.param == "postgresql" else "sqlite_url"
+    return str(request.getfixturevalue(name))

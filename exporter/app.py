@@ -1,0 +1,85 @@
+"""The exporter's app factory: ``/metrics`` from a private registry, health, and the status API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, jsonify
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from exporter.collector import HeartbeatCollector, StoreReader
+from exporter.database import make_engine
+from exporter.probe import DatabaseProbe
+from exporter.schema import database_label
+from exporter.traffic import TrafficCounter
+from exporter.worker import Worker
+from heartbeat_receiver import errors
+from heartbeat_receiver.app import make_store
+from heartbeat_receiver.config import Settings
+from heartbeat_receiver.store import HeartbeatStore
+
+
+@dataclass
+class Exporter:
+    """Everything one exporter process holds; kept on ``app.extensions['exporter']``."""
+
+    settings: Settings
+    reader: StoreReader
+    probe: DatabaseProbe | None
+    traffic: TrafficCounter | None
+    worker: Worker | None
+    registry: CollectorRegistry
+    clock: Callable[[], float]
+
+
+def build(
+    settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
+) -> Exporter:
+    reader = StoreReader(store or make_store(settings))
+    probe = traffic = worker = None
+    if settings.database_url:
+        engine = make_engine(settings.database_url, settings.probe_timeout)
+        probe = DatabaseProbe(engine, database_label(settings.database_url), settings.probe_timeout, clock)
+        traffic = TrafficCounter(
+            engine,
+            settings.tables,
+            settle_seconds=settings.settle_seconds,
+            max_keys=settings.max_ips_per_edge,
+            timeout=max(settings.probe_timeout, settings.poll_interval * 2),
+            clock=clock,
+        )
+        worker = Worker(probe, traffic, settings.poll_interval)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        HeartbeatCollector(reader, settings.types, probe, traffic, settings.poll_interval, clock)
+    )
+    return Exporter(settings, reader, probe, traffic, worker, registry, clock)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: HeartbeatStore | None = None,
+    clock: Callable[[], float] = time.time,
+    start_worker: bool = True,
+) -> Flask:
+    exporter = build(settings, store=store, clock=clock)
+    if start_worker and exporter.worker is not None:
+        exporter.worker.start()
+    app = Flask("exporter")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["exporter"] = exporter
+    errors.register(app)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(exporter.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    return app

@@ -1,0 +1,93 @@
+"""The active database probe: a real query, on a schedule, never on the scrape path."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from exporter.database import DeadlineExceeded, DeadlineRunner
+
+log = logging.getLogger(__name__)
+
+# the only values the ``reason`` label takes; the error text goes to the log and the status API
+REASONS = ("connect", "auth", "timeout", "query", "other")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    up: bool
+    duration: float
+    timestamp: float
+    reason: str | None = None
+    error: str | None = None
+
+
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, DeadlineExceeded):
+        return "timeout"
+    text = str(exc).lower()
+    if "timeout" in text or "timed out" in text or "canceling statement" in text:
+        return "timeout"
+    if "authentication" in text or "password" in text or "permission denied" in text:
+        return "auth"
+    if isinstance(exc, sa.exc.OperationalError) or "could not connect" in text or "refused" in text:
+        return "connect"
+    if isinstance(exc, sa.exc.DBAPIError):
+        return "query"
+    return "other"
+
+
+class DatabaseProbe:
+    def __init__(
+        self,
+        engine: Engine,
+        label: str,
+        timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.label = label
+        self.timeout = timeout
+        self.clock = clock
+        self.runner = DeadlineRunner("database-probe")
+        self.failures: Counter[str] = Counter({reason: 0 for reason in REASONS})
+        self.last: ProbeResult | None = None
+        self.last_success: float | None = None
+        self._lock = threading.Lock()
+
+    def _query(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1")).scalar_one()
+
+    def run(self) -> ProbeResult:
+        started = time.perf_counter()
+        now = self.clock()
+        try:
+            self.runner.run(self._query, self.timeout)
+        except Exception as exc:
+            reason = failure_reason(exc)
+            message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+            log.warning("database probe failed (%s): %s", reason, message)
+            if reason in ("timeout", "connect"):
+                self.engine.dispose()  # start afresh; a stuck connection is not reused
+            result = ProbeResult(False, time.perf_counter() - started, now, reason, message)
+        else:
+            result = ProbeResult(True, time.perf_counter() - started, now)
+        with self._lock:
+            self.last = result
+            if result.up:
+                self.last_success = now
+            elif result.reason:
+                self.failures[result.reason] += 1
+        return result
+
+    def snapshot(self) -> tuple[ProbeResult | None, float | None, dict[str, int]]:
+        with self._lock:
+            return self.last, self.last_success, dict(self.failures)

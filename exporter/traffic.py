@@ -1,0 +1,263 @@
+"""Traffic along the pipeline, counted incrementally from the SQL log tables.
+
+A poll never counts a whole table. Per table it keeps ``high``, the highest id counted, and
+``gaps``, ranges of ids below ``high`` that were not visible yet. Each poll reads
+
+* the rows with ``id > high`` (an index range scan with a literal bound), and
+* the rows whose ids fall in the open gaps: a transaction that took its id early but
+  committed late becomes visible there, and is counted then, exactly once.
+
+A gap is given up after the settle window (ids of rolled-back transactions never appear).
+Counters live in memory and only grow: deleting old rows changes nothing, and a database
+outage leaves them where they were until polls succeed again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from exporter.database import DeadlineRunner
+from exporter.probe import failure_reason
+from exporter.schema import table as make_table
+from heartbeat_receiver.config import TableSpec
+
+log = logging.getLogger(__name__)
+
+OVERFLOW = "overflow"
+BATCH = 50_000  # rows read per query; a poll loops until it has caught up
+MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
+
+Key = tuple[str, ...]
+Row = tuple[Any, ...]  # (id, *key columns)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One arrow of the pipeline picture, and how a table's row key becomes (source, target)."""
+
+    name: str
+    table: str
+    labels: Callable[[Key], tuple[str, str]] | None  # None: one series with the table's total
+    fixed: tuple[str, str] = ("", "")
+
+
+EDGES: tuple[Edge, ...] = (
+    Edge("data_collection_to_kafka", "node_monitor_metrics", lambda k: (k[0], "kafka")),
+    Edge("kafka_to_database", "node_monitor_metrics", None, ("kafka", "database")),
+    Edge("database_to_backend", "database_access_log", lambda k: ("database", k[0])),
+    Edge("redis_to_backend", "redis_access_log", lambda k: ("redis", k[0])),
+    Edge("backend_to_frontend", "access_logs", lambda k: (k[0], k[1])),  # server_addr -> remote_addr
+)
+
+
+@dataclass
+class Gap:
+    lo: int
+    hi: int
+    since: float
+
+
+@dataclass
+class TableState:
+    high: int | None = None
+    gaps: list[Gap] = field(default_factory=list)
+    counts: Counter[Key] = field(default_factory=Counter)
+    total: int = 0
+    overflow: int = 0
+    missing: bool = False
+    last_success: float | None = None
+
+
+@dataclass(frozen=True)
+class EdgeSeries:
+    source: str
+    target: str
+    value: int
+
+
+@dataclass(frozen=True)
+class TrafficSnapshot:
+    edges: Mapping[str, tuple[EdgeSeries, ...]]
+    overflow: Mapping[str, int]
+    last_success: Mapping[str, float | None]
+    errors: Mapping[tuple[str, str], int]
+    poll_duration: float | None
+    open_gaps: Mapping[str, int]
+
+
+class TableCounter:
+    """Counts one log table; ``poll`` runs in the single background worker only."""
+
+    def __init__(self, name: str, spec: TableSpec, settle_seconds: float, max_keys: int) -> None:
+        self.name = name
+        self.spec = spec
+        self.table = make_table(spec)
+        self.id = self.table.c[spec.id_column]
+        self.key_columns = [self.table.c[c] for c in spec.ip_columns]
+        self.settle_seconds = settle_seconds
+        self.max_keys = max_keys
+        self.state = TableState()
+
+    def _add(self, state: TableState, rows: Iterable[Row]) -> None:
+        for row in rows:
+            key = tuple("unknown" if v is None else str(v) for v in row[1:])
+            if key not in state.counts and len(state.counts) >= self.max_keys:
+                key = (OVERFLOW,) * len(key)
+                state.overflow += 1
+            state.counts[key] += 1
+            state.total += 1
+
+    def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
+        columns = [self.id, *self.key_columns]
+        if len(gaps) <= MAX_GAP_CLAUSES:
+            condition = sa.or_(*(self.id.between(g.lo, g.hi) for g in gaps))
+            return [tuple(r) for r in conn.execute(sa.select(*columns).where(condition))]
+        los = [g.lo for g in gaps]
+        span = sa.select(*columns).where(self.id.between(gaps[0].lo, gaps[-1].hi))
+        found: list[Row] = []
+        for row in conn.execute(span):
+            i = bisect.bisect_right(los, int(row[0])) - 1
+            if i >= 0 and gaps[i].lo <= int(row[0]) <= gaps[i].hi:
+                found.append(tuple(row))
+        return found
+
+    @staticmethod
+    def _close(gaps: list[Gap], ids: list[int]) -> list[Gap]:
+        """Remove the ids just counted from the open ranges (splitting a range where needed)."""
+        result: list[Gap] = []
+        found = sorted(ids)
+        for gap in gaps:
+            start = bisect.bisect_left(found, gap.lo)
+            end = bisect.bisect_right(found, gap.hi)
+            lo = gap.lo
+            for seen in found[start:end]:
+                if seen > lo:
+                    result.append(Gap(lo, seen - 1, gap.since))
+                lo = seen + 1
+            if lo <= gap.hi:
+                result.append(Gap(lo, gap.hi, gap.since))
+        return result
+
+    def poll(self, conn: Connection, now: float) -> None:
+        """Count what arrived since the last poll; the state changes only if every query worked."""
+        state = self.state
+        high = state.high
+        if high is None:
+            # counting begins now: rows already there are history, not traffic we saw arrive
+            if state.missing:
+                high = 0
+            else:
+                high = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.id), 0))).scalar_one())
+        new = TableState(high, list(state.gaps), Counter(state.counts), state.total, state.overflow)
+        previous = high
+        if new.gaps:
+            late = self._gap_rows(conn, new.gaps)
+            self._add(new, late)
+            new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
+        columns = [self.id, *self.key_columns]
+        while True:
+            query = sa.select(*columns).where(self.id > previous).order_by(self.id).limit(BATCH)
+            rows = [tuple(r) for r in conn.execute(query)]
+            for row in rows:
+                row_id = int(row[0])
+                if row_id > previous + 1:
+                    new.gaps.append(Gap(previous + 1, row_id - 1, now))
+                previous = row_id
+            self._add(new, rows)
+            new.high = previous
+            if len(rows) < BATCH:
+                break
+        new.gaps = [g for g in new.gaps if now - g.since <= self.settle_seconds]
+        new.last_success = now
+        self.state = new  # one assignment: readers see the old state or the new, never a mix
+
+
+class TrafficCounter:
+    """All log tables, polled by one worker; ``snapshot`` is what scrapes and the status API read."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: Mapping[str, TableSpec],
+        *,
+        settle_seconds: float,
+        max_keys: int,
+        timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.timeout = timeout
+        used = {edge.table for edge in EDGES}
+        self.tables = {
+            name: TableCounter(name, spec, settle_seconds, max_keys)
+            for name, spec in tables.items()
+            if name in used
+        }
+        self.runner = DeadlineRunner("traffic-poll")
+        self.errors: Counter[tuple[str, str]] = Counter()
+        self.poll_duration: float | None = None
+        self._lock = threading.Lock()
+
+    def poll(self) -> bool:
+        """Poll every table; True when all succeeded. Never raises."""
+        started = time.perf_counter()
+        ok = True
+        for name, counter in self.tables.items():
+            try:
+                self.runner.run(lambda c=counter: self._poll_table(c), self.timeout)  # type: ignore[misc]
+            except Exception as exc:
+                ok = False
+                reason = "missing_table" if _is_missing_table(exc) else failure_reason(exc)
+                if reason == "missing_table":
+                    counter.state.missing = True
+                with self._lock:
+                    self.errors[(name, reason)] += 1
+                log.warning("traffic poll of %s failed (%s): %s", name, reason, str(exc).splitlines()[0])
+        self.poll_duration = time.perf_counter() - started
+        return ok
+
+    def _poll_table(self, counter: TableCounter) -> None:
+        with self.engine.connect() as conn:
+            counter.poll(conn, self.clock())
+
+    def snapshot(self) -> TrafficSnapshot:
+        edges: dict[str, tuple[EdgeSeries, ...]] = {}
+        overflow: dict[str, int] = {}
+        last: dict[str, float | None] = {}
+        gaps: dict[str, int] = {}
+        for edge in EDGES:
+            counter = self.tables.get(edge.table)
+            if counter is None:
+                continue
+            state = counter.state
+            if edge.labels is None:
+                series: tuple[EdgeSeries, ...] = (EdgeSeries(*edge.fixed, state.total),)
+                overflow[edge.name] = 0
+            else:
+                merged: Counter[tuple[str, str]] = Counter()
+                for key, value in state.counts.items():
+                    merged[edge.labels(key)] += value
+                series = tuple(EdgeSeries(s, t, v) for (s, t), v in sorted(merged.items()))
+                overflow[edge.name] = state.overflow
+            edges[edge.name] = series
+            last[edge.name] = state.last_success
+            gaps[edge.table] = len(state.gaps)
+        with self._lock:
+            errors = dict(self.errors)
+        return TrafficSnapshot(edges, overflow, last, errors, self.poll_duration, gaps)
+
+
+def _is_missing_table(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
