@@ -1,0 +1,55 @@
+"""``heartbeat-exporter``: serve metrics and the status API; also set-up helpers.
+
+heartbeat-exporter [serve]          serve on 127.0.0.1:26003 (one process: counters live in it)
+heartbeat-exporter init-db          create the default log tables and their indexes
+heartbeat-exporter demo-rows N      insert N realistic rows into each log table
+heartbeat-exporter hash-password    print a password hash for the users section of the config
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from exporter.app import create_app
+from exporter.demo import insert_demo_rows
+from exporter.schema import create_schema
+from heartbeat_receiver.cli import common_parser, settings_from
+from heartbeat_receiver.serving import serve
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common_parser("Heartbeat exporter", "host:port to bind (default 127.0.0.1:26003)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $HEARTBEAT_DATABASE_URL)")
+    parser.add_argument("--threads", type=int, help="request threads (default 8)")
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "init-db", "demo-rows", "hash-password"]
+    )
+    parser.add_argument("count", nargs="?", type=int, default=1000, help="rows per table for demo-rows")
+    args = parser.parse_args(argv)
+    if args.command == "hash-password":
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
+        if len(password) < 8:
+            parser.error("use a password of at least 8 characters")
+        print(generate_password_hash(password))
+        return
+    settings = settings_from(
+        args, {"exporter_listen": args.listen, "database_url": args.database_url, "threads": args.threads}
+    )
+    if args.command in ("init-db", "demo-rows"):
+        if not settings.database_url:
+            parser.error("no database: set --database-url or HEARTBEAT_DATABASE_URL")
+        engine = sa.create_engine(settings.database_url)
+        create_schema(engine, dict(settings.tables))
+        if args.command == "demo-rows":
+            print(f"inserted {insert_demo_rows(engine, args.count, specs=settings.tables)} rows")
+        return
+    # one worker process: traffic counters are in-process state, so requests share it via threads
+    serve(lambda: create_app(settings), settings.exporter_listen, 1, settings.threads)
+
+
+if __name__ == "__main__":
+    main()

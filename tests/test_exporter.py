@@ -1,0 +1,230 @@
+"""The exporter end to end: real heartbeats in real Redis, a real database, real promtool."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter import create_app as create_exporter
+from exporter.app import Exporter
+from exporter.demo import insert_demo_rows
+from exporter.schema import create_schema
+from heartbeat_monitor.redis_server import RedisServer
+from heartbeat_receiver import create_app as create_receiver
+from heartbeat_receiver.config import from_mapping
+from tests.conftest import FakeClock
+from tests.servers import PostgresServer, wait_until
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(client: FlaskClient) -> Samples:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float | None:
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def names(samples: Samples) -> set[str]:
+    return {name for name, _ in samples}
+
+
+def beat(app: Flask, body: dict[str, Any], addr: str = "10.0.0.7") -> None:
+    response = app.test_client().post(
+        "/heartbeat",
+        data=json.dumps(body),
+        content_type="application/json",
+        environ_base={"REMOTE_ADDR": addr},
+    )
+    assert response.status_code == 200, response.get_data()
+
+
+def exporter_of(app: Flask) -> Exporter:
+    exporter: Exporter = app.extensions["exporter"]
+    return exporter
+
+
+@pytest.fixture
+def pair(redis_server: RedisServer, sqlite_url: str, clock: FakeClock) -> Iterator[tuple[Flask, Flask]]:
+    settings = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url})
+    create_schema(sa.create_engine(sqlite_url))
+    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock, start_worker=False)
+
+
+def test_services_go_down_after_the_timeout_of_their_type(
+    pair: tuple[Flask, Flask], clock: FakeClock
+) -> None:
+    receiver, exporter = pair
+    for name in ("kafka-1", "redis-1", "后端-1"):
+        beat(receiver, {"service": name})
+    seen = clock.now
+    http = exporter.test_client()
+    m = scrape(http)
+    assert value(m, "heartbeat_up", service_name="kafka-1", service_type="kafka") == 1
+    assert (
+        value(m, "heartbeat_last_seen_timestamp_seconds", service_name="后端-1", service_type="backend")
+        == seen
+    )
+    assert value(m, "heartbeat_received_total", service_name="redis-1", service_type="redis") == 1
+    clock.advance(60)  # late, but within the 60 s timeout of redis and backend: still up
+    m = scrape(http)
+    assert value(m, "heartbeat_up", service_name="redis-1", service_type="redis") == 1
+    assert value(m, "heartbeat_age_seconds", service_name="redis-1", service_type="redis") == 60
+    clock.advance(1)
+    m = scrape(http)
+    assert value(m, "heartbeat_up", service_name="redis-1", service_type="redis") == 0
+    assert value(m, "heartbeat_up", service_name="后端-1", service_type="backend") == 0
+    assert value(m, "heartbeat_up", service_name="kafka-1", service_type="kafka") == 1  # 120 s for kafka
+    assert value(m, "heartbeat_services", service_type="redis", state="down") == 1
+    assert value(m, "heartbeat_services", service_type="kafka", state="up") == 1
+    assert value(m, "heartbeat_services", service_type="frontend", state="up") == 0
+    assert value(m, "heartbeat_timeout_seconds", service_type="redis") == 60
+    beat(receiver, {"service": "redis-1"})
+    assert value(scrape(http), "heartbeat_up", service_name="redis-1", service_type="redis") == 1
+    assert value(scrape(http), "heartbeat_received_total", service_name="redis-1", service_type="redis") == 2
+
+
+def test_a_store_outage_is_reported_not_shown_as_every_service_dying(
+    own_redis: RedisServer, clock: FakeClock
+) -> None:
+    settings = from_mapping({"redis_url": own_redis.url})
+    receiver = create_receiver(settings, clock=clock)
+    http = create_exporter(settings, clock=clock).test_client()
+    beat(receiver, {"service": "kafka-1"})
+    assert value(scrape(http), "heartbeat_store_up") == 1
+    own_redis.stop()
+    m = scrape(http)
+    assert value(m, "heartbeat_store_up") == 0
+    assert "heartbeat_up" not in names(m) and "heartbeat_services" not in names(m)
+    assert value(m, "heartbeat_store_read_errors_total") == 1
+    own_redis.start()
+    beat(receiver, {"service": "kafka-1"})
+    m = scrape(http)
+    assert value(m, "heartbeat_store_up") == 1
+    assert value(m, "heartbeat_up", service_name="kafka-1", service_type="kafka") == 1
+
+
+def test_traffic_counters_follow_new_rows(pair: tuple[Flask, Flask], sqlite_url: str) -> None:
+    _, exporter = pair
+    worker = exporter_of(exporter).worker
+    assert worker is not None
+    worker.cycle()
+    engine = sa.create_engine(sqlite_url)
+    insert_demo_rows(engine, 50)
+    worker.cycle()
+    m = scrape(exporter.test_client())
+    assert (
+        value(
+            m, "heartbeat_traffic_records_total", edge="kafka_to_database", source="kafka", target="database"
+        )
+        == 50
+    )
+    per_collector = [
+        v
+        for (n, labels), v in m.items()
+        if n == "heartbeat_traffic_records_total" and ("edge", "data_collection_to_kafka") in labels
+    ]
+    assert sum(per_collector) == 50 and len(per_collector) > 1
+    for edge in ("database_to_backend", "redis_to_backend", "backend_to_frontend"):
+        assert (
+            sum(
+                v
+                for (n, labels), v in m.items()
+                if n == "heartbeat_traffic_records_total" and ("edge", edge) in labels
+            )
+            == 50
+        )
+    assert value(m, "heartbeat_database_up", database="pipeline") == 1
+    assert value(m, "heartbeat_traffic_last_poll_timestamp_seconds", edge="backend_to_frontend") is not None
+
+
+def test_database_probe_follows_a_real_outage(postgres: PostgresServer, redis_server: RedisServer) -> None:
+    server = PostgresServer().init()
+    try:
+        url = server.create_database("pipeline")
+        settings = from_mapping({"redis_url": redis_server.url, "database_url": url, "probe_timeout": 2})
+        create_schema(sa.create_engine(url))
+        app = create_exporter(settings, start_worker=False)
+        worker = exporter_of(app).worker
+        assert worker is not None
+        worker.cycle()
+        http = app.test_client()
+        assert value(scrape(http), "heartbeat_database_up", database="pipeline") == 1
+        server.stop()
+        worker.cycle()
+        m = scrape(http)
+        assert value(m, "heartbeat_database_up", database="pipeline") == 0
+        assert value(m, "heartbeat_database_probe_failures_total", database="pipeline", reason="connect") == 1
+        assert value(m, "heartbeat_traffic_poll_errors_total", table="access_logs", reason="connect") == 1
+        server.start()
+        worker.cycle()
+        assert value(scrape(http), "heartbeat_database_up", database="pipeline") == 1
+    finally:
+        server.close()
+
+
+def test_a_hanging_database_never_blocks_start_up_or_scrapes(redis_server: RedisServer) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    listener.listen(16)
+    try:
+        url = f"postgresql+psycopg2://monitor@127.0.0.1:{listener.getsockname()[1]}/pipeline"
+        settings = from_mapping(
+            {"redis_url": redis_server.url, "database_url": url, "probe_timeout": 1, "poll_interval": 0.5}
+        )
+        app = create_exporter(settings)  # starts the worker; must return at once
+        try:
+            http = app.test_client()
+            m = scrape(http)  # answered while the worker waits on the database
+            assert value(m, "heartbeat_store_up") == 1
+            wait_until(
+                lambda: (
+                    value(
+                        scrape(http),
+                        "heartbeat_database_probe_failures_total",
+                        database="pipeline",
+                        reason="timeout",
+                    )
+                    == 1
+                )
+            )
+            assert value(scrape(http), "heartbeat_database_up", database="pipeline") == 0
+        finally:
+            worker = exporter_of(app).worker
+            assert worker is not None
+            worker.stop()
+    finally:
+        listener.close()
+
+
+def test_exposition_passes_promtool(pair: tuple[Flask, Flask], sqlite_url: str, clock: FakeClock) -> None:
+    receiver, exporter = pair
+    for i in range(5):
+        beat(receiver, {"service": f"collector-{i}"}, addr=f"10.0.0.{i}")
+    beat(receiver, {"type": 4})
+    worker = exporter_of(exporter).worker
+    assert worker is not None
+    worker.cycle()
+    insert_demo_rows(sa.create_engine(sqlite_url), 20)
+    worker.cycle()
+    clock.advance(200)
+    text = exporter.test_client().get("/metrics").get_data()
+    assert b"heartbeat_traffic_records_total{" in text and b"heartbeat_up{" in text
+    result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == b"" and result.stderr.strip() == b"", result.stdout + result.stderr
