@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, Response, jsonify
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy.engine import Engine
 
+from exporter import status
+from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector, StoreReader
 from exporter.database import make_engine
 from exporter.probe import DatabaseProbe
@@ -20,6 +24,8 @@ from heartbeat_receiver import errors
 from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import Settings
 from heartbeat_receiver.store import HeartbeatStore
+
+STATIC = Path(__file__).with_name("static")
 
 
 @dataclass
@@ -33,13 +39,15 @@ class Exporter:
     worker: Worker | None
     registry: CollectorRegistry
     clock: Callable[[], float]
+    auth: Authenticator
+    engine: Engine | None
 
 
 def build(
     settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
 ) -> Exporter:
     reader = StoreReader(store or make_store(settings))
-    probe = traffic = worker = None
+    probe = traffic = worker = engine = None
     if settings.database_url:
         engine = make_engine(settings.database_url, settings.probe_timeout)
         probe = DatabaseProbe(engine, database_label(settings.database_url), settings.probe_timeout, clock)
@@ -56,7 +64,8 @@ def build(
     registry.register(
         HeartbeatCollector(reader, settings.types, probe, traffic, settings.poll_interval, clock)
     )
-    return Exporter(settings, reader, probe, traffic, worker, registry, clock)
+    auth = Authenticator(settings.users, settings.secret_key, settings.token_ttl_seconds, clock)
+    return Exporter(settings, reader, probe, traffic, worker, registry, clock, auth, engine)
 
 
 def create_app(
@@ -69,10 +78,16 @@ def create_app(
     exporter = build(settings, store=store, clock=clock)
     if start_worker and exporter.worker is not None:
         exporter.worker.start()
-    app = Flask("exporter")
+    app = Flask("exporter", static_folder=str(STATIC), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["exporter"] = exporter
     errors.register(app)
+    app.register_blueprint(status.bp)
+
+    @app.get("/")
+    def index() -> Response:
+        return app.send_static_file("index.html")
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -218,7 +218,7 @@ class TrafficCounter:
                 self.runner.run(lambda c=counter: self._poll_table(c), self.timeout)  # type: ignore[misc]
             except Exception as exc:
                 ok = False
-                reason = "missing_table" if _is_missing_table(exc) else failure_reason(exc)
+                reason = "missing_table" if is_missing_table(exc) else failure_reason(exc)
                 if reason == "missing_table":
                     counter.state.missing = True
                 with self._lock:
@@ -258,6 +258,6 @@ class TrafficCounter:
         return TrafficSnapshot(edges, overflow, last, errors, self.poll_duration, gaps)
 
 
-def _is_missing_table(exc: BaseException) -> bool:
+def is_missing_table(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "no such table" in text or ("relation" in text and "does not exist" in text)

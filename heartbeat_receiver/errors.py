@@ -33,6 +33,8 @@ def register(app: Flask) -> None:
         response = error_response(exc.status, exc.code, exc.message)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="heartbeat"'
+        if exc.status == 503:
+            response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
         return response
 
     @app.errorhandler(HTTPException)
@@ -47,9 +49,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError) -> Response:
         log.warning("heartbeat store unavailable: %s", exc)
-        response = error_response(503, "store_unavailable", "the heartbeat store is unavailable")
-        response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
-        return response
+        return api_error(ApiError(503, "store_unavailable", "the heartbeat store is unavailable"))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -6,7 +6,6 @@ Both of the user's shapes are accepted: the agent's bare ``{"type": 4}`` and a n
 
 from __future__ import annotations
 
-import json
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from heartbeat_receiver.body import read_json
 from heartbeat_receiver.errors import ApiError
 from heartbeat_receiver.service import TypeRules
 from heartbeat_receiver.store import CapacityExceeded, HeartbeatStore
@@ -74,30 +74,13 @@ def parse(body: Any, rules: TypeRules, address: str) -> Heartbeat:
     return Heartbeat(name, rules.classify(name, declared), sent_at)
 
 
-def _body() -> Any:
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is None:
-        # a chunked body has no length to check up front: read one byte past the limit to tell
-        data = request.input_stream.read(limit + 1)
-        if len(data) > limit:
-            raise ApiError(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
-    else:
-        data = request.get_data(cache=False)  # Werkzeug answers 413 past MAX_CONTENT_LENGTH
-    if not data:
-        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
-
-
 @bp.post("/heartbeat")
 @bp.post("/heartbeat/report")
 def receive() -> ResponseReturnValue:
     store: HeartbeatStore = current_app.extensions["heartbeat_store"]
     rules: TypeRules = current_app.extensions["heartbeat_rules"]
     clock: Callable[[], float] = current_app.extensions["heartbeat_clock"]
-    beat = parse(_body(), rules, request.remote_addr or "unknown")
+    beat = parse(read_json(), rules, request.remote_addr or "unknown")
     now = clock()
     try:
         store.record(beat.service, beat.type, request.remote_addr or "", now, beat.sent_at)

@@ -1,0 +1,129 @@
+"""The user's original status API: ``POST /auth/login`` and ``POST /heartbeat/status``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from exporter.collector import service_views
+from exporter.window import empty_traffic, window_counts
+from heartbeat_receiver.body import EMPTY, read_json
+from heartbeat_receiver.errors import ApiError
+
+if TYPE_CHECKING:
+    from exporter.app import Exporter
+
+bp = Blueprint("status", __name__)
+
+DEFAULT_WINDOW = 86400.0
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time a datetime can hold
+
+
+def _json_object(required: bool) -> dict[str, Any]:
+    body = read_json(allow_empty=not required)
+    if body is EMPTY:
+        return {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    return body
+
+
+def _time(body: dict[str, Any], key: str, default: float) -> float:
+    raw = body.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+        raise ApiError(400, "invalid_window", f"'{key}' must be Unix seconds (a number)")
+    if not 0 <= raw <= LAST_SECOND:
+        raise ApiError(400, "invalid_window", f"'{key}' must be between 0 and {LAST_SECOND} (year 9999)")
+    return float(raw)
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@bp.post("/auth/login")
+def login() -> ResponseReturnValue:
+    exporter: Exporter = current_app.extensions["exporter"]
+    body = _json_object(required=True)
+    token = exporter.auth.login(body.get("username"), body.get("password"))
+    return jsonify(
+        access_token=token,
+        token_type="bearer",  # noqa: S106
+        expires_in=exporter.settings.token_ttl_seconds,
+    )
+
+
+@bp.post("/heartbeat/status")
+def status() -> ResponseReturnValue:
+    exporter: Exporter = current_app.extensions["exporter"]
+    settings = exporter.settings
+    principal = exporter.auth.principal()
+    body = _json_object(required=False)
+    now = exporter.clock()
+    end = _time(body, "end_time", now)
+    start = _time(body, "start_time", end - DEFAULT_WINDOW)
+    if end < start:
+        raise ApiError(400, "invalid_window", "'end_time' is before 'start_time'")
+    if end - start > settings.max_window_seconds:
+        raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
+
+    snapshot = exporter.reader.read()
+    if snapshot is None:
+        raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
+    service_status: dict[str, Any] = {rule.status_key: [] for rule in settings.types.rules}
+    for view in sorted(service_views(snapshot, settings.types, now), key=lambda v: v.record.name):
+        service_status[settings.types.by_label[view.type].status_key].append(
+            {
+                "service": view.record.name,
+                "type": view.type,
+                "address": view.record.address,
+                "last_seen": view.record.last_seen,
+                "age_seconds": round(view.age, 3),
+                "timeout_seconds": view.timeout,
+                "is_alive": view.up,
+            }
+        )
+    service_status["database"] = _database(exporter)
+    answer: dict[str, Any] = {"service_status": service_status}
+    if principal.is_admin:
+        error: str | None = "no pipeline database is configured"
+        answer["traffic_status"] = empty_traffic()
+        if exporter.engine is not None:
+            answer["traffic_status"], error = window_counts(
+                exporter.engine, settings.tables, start, end, settings.max_ips_per_edge
+            )
+        if error:
+            answer["traffic_error"] = error
+    return jsonify(answer)
+
+
+def _database(exporter: Exporter) -> dict[str, Any]:
+    if exporter.probe is None:
+        return {
+            "is_connected": False,
+            "connection_time": None,
+            "latency_seconds": None,
+            "error_message": "no pipeline database is configured",
+        }
+    last, last_success, _ = exporter.probe.snapshot()
+    if last is None:
+        return {
+            "is_connected": False,
+            "connection_time": None,
+            "latency_seconds": None,
+            "error_message": "not probed yet",
+        }
+    return {
+        "is_connected": last.up,
+        "connection_time": _iso(last_success),
+        "latency_seconds": round(last.duration, 6) if last.up else None,
+        "error_message": last.error,
+    }

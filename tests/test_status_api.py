@@ -1,0 +1,240 @@
+"""The user's original status API, on real Redis and real PostgreSQL/SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from exporter import create_app as create_exporter
+from exporter.app import Exporter
+from exporter.schema import create_schema, table
+from heartbeat_monitor.redis_server import RedisServer
+from heartbeat_receiver import create_app as create_receiver
+from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
+from tests.conftest import FakeClock
+
+USERS = {
+    "alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"},
+    "bob": {
+        "password_hash": generate_password_hash("bob-password", method="pbkdf2:sha256"),
+        "role": "viewer",
+    },
+}
+NOW = 1_763_800_000.0
+
+
+def post(
+    client: FlaskClient, path: str, body: Any = None, token: str | None = None, raw: str | None = None
+) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = raw if raw is not None else (json.dumps(body) if body is not None else "")
+    return client.post(
+        path,
+        data=data,
+        content_type="application/json",
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
+
+
+def login(client: FlaskClient, user: str) -> str:
+    response = post(client, "/auth/login", {"username": user, "password": f"{user}-password"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+    return str(body["access_token"])
+
+
+@pytest.fixture
+def apps(redis_server: RedisServer, db_url: str, clock: FakeClock) -> tuple[Flask, Flask, str]:
+    clock.now = NOW
+    settings = from_mapping({"redis_url": redis_server.url, "database_url": db_url, "users": USERS})
+    create_schema(sa.create_engine(db_url))
+    exporter = create_exporter(settings, clock=clock, start_worker=False)
+    return create_receiver(settings, clock=clock), exporter, db_url
+
+
+def insert(url: str, name: str, rows: list[dict[str, Any]]) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table(DEFAULT_TABLES[name])), rows)
+    engine.dispose()
+
+
+def at(seconds_ago: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(NOW - seconds_ago, dt.timezone.utc)
+
+
+def test_status_for_an_admin_has_services_database_and_windowed_traffic(
+    apps: tuple[Flask, Flask, str], clock: FakeClock
+) -> None:
+    receiver, exporter, url = apps
+    for body in ({"service": "数据采集-1"}, {"service_name": "kafka-1"}, {"type": 4}):
+        assert post(receiver.test_client(), "/heartbeat/report", body).status_code == 200
+    worker = exporter.extensions["exporter"].worker
+    worker.cycle()
+    insert(
+        url,
+        "node_monitor_metrics",
+        [{"ip": "10.0.0.7", "created_at": at(60)}] * 3 + [{"ip": "10.0.0.8", "created_at": at(7200)}],
+    )  # the last one is outside a 1 h window
+    insert(
+        url, "access_logs", [{"server_addr": "10.0.1.2", "remote_addr": "10.0.2.9", "created_at": at(10)}] * 2
+    )
+    insert(url, "database_access_log", [{"client_ip": "10.0.1.2", "created_at": at(5)}])
+    clock.advance(30)
+    client = exporter.test_client()
+    token = login(client, "alice")
+    response = post(client, "/heartbeat/status", {"start_time": NOW - 3600, "end_time": NOW + 30}, token)
+    assert response.status_code == 200
+    body = response.get_json()
+    services = body["service_status"]
+    assert set(services) == {
+        "data_collection",
+        "kafka_process",
+        "redis",
+        "backend",
+        "frontend",
+        "other",
+        "database",
+    }
+    (collector,) = services["data_collection"]
+    assert collector == {
+        "service": "数据采集-1",
+        "type": "data_collection",
+        "address": "10.0.0.7",
+        "last_seen": NOW,
+        "age_seconds": 30.0,
+        "timeout_seconds": 120.0,
+        "is_alive": True,
+    }
+    assert [s["service"] for s in services["other"]] == ["type-4@10.0.0.7"]
+    assert services["kafka_process"][0]["service"] == "kafka-1"
+    assert services["database"]["is_connected"] is True
+    assert services["database"]["error_message"] is None
+    assert services["database"]["connection_time"].endswith("Z")
+    traffic = body["traffic_status"]
+    assert traffic["data_collection_to_kafka"] == [{"ip": "10.0.0.7", "count": 3}]
+    assert traffic["kafka_to_database"] == [{"count": 3}]
+    assert traffic["database_to_backend"] == [{"client_ip": "10.0.1.2", "count": 1}]
+    assert traffic["redis_to_backend"] == []
+    assert traffic["backend_to_frontend"] == [{"client_ip": "10.0.2.9", "server_ip": "10.0.1.2", "count": 2}]
+    wide = post(
+        client, "/heartbeat/status", {"start_time": NOW - 86400, "end_time": NOW + 30}, token
+    ).get_json()
+    assert wide["traffic_status"]["kafka_to_database"] == [{"count": 4}]
+
+
+def test_viewers_do_not_see_traffic(apps: tuple[Flask, Flask, str]) -> None:
+    _, exporter, _ = apps
+    client = exporter.test_client()
+    body = post(client, "/heartbeat/status", None, login(client, "bob")).get_json()
+    assert "service_status" in body and "traffic_status" not in body
+
+
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [("alice", "wrong"), ("nobody", "alice-password"), ("bob", "alice-password"), ("alice", "")],
+)
+def test_a_bad_login_is_401_without_saying_which_part_was_wrong(
+    apps: tuple[Flask, Flask, str], user: str, password: str
+) -> None:
+    response = post(apps[1].test_client(), "/auth/login", {"username": user, "password": password})
+    assert response.status_code == 401
+    assert response.get_json()["message"] == "wrong username or password"
+
+
+@pytest.mark.parametrize("raw", ["", "[]", "{bad", '{"username": 1, "password": 2}'])
+def test_a_malformed_login_is_400(apps: tuple[Flask, Flask, str], raw: str) -> None:
+    response = post(apps[1].test_client(), "/auth/login", raw=raw)
+    assert response.status_code == 400 and response.get_json()["error"]
+
+
+def test_missing_bad_and_expired_tokens_are_401(apps: tuple[Flask, Flask, str], clock: FakeClock) -> None:
+    client = apps[1].test_client()
+    token = login(client, "alice")
+    assert post(client, "/heartbeat/status", {}).status_code == 401
+    assert post(client, "/heartbeat/status", {}, token[:-2] + "xx").status_code == 401
+    assert post(client, "/heartbeat/status", {}, token).status_code == 200
+    clock.advance(3601)
+    expired = post(client, "/heartbeat/status", {}, token)
+    assert expired.status_code == 401 and expired.get_json()["error"] == "token_expired"
+
+
+def test_a_token_from_another_key_is_refused(
+    apps: tuple[Flask, Flask, str], redis_server: RedisServer
+) -> None:
+    other = create_exporter(from_mapping({"redis_url": redis_server.url, "users": USERS}), start_worker=False)
+    foreign = login(other.test_client(), "alice")
+    assert post(apps[1].test_client(), "/heartbeat/status", {}, foreign).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"start_time": NOW, "end_time": NOW - 1},
+        {"start_time": "yesterday"},
+        {"end_time": True},
+        {"start_time": -5},
+        {"start_time": 0, "end_time": NOW},
+        {"start_time": 1e300, "end_time": 1e300},
+    ],
+)
+def test_a_bad_window_is_400(apps: tuple[Flask, Flask, str], window: dict[str, Any]) -> None:
+    client = apps[1].test_client()
+    response = post(client, "/heartbeat/status", window, login(client, "alice"))
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]
+
+
+def test_a_store_outage_is_503_not_an_empty_list(own_redis: RedisServer, sqlite_url: str) -> None:
+    settings = from_mapping({"redis_url": own_redis.url, "users": USERS})
+    client = create_exporter(settings, start_worker=False).test_client()
+    token = login(client, "alice")
+    own_redis.stop()
+    response = post(client, "/heartbeat/status", {}, token)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+
+
+def test_missing_log_tables_give_empty_edges(redis_server: RedisServer, sqlite_url: str) -> None:
+    settings = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url, "users": USERS})
+    exporter = create_exporter(settings, start_worker=False)
+    client = exporter.test_client()
+    body = post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()
+    assert all(rows == [] for rows in body["traffic_status"].values())
+    assert "traffic_error" not in body
+
+
+def test_the_window_count_uses_the_time_index(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url)
+    create_schema(engine)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SET enable_seqscan = off"))  # on a small table the planner may scan anyway
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                sa.text(
+                    "EXPLAIN SELECT ip, count(*) FROM node_monitor_metrics "
+                    "WHERE created_at >= now() - interval '1 hour' AND created_at < now() GROUP BY ip"
+                )
+            )
+        )
+    assert "ix_node_monitor_metrics_created_at" in plan
+
+
+def test_status_ignores_the_exporter_without_database(redis_server: RedisServer) -> None:
+    settings = from_mapping({"redis_url": redis_server.url, "users": USERS})
+    exporter = create_exporter(settings, start_worker=False)
+    ex: Exporter = exporter.extensions["exporter"]
+    assert ex.engine is None
+    client = exporter.test_client()
+    body = post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()
+    assert body["service_status"]["database"]["is_connected"] is False
+    assert body["traffic_error"] == "no pipeline database is configured"
