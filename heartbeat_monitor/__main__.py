@@ -1,13 +1,16 @@
 """Everything in one process for a first run on a bare machine.
 
-A private redis-server in a temporary folder, a SQLite file for the pipeline tables, the
-receiver and the exporter on their usual ports. Stopped cleanly on Ctrl-C or SIGTERM.
+A private redis-server in a data folder, a SQLite file for the pipeline tables, the receiver
+and the exporter on their usual ports (threads of this process), and with ``--demo`` a few
+simulated services and traffic. Stopped cleanly on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -16,11 +19,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from exporter import create_app as create_exporter
+from exporter.schema import create_schema
+from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
 from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import ConfigError, load_settings
+from heartbeat_receiver.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("heartbeat_monitor")
 
@@ -31,16 +39,38 @@ def serve(app: Any, host: str, port: int) -> BaseWSGIServer:
     return server
 
 
+def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tuple[Settings, str | None]:
+    """The user's configuration with the embedded defaults filled in; a generated admin password."""
+    flags: dict[str, Any] = {
+        "redis_url": redis_url,
+        "receiver_listen": args.receiver_listen,
+        "exporter_listen": args.exporter_listen,
+        "poll_interval": 5 if args.demo else None,
+    }
+    settings = load_settings(args.config, flags=flags)
+    if not settings.database_url:
+        flags["database_url"] = f"sqlite:///{data_dir / 'pipeline.db'}"
+    password = None
+    if not settings.users:
+        password = secrets.token_urlsafe(12)
+        flags["users"] = {"admin": {"password_hash": generate_password_hash(password), "role": "admin"}}
+    return load_settings(args.config, flags=flags), password
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Heartbeat Monitor, all in one process")
     parser.add_argument("--config", help="YAML configuration file (default: $HEARTBEAT_CONFIG)")
-    parser.add_argument("--data-dir", help="where the SQLite file and Redis live (default: a temp folder)")
+    parser.add_argument(
+        "--data-dir", help="where the SQLite file and Redis live (default: a temporary folder)"
+    )
     parser.add_argument("--receiver-listen", help="host:port (default 127.0.0.1:26002)")
     parser.add_argument("--exporter-listen", help="host:port (default 127.0.0.1:26003)")
     parser.add_argument("--demo", action="store_true", help="also run simulated services and traffic")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    temporary = args.data_dir is None
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="heartbeat-monitor-"))
     (data_dir / "redis").mkdir(parents=True, exist_ok=True)
     try:
@@ -56,28 +86,43 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     servers: list[BaseWSGIServer] = []
+    demo = None
     try:
-        settings = load_settings(
-            args.config,
-            flags={
-                "redis_url": redis_server.url,
-                "database_url": f"sqlite:///{data_dir / 'pipeline.db'}",
-                "receiver_listen": args.receiver_listen,
-                "exporter_listen": args.exporter_listen,
-            },
-        )
-        host, port = settings.receiver_listen
-        servers.append(serve(create_receiver(settings), host, port))
-        print(f"receiver   http://{host}:{port}/heartbeat", flush=True)
-        print(f"redis      {redis_server.url} (private, in {data_dir})", flush=True)
+        settings, password = settings_for(args, redis_server.url, data_dir)
+        assert settings.database_url
+        engine = sa.create_engine(settings.database_url)
+        create_schema(engine, dict(settings.tables))
+        r_host, r_port = settings.receiver_listen
+        e_host, e_port = settings.exporter_listen
+        servers.append(serve(create_receiver(settings), r_host, r_port))
+        servers.append(serve(create_exporter(settings), e_host, e_port))
+        print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
+        print(f"status page  http://{e_host}:{e_port}/", flush=True)
+        print(f"metrics      http://{e_host}:{e_port}/metrics", flush=True)
+        print(f"redis        {redis_server.url} (private)", flush=True)
+        print(f"database     {settings.database_url}", flush=True)
+        if password:
+            print(f"login        admin / {password}  (generated for this run)", flush=True)
+        if args.demo:
+            demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine)
+            demo.start()
+            print(
+                "demo         8 simulated services (frontend-web-2 falls silent after 45 s) and traffic",
+                flush=True,
+            )
+        print("Ctrl-C stops everything.", flush=True)
         stop.wait()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    except (ConfigError, OSError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     finally:
+        if demo:
+            demo.stop()
         for server in servers:
             server.shutdown()
         redis_server.stop()
+        if temporary:
+            shutil.rmtree(data_dir, ignore_errors=True)
         log.info("stopped")
 
 

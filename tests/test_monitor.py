@@ -1,0 +1,120 @@
+"""``heartbeat-monitor --demo``: the README's run command, as a newcomer would use it."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from heartbeat_monitor.redis_server import free_port
+from tests.servers import wait_until
+
+
+@dataclass
+class Monitor:
+    process: subprocess.Popen[str]
+    receiver: int
+    exporter: int
+    output: list[str]
+
+    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.exporter}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
+
+
+def read_lines(monitor: Monitor, until: str, timeout: float = 30.0) -> None:
+    assert monitor.process.stdout is not None
+    lines = monitor.process.stdout
+
+    def seen() -> bool:
+        line = lines.readline()
+        if line:
+            monitor.output.append(line)
+        return until in "".join(monitor.output) or monitor.process.poll() is not None
+
+    wait_until(seen, timeout)
+
+
+@pytest.fixture
+def monitor(tmp_path: Path) -> Iterator[Monitor]:
+    receiver, exporter = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "heartbeat_monitor",
+            "--demo",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--receiver-listen",
+            f"127.0.0.1:{receiver}",
+            "--exporter-listen",
+            f"127.0.0.1:{exporter}",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+    )
+    m = Monitor(process, receiver, exporter, [])
+    try:
+        read_lines(m, "Ctrl-C stops everything.")
+        assert process.poll() is None, "".join(m.output)
+        yield m
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_demo_shows_live_services_and_traffic_then_stops_cleanly(monitor: Monitor) -> None:
+    text = "".join(monitor.output)
+    password = re.search(r"login\s+admin / (\S+)", text)
+    assert password, text
+    redis_port = int(re.search(r"redis\s+redis://127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+
+    def live() -> bool:
+        m = monitor.metrics()
+        up = m.get(("heartbeat_up", (("service_name", "kafka-broker-1"), ("service_type", "kafka"))))
+        traffic = sum(v for (n, _), v in m.items() if n == "heartbeat_traffic_records_total")
+        return up == 1 and traffic > 0
+
+    wait_until(live, timeout=40, interval=0.5)
+    base = f"http://127.0.0.1:{monitor.exporter}"
+    login = urllib.request.Request(
+        f"{base}/auth/login",
+        method="POST",
+        data=json.dumps({"username": "admin", "password": password.group(1)}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=5) as response:
+        token = json.load(response)["access_token"]
+    status = urllib.request.Request(
+        f"{base}/heartbeat/status",
+        method="POST",
+        data=b"{}",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(status, timeout=5) as response:
+        body = json.load(response)
+    assert len(body["service_status"]["kafka_process"]) == 1
+    assert body["service_status"]["database"]["is_connected"] is True
+
+    monitor.process.send_signal(signal.SIGTERM)
+    assert monitor.process.wait(20) == 0
+    with pytest.raises(OSError):  # the private Redis went with it
+        socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
