@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -93,3 +98,58 @@ def wait_until(condition: object, timeout: float = 15.0, interval: float = 0.05)
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         time.sleep(interval)
+
+
+class PrometheusServer:
+    """Debian's prometheus binary on a loopback port, scraping what the test gives it."""
+
+    def __init__(self, scrape_port: int, rule_files: list[str], interval: str = "1s") -> None:
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="heartbeat-prom-"))
+        config = {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": rule_files,
+            "scrape_configs": [
+                {
+                    "job_name": "heartbeat-exporter",
+                    "static_configs": [{"targets": [f"127.0.0.1:{scrape_port}"]}],
+                }
+            ],
+        }
+        import yaml
+
+        (self.folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+        binary = shutil.which("prometheus") or "/usr/bin/prometheus"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={self.folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.folder / "log", "wb"),  # noqa: SIM115
+        )
+        wait_until(self.ready, timeout=30, interval=0.2)
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"prometheus exited: {(self.folder / 'log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def query(self, expr: str) -> dict[str, Any]:
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return dict(json.load(r))
+        except urllib.error.HTTPError as exc:
+            return dict(json.load(exc))
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+        shutil.rmtree(self.folder, ignore_errors=True)
