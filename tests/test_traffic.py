@@ -143,19 +143,26 @@ def test_concurrent_writers_with_interleaved_commits_match_a_full_recount(db_url
         except BaseException as exc:
             failures.append(exc)
 
+    polled = [0.0]  # start time of the last successful poll
+    deleted = [0]
+
     def deleter() -> None:
         while not stop.is_set() and time.monotonic() < deadline:
+            # a retention job: rows older than the last successful poll (by more than any
+            # transaction is held open) have been counted; real jobs keep days, not seconds
+            cutoff = dt.datetime.fromtimestamp(polled[0] - 0.5, dt.timezone.utc)
             try:
-                with engine.begin() as conn:  # a retention job removing rows older than a second
-                    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
-                    conn.execute(sa.delete(ACCESS).where(ACCESS.c.created_at < cutoff))
+                with engine.begin() as conn:
+                    deleted[0] += conn.execute(sa.delete(ACCESS).where(ACCESS.c.created_at < cutoff)).rowcount
             except sa.exc.OperationalError:
                 pass
             time.sleep(0.05)
 
     def poller() -> None:
         while not stop.is_set() and time.monotonic() < deadline:
-            counter.poll()  # may fail on a locked SQLite file: then it changes nothing
+            started = time.time()
+            if counter.poll():  # may fail on a locked SQLite file: then it changes nothing
+                polled[0] = started
             time.sleep(0.01)
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
@@ -167,6 +174,7 @@ def test_concurrent_writers_with_interleaved_commits_match_a_full_recount(db_url
     stop.set()
     assert not failures
     assert sum(ledger.values()) > 100, "the writers made too little traffic to prove anything"
+    assert deleted[0] > 0, "the retention job deleted nothing"
     assert counter.poll()
     assert edge_counts(counter, "backend_to_frontend") == dict(ledger)
 
