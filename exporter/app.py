@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, jsonify
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 
@@ -16,6 +16,7 @@ from exporter import status
 from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector, StoreReader
 from exporter.database import make_engine
+from exporter.exposition import render
 from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
@@ -91,7 +92,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(exporter.registry), content_type=CONTENT_TYPE_LATEST)
+        return Response(render(exporter.registry), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter.probe import REASONS, DatabaseProbe
 from exporter.traffic import TrafficCounter
@@ -123,13 +124,24 @@ class HeartbeatCollector(Collector):
         states: Counter[tuple[str, str]] = Counter(
             {(r.label, s): 0 for r in self.rules.rules for s in ("up", "down")}
         )
-        for view in service_views(snapshot, self.rules, now):
-            labels = [view.record.name, view.type]
-            last_seen.add_metric(labels, view.record.last_seen)
-            age.add_metric(labels, view.age)
-            up.add_metric(labels, 1 if view.up else 0)
-            received.add_metric(labels, view.record.count)
-            states[(view.type, "up" if view.up else "down")] += 1
+        timeouts = {rule.label: rule.timeout for rule in self.rules.rules}
+        other = timeouts["other"]
+        # the hot loop of a scrape (once per service): samples are appended directly, one labels
+        # dict shared by the four families, instead of add_metric's per-call zip and dict
+        seen_samples, age_samples, up_samples = last_seen.samples, age.samples, up.samples
+        received_samples = received.samples
+        for record in snapshot.services:
+            kind = record.type if record.type in timeouts else "other"
+            labels = {"service_name": record.name, "service_type": kind}
+            elapsed = max(0.0, now - record.last_seen)
+            alive = elapsed <= timeouts.get(kind, other)
+            seen_samples.append(
+                Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None)
+            )
+            age_samples.append(Sample("heartbeat_age_seconds", labels, elapsed, None))
+            up_samples.append(Sample("heartbeat_up", labels, 1.0 if alive else 0.0, None))
+            received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
+            states[(kind, "up" if alive else "down")] += 1
         services = GaugeMetricFamily(
             "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
         )

@@ -7,16 +7,15 @@ in one slot of a Redis Cluster and both scripts run there unchanged.
 Layout (``P`` is the prefix):
 
 * ``{P}:seen``    sorted set, service -> receiver time of its last heartbeat
-* ``{P}:info``    hash, service -> JSON ``{"type", "address", "sent_at"}``
+* ``{P}:info``    hash, service -> ``type<TAB>address<TAB>sent_at`` (tabs cannot occur in any of them)
 * ``{P}:count``   hash, service -> heartbeats received
 * ``{P}:refused`` integer, heartbeats refused because the service cap was reached
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -59,13 +58,14 @@ PRUNE_BATCH = 20
 RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
 
 
-@dataclass(frozen=True)
-class ServiceRecord:
+class ServiceRecord(NamedTuple):
+    """One service as stored (a tuple: the exporter makes one per service per scrape)."""
+
     name: str
     type: str
     address: str
     last_seen: float
-    count: int
+    received: int
     sent_at: float | None
 
 
@@ -118,7 +118,7 @@ class HeartbeatStore:
 
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        meta = json.dumps({"type": type_label, "address": address, "sent_at": sent_at})
+        meta = f"{type_label}\t{address}\t{'' if sent_at is None else repr(sent_at)}"
         cutoff = now - self.retention_seconds
         result = self._record(
             keys=self.keys,
@@ -135,26 +135,19 @@ class HeartbeatStore:
         count_map = dict(zip(counts[::2], counts[1::2]))
         services = []
         for name, score in zip(seen[::2], seen[1::2]):
-            meta = _meta(info_map.get(name))
-            sent_at = meta.get("sent_at")
+            type_label, address, sent_at = _meta(info_map.get(name))
             services.append(
-                ServiceRecord(
-                    name=name,
-                    type=str(meta.get("type") or "other"),
-                    address=str(meta.get("address") or ""),
-                    last_seen=float(score),
-                    count=int(count_map.get(name, 0)),
-                    sent_at=float(sent_at) if isinstance(sent_at, (int, float)) else None,
-                )
+                ServiceRecord(name, type_label, address, float(score), int(count_map.get(name, 0)), sent_at)
             )
         return Snapshot(tuple(services), int(refused))
 
 
-def _meta(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
+def _meta(raw: str | None) -> tuple[str, str, float | None]:
+    parts = (raw or "").split("\t")
+    if len(parts) != 3:
+        return "other", "", None
+    type_label, address, sent_at = parts
     try:
-        value = json.loads(raw)
+        return type_label or "other", address, float(sent_at) if sent_at else None
     except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+        return type_label or "other", address, None

@@ -53,7 +53,7 @@ def poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def services(redis_server: RedisServer) -> dict[str, int]:
     store = make_store(from_mapping({"redis_url": redis_server.url}))
-    return {s.name: s.count for s in store.snapshot().services}
+    return {s.name: s.received for s in store.snapshot().services}
 
 
 def dead_url() -> str:

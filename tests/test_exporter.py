@@ -228,3 +228,32 @@ def test_exposition_passes_promtool(pair: tuple[Flask, Flask], sqlite_url: str, 
     result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == b"" and result.stderr.strip() == b"", result.stdout + result.stderr
+
+
+def test_the_fast_renderer_writes_exactly_what_client_python_writes(
+    pair: tuple[Flask, Flask], sqlite_url: str, clock: FakeClock
+) -> None:
+    from prometheus_client import generate_latest
+
+    from exporter.exposition import render
+
+    receiver, exporter = pair
+    for name in ('quote"d', "back\\slash", "后端-1", "kafka-9", "x" * 200):
+        beat(receiver, {"service": name})
+    worker = exporter_of(exporter).worker
+    assert worker is not None
+    worker.cycle()
+    insert_demo_rows(sa.create_engine(sqlite_url), 10)
+    worker.cycle()
+    registry = exporter_of(exporter).registry
+    render(registry)  # a first scrape, so that both see a previous scrape duration
+    ours, theirs = render(registry), generate_latest(registry)
+
+    # the scrape duration differs between two collections; everything else must match exactly
+    def strip(text: bytes) -> list[bytes]:
+        return [
+            line for line in text.splitlines() if not line.startswith(b"heartbeat_scrape_duration_seconds ")
+        ]
+
+    assert strip(ours) == strip(theirs)
+    assert b'service_name="quote\\"d"' in ours

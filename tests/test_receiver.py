@@ -42,7 +42,7 @@ def test_the_seed_agent_heartbeat_is_accepted(
     assert response.status_code == 200
     assert response.get_json() == {"service": "type-4@10.0.0.7", "type": "other", "received_at": clock.now}
     (record,) = store.snapshot().services
-    assert (record.name, record.type, record.address, record.last_seen, record.count) == (
+    assert (record.name, record.type, record.address, record.last_seen, record.received) == (
         "type-4@10.0.0.7",
         "other",
         "10.0.0.7",
@@ -61,7 +61,7 @@ def test_a_named_report_on_the_original_route(
     clock.advance(30)
     assert post(http, {"service": "数据采集-1"}).status_code == 200
     (record,) = store.snapshot().services
-    assert record.count == 2 and record.last_seen == clock.now
+    assert record.received == 2 and record.last_seen == clock.now
     assert record.sent_at is None  # the second beat carried no timestamp
 
 

@@ -1,0 +1,172 @@
+"""Exporter benchmarks: /metrics cost by fleet size, and the incremental traffic poll by table size.
+
+    .venv/bin/python -m benchmarks.bench_exporter metrics --services 1000 10000 100000
+    .venv/bin/python -m benchmarks.bench_exporter poll --rows 1000000 10000000 --new 10000
+
+Each figure is measured beside its reference in the same run, so ratios hold on a noisy machine:
+* /metrics (snapshot from Redis, collect, render) against the usual alternative: a
+  prometheus_client Gauge/Counter child per series, set in advance, rendered by ``generate_latest``;
+* the poll against a full ``GROUP BY`` count of the same table, the query it replaces.
+Servers (redis-server, PostgreSQL) are started on loopback in temporary folders and stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from exporter.app import build
+from exporter.database import make_engine
+from exporter.exposition import render
+from exporter.traffic import TrafficCounter
+from heartbeat_monitor.redis_server import RedisServer
+from heartbeat_receiver.app import make_store
+from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
+from tests.servers import PostgresServer
+
+GROW = sa.text(
+    "INSERT INTO access_logs (server_addr, remote_addr, created_at) "
+    "SELECT '10.0.1.' || (g % 4), '10.0.2.' || (g % 200), now() - (g || ' ms')::interval "
+    "FROM generate_series(1, :n) g"
+)
+FULL_COUNT = sa.text("SELECT server_addr, remote_addr, count(*) FROM access_logs GROUP BY 1, 2")
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``repeat`` calls, after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fill(url: str, services: int, now: float) -> None:
+    settings = from_mapping({"redis_url": url, "max_services": services + 1})
+    store = make_store(settings)
+    store.client.flushall()
+    kinds = ["collector", "kafka", "redis", "backend", "frontend", "misc"]
+    with store.client.pipeline(transaction=False) as pipe:
+        script = store._record  # one EVALSHA per service, sent in batches
+        for i in range(services):
+            name = f"{kinds[i % len(kinds)]}-{i}"
+            script(
+                keys=store.keys,
+                args=[name, repr(now - i % 300), '{"type": "other"}', services + 1, repr(0.0), 0],
+                client=pipe,
+            )
+            if i % 5000 == 4999:
+                pipe.execute()
+        pipe.execute()
+
+
+def bench_metrics(sizes: list[int], repeat: int) -> None:
+    print("| services | /metrics (ours) | reference: Gauge objects | ratio | bytes | RSS after (MiB) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    with RedisServer() as server:
+        for n in sizes:
+            now = time.time()
+            fill(server.url, n, now)
+            exporter = build(from_mapping({"redis_url": server.url, "max_services": n + 1}))
+            ours = timed(lambda e=exporter: render(e.registry), repeat)  # type: ignore[misc]
+            size = len(render(exporter.registry))
+            snapshot = exporter.reader.read()
+            assert snapshot is not None and len(snapshot.services) == n
+
+            reference = CollectorRegistry()
+            labels = ["service_name", "service_type"]
+            g_seen = Gauge("heartbeat_last_seen_timestamp_seconds", "x", labels, registry=reference)
+            g_age = Gauge("heartbeat_age_seconds", "x", labels, registry=reference)
+            g_up = Gauge("heartbeat_up", "x", labels, registry=reference)
+            c_rx = Counter("heartbeat_received", "x", labels, registry=reference)
+            for s in snapshot.services:  # what a background updater would have set
+                g_seen.labels(s.name, s.type).set(s.last_seen)
+                g_age.labels(s.name, s.type).set(now - s.last_seen)
+                g_up.labels(s.name, s.type).set(1)
+                c_rx.labels(s.name, s.type).inc(s.received)
+            ref = timed(lambda r=reference: generate_latest(r), repeat)  # type: ignore[misc]
+            del reference, g_seen, g_age, g_up, c_rx
+            gc.collect()
+            cells = [
+                f"{n:,}",
+                f"{ours * 1000:.1f} ms",
+                f"{ref * 1000:.1f} ms",
+                f"{ours / ref:.2f}×",
+                f"{size:,}",
+                f"{rss_mib():.0f}",
+            ]
+            print("| " + " | ".join(cells) + " |")
+
+
+def bench_poll(sizes: list[int], new_rows: int, repeat: int) -> None:
+    print(f"| table rows | poll of {new_rows:,} new rows | full GROUP BY count | speed-up |")
+    print("|---:|---:|---:|---:|")
+    server = PostgresServer().init()
+    try:
+        url = server.create_database("bench")
+        engine = make_engine(url, timeout=600)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(Path("deploy/postgres/init.sql").read_text(encoding="utf-8"))
+        present = 0
+        for rows in sizes:
+            with engine.begin() as conn:  # grow the table to `rows` rows, realistic addresses
+                conn.execute(GROW, {"n": rows - present})
+            present = rows
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE access_logs")
+            tables = {"access_logs": DEFAULT_TABLES["access_logs"]}
+            counter = TrafficCounter(engine, tables, settle_seconds=30, max_keys=1000, timeout=600)
+            assert counter.poll()
+            polls = []
+            for _ in range(repeat):
+                with engine.begin() as conn:
+                    conn.execute(GROW, {"n": new_rows})
+                start = time.perf_counter()
+                assert counter.poll()
+                polls.append(time.perf_counter() - start)
+            present += new_rows * repeat
+            poll = statistics.median(polls)
+
+            def full() -> None:
+                with engine.connect() as conn:
+                    conn.execute(FULL_COUNT).all()
+
+            whole = timed(full, max(1, repeat // 3))
+            print(f"| {rows:,} | {poll * 1000:.1f} ms | {whole * 1000:.0f} ms | {whole / poll:.0f}× |")
+    finally:
+        server.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("metrics")
+    m.add_argument("--services", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    m.add_argument("--repeat", type=int, default=5)
+    p = sub.add_parser("poll")
+    p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    p.add_argument("--new", type=int, default=10_000)
+    p.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    if args.what == "metrics":
+        bench_metrics(args.services, args.repeat)
+    else:
+        bench_poll(args.rows, args.new, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
