@@ -34,7 +34,6 @@ from heartbeat_receiver.config import TableSpec
 log = logging.getLogger(__name__)
 
 OVERFLOW = "overflow"
-BATCH = 50_000  # rows read per query; a poll loops until it has caught up
 MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
 
 Key = tuple[str, ...]
@@ -108,14 +107,15 @@ class TableCounter:
         self.max_keys = max_keys
         self.state = TableState()
 
-    def _add(self, state: TableState, rows: Iterable[Row]) -> None:
-        for row in rows:
-            key = tuple("unknown" if v is None else str(v) for v in row[1:])
+    def _add(self, state: TableState, counted: Iterable[tuple[tuple[Any, ...], int]]) -> None:
+        """Add ``(key values, rows)`` pairs, folding keys past the cardinality limit into overflow."""
+        for values, n in counted:
+            key = tuple("unknown" if v is None else str(v) for v in values)
             if key not in state.counts and len(state.counts) >= self.max_keys:
                 key = (OVERFLOW,) * len(key)
-                state.overflow += 1
-            state.counts[key] += 1
-            state.total += 1
+                state.overflow += n
+            state.counts[key] += n
+            state.total += n
 
     def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
         columns = [self.id, *self.key_columns]
@@ -130,6 +130,16 @@ class TableCounter:
             if i >= 0 and gaps[i].lo <= int(row[0]) <= gaps[i].hi:
                 found.append(tuple(row))
         return found
+
+    def _gaps_between(self, high: int, top: int) -> sa.Select[Any]:
+        """The missing id ranges in (high, top], found by the database with lead() over the ids."""
+        ids = sa.union_all(
+            sa.select(sa.literal(high, sa.BigInteger()).label("id")),
+            sa.select(self.id.label("id")).where(self.id > high, self.id <= top),
+        ).subquery()
+        following = sa.func.lead(ids.c.id).over(order_by=ids.c.id).label("following")
+        pairs = sa.select(ids.c.id, following).subquery()
+        return sa.select(pairs.c.id + 1, pairs.c.following - 1).where(pairs.c.following > pairs.c.id + 1)
 
     @staticmethod
     def _close(gaps: list[Gap], ids: list[int]) -> list[Gap]:
@@ -159,24 +169,23 @@ class TableCounter:
             else:
                 high = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.id), 0))).scalar_one())
         new = TableState(high, list(state.gaps), Counter(state.counts), state.total, state.overflow)
-        previous = high
         if new.gaps:
             late = self._gap_rows(conn, new.gaps)
-            self._add(new, late)
+            self._add(new, ((row[1:], 1) for row in late))
             new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
-        columns = [self.id, *self.key_columns]
-        while True:
-            query = sa.select(*columns).where(self.id > previous).order_by(self.id).limit(BATCH)
-            rows = [tuple(r) for r in conn.execute(query)]
-            for row in rows:
-                row_id = int(row[0])
-                if row_id > previous + 1:
-                    new.gaps.append(Gap(previous + 1, row_id - 1, now))
-                previous = row_id
-            self._add(new, rows)
-            new.high = previous
-            if len(rows) < BATCH:
-                break
+        # the new rows, counted by the database: one index range scan, a few result rows
+        count, lowest, highest = sa.func.count(), sa.func.min(self.id), sa.func.max(self.id)
+        query = sa.select(*self.key_columns, count, lowest, highest).where(self.id > high)
+        groups = conn.execute(query.group_by(*self.key_columns)).all()
+        if groups:
+            top = max(int(g[-1]) for g in groups)
+            if sum(int(g[-3]) for g in groups) != top - high:
+                # some ids in (high, top] are not visible (yet): remember them as gaps. The same
+                # snapshot (REPEATABLE READ) as the count, so nothing lands between the two.
+                missing = conn.execute(self._gaps_between(high, top)).all()
+                new.gaps.extend(Gap(int(row[0]), int(row[1]), now) for row in missing)
+            self._add(new, ((g[:-3], int(g[-3])) for g in groups))
+            new.high = top
         new.gaps = [g for g in new.gaps if now - g.since <= self.settle_seconds]
         new.last_success = now
         self.state = new  # one assignment: readers see the old state or the new, never a mix
@@ -229,7 +238,12 @@ class TrafficCounter:
 
     def _poll_table(self, counter: TableCounter) -> None:
         with self.engine.connect() as conn:
-            counter.poll(conn, self.clock())
+            if self.engine.dialect.name == "postgresql":
+                # the count and the gap search must see one snapshot; SQLite's single writer
+                # already orders commits by id
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                counter.poll(conn, self.clock())
 
     def snapshot(self) -> TrafficSnapshot:
         edges: dict[str, tuple[EdgeSeries, ...]] = {}
