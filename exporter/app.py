@@ -21,7 +21,7 @@ from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
 from exporter.worker import Worker
-from heartbeat_receiver import errors
+from heartbeat_receiver import errors, openapi
 from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import Settings
 from heartbeat_receiver.store import HeartbeatStore
@@ -85,6 +85,7 @@ def create_app(
     app.extensions["exporter"] = exporter
     errors.register(app)
     app.register_blueprint(status.bp)
+    openapi.register(app, Path(__file__).with_name("openapi.yaml"))
 
     @app.get("/")
     def index() -> Response:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from heartbeat_receiver import errors, health, heartbeat
+from heartbeat_receiver import errors, health, heartbeat, openapi
 from heartbeat_receiver.auth import require_token
 from heartbeat_receiver.config import Settings
 from heartbeat_receiver.store import HeartbeatStore, RedisClient, connect
@@ -49,4 +50,5 @@ def create_app(
     errors.register(app)
     app.register_blueprint(heartbeat.bp)
     app.register_blueprint(health.bp)
+    openapi.register(app, Path(__file__).with_name("openapi.yaml"))
     return app

@@ -1,0 +1,79 @@
+"""schemathesis against both apps' OpenAPI documents: no 5xx, every error a JSON body."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from werkzeug.security import generate_password_hash
+
+from exporter import create_app as create_exporter
+from exporter.schema import create_schema
+from heartbeat_monitor.redis_server import RedisServer
+from heartbeat_receiver import create_app as create_receiver
+from heartbeat_receiver.config import from_mapping
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture
+def receiver_schema(redis_server: RedisServer) -> schemathesis.BaseSchema:
+    app = create_receiver(from_mapping({"redis_url": redis_server.url, "max_services": 50}))
+    return schemathesis.openapi.from_wsgi("/openapi.json", app)
+
+
+@pytest.fixture
+def exporter_schema(redis_server: RedisServer, sqlite_url: str) -> schemathesis.BaseSchema:
+    users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
+    settings_ = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url, "users": users})
+    create_schema(sa.create_engine(sqlite_url))
+    app = create_exporter(settings_, start_worker=False)
+    app.extensions["exporter"].worker.cycle()
+    return schemathesis.openapi.from_wsgi("/openapi.json", app)
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
+
+def fuzz(schema: schemathesis.BaseSchema) -> set[str]:
+    """Every operation, with Hypothesis driving schemathesis' generated cases; returns those run."""
+    operations = set()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+
+        @FUZZ
+        @given(case=operation.as_strategy())
+        def run(case: schemathesis.Case) -> None:
+            case.call_and_validate(checks=CHECKS)
+
+        run()
+        operations.add(operation.label)
+    return operations
+
+
+# schemathesis leaves out the document's own route, /openapi.json
+
+
+def test_receiver_api(receiver_schema: schemathesis.BaseSchema) -> None:
+    assert fuzz(receiver_schema) == {
+        "POST /heartbeat",
+        "POST /heartbeat/report",
+        "GET /healthz",
+        "GET /readyz",
+    }
+
+
+def test_status_api(exporter_schema: schemathesis.BaseSchema) -> None:
+    assert fuzz(exporter_schema) == {
+        "POST /auth/login",
+        "POST /heartbeat/status",
+        "GET /metrics",
+        "GET /healthz",
+    }
