@@ -207,6 +207,8 @@ def test_an_outage_freezes_counters_and_polls_catch_up_after(clock: FakeClock) -
         with counter.engine.begin() as conn:
             conn.execute(sa.insert(NODE), [node_row("10.0.0.1")] * 2)
         assert counter.poll()
+        with counter.engine.begin() as conn:  # arrives just before the outage, not polled yet
+            conn.execute(sa.insert(NODE), [node_row("10.0.0.2")] * 4)
         server.stop()
         assert not counter.poll()
         assert edge_counts(counter, "kafka_to_database") == {("kafka", "database"): 2}
@@ -215,7 +217,12 @@ def test_an_outage_freezes_counters_and_polls_catch_up_after(clock: FakeClock) -
         with counter.engine.begin() as conn:
             conn.execute(sa.insert(NODE), [node_row("10.0.0.1")] * 3)
         assert counter.poll()
-        assert edge_counts(counter, "kafka_to_database") == {("kafka", "database"): 5}
+        assert counter.poll()  # and again: nothing counted twice
+        assert edge_counts(counter, "kafka_to_database") == {("kafka", "database"): 9}
+        assert edge_counts(counter, "data_collection_to_kafka") == {
+            ("10.0.0.1", "kafka"): 5,
+            ("10.0.0.2", "kafka"): 4,
+        }
     finally:
         server.close()
 
