@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +92,10 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def wait_until(condition: object, timeout: float = 15.0, interval: float = 0.05) -> None:
+def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.05) -> None:
     """Poll ``condition()`` until it is true or fail at the deadline."""
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met before the deadline")
         time.sleep(interval)

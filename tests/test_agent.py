@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import zipapp
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from heartbeat_receiver import create_app
 from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import from_mapping
 from tests.conftest import LiveServer
+from tests.servers import wait_until
 
 
 class FakeTime:
@@ -41,14 +41,6 @@ class FakeTime:
         self.waits.append(seconds)
         self.now += seconds
         return False
-
-
-def poll(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(0.02)
 
 
 def services(redis_server: RedisServer) -> dict[str, int]:
@@ -215,11 +207,11 @@ def test_a_receiver_that_is_down_then_comes_back(redis_server: RedisServer) -> N
         timeout=1,
     ).start()
     try:
-        poll(lambda: sender.stats()["failed"] >= 2)
+        wait_until(lambda: sender.stats()["failed"] >= 2)
         assert sender.stats()["sent"] == 0
         server = LiveServer(create_app(from_mapping({"redis_url": redis_server.url})), port=port)
         try:
-            poll(lambda: services(redis_server).get("redis-agent", 0) >= 2)
+            wait_until(lambda: services(redis_server).get("redis-agent", 0) >= 2)
             assert sender.stats()["consecutive_failures"] == 0
         finally:
             server.stop()
