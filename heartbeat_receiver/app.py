@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from heartbeat_receiver import errors, health, heartbeat, openapi
 from heartbeat_receiver.auth import require_token
 from heartbeat_receiver.config import Settings
+from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.store import HeartbeatStore, RedisClient, connect
 
 
@@ -33,10 +34,14 @@ def create_app(
     app = Flask("heartbeat_receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["heartbeat_store"] = store or make_store(settings)
+    store = store or make_store(settings)
+    app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_rules"] = settings.types
     app.extensions["heartbeat_clock"] = clock
-    if settings.trusted_proxies:
+    app.wsgi_app = FastHeartbeats(  # type: ignore[method-assign]
+        app.wsgi_app, store, settings.types, clock, settings.max_body_bytes, settings.ingest_tokens
+    )
+    if settings.trusted_proxies:  # outermost, so that the fast path sees the client's address too
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     if settings.ingest_tokens:

@@ -20,6 +20,17 @@ class ApiError(Exception):
         self.code = code
         self.message = message
 
+    def headers(self) -> dict[str, str]:
+        if self.status == 401:
+            return {"WWW-Authenticate": 'Bearer realm="heartbeat"'}
+        if self.status == 503:
+            return {"Retry-After": str(STORE_RETRY_AFTER)}
+        return {}
+
+
+def store_unavailable() -> ApiError:
+    return ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
+
 
 def error_response(status: int, code: str, message: str) -> Response:
     response = jsonify(error=code, message=message)
@@ -31,10 +42,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
         response = error_response(exc.status, exc.code, exc.message)
-        if exc.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="heartbeat"'
-        if exc.status == 503:
-            response.headers["Retry-After"] = str(STORE_RETRY_AFTER)
+        response.headers.update(exc.headers())
         return response
 
     @app.errorhandler(HTTPException)
@@ -49,7 +57,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def store_down(exc: redis.RedisError) -> Response:
         log.warning("heartbeat store unavailable: %s", exc)
-        return api_error(ApiError(503, "store_unavailable", "the heartbeat store is unavailable"))
+        return api_error(store_unavailable())
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

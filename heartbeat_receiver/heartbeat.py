@@ -74,16 +74,11 @@ def parse(body: Any, rules: TypeRules, address: str) -> Heartbeat:
     return Heartbeat(name, rules.classify(name, declared), sent_at)
 
 
-@bp.post("/heartbeat")
-@bp.post("/heartbeat/report")
-def receive() -> ResponseReturnValue:
-    store: HeartbeatStore = current_app.extensions["heartbeat_store"]
-    rules: TypeRules = current_app.extensions["heartbeat_rules"]
-    clock: Callable[[], float] = current_app.extensions["heartbeat_clock"]
-    beat = parse(read_json(), rules, request.remote_addr or "unknown")
-    now = clock()
+def accept(body: Any, rules: TypeRules, store: HeartbeatStore, address: str, now: float) -> dict[str, Any]:
+    """Validate and record one heartbeat; the answer's fields. Shared by the view and the fast path."""
+    beat = parse(body, rules, address or "unknown")
     try:
-        store.record(beat.service, beat.type, request.remote_addr or "", now, beat.sent_at)
+        store.record(beat.service, beat.type, address, now, beat.sent_at)
     except CapacityExceeded:
         raise ApiError(
             429,
@@ -91,4 +86,14 @@ def receive() -> ResponseReturnValue:
             f"the receiver already tracks its limit of {store.max_services} services; "
             "new names are refused until old ones expire",
         ) from None
-    return jsonify(service=beat.service, type=beat.type, received_at=now)
+    return {"service": beat.service, "type": beat.type, "received_at": now}
+
+
+@bp.post("/heartbeat")
+@bp.post("/heartbeat/report")
+def receive() -> ResponseReturnValue:
+    store: HeartbeatStore = current_app.extensions["heartbeat_store"]
+    rules: TypeRules = current_app.extensions["heartbeat_rules"]
+    clock: Callable[[], float] = current_app.extensions["heartbeat_clock"]
+    body = read_json()
+    return jsonify(accept(body, rules, store, request.remote_addr or "", clock()))
