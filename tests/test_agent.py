@@ -6,6 +6,7 @@ import http.server
 import json
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -315,3 +316,34 @@ def test_agent_py_alone_is_a_vendorable_module_and_a_zipapp(
     )
     assert packed.returncode == 0, packed.stderr
     assert services(redis_server) == {"vendored": 1, "zipped": 1}
+
+
+def test_cli_runs_until_ctrl_c_then_prints_its_statistics(
+    live_receiver: LiveServer, redis_server: RedisServer
+) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "heartbeat_agent",
+            "--url",
+            live_receiver.url("/heartbeat"),
+            "--interval",
+            "0.1",
+            "--service",
+            "redis-cli-agent",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: services(redis_server).get("redis-cli-agent", 0) >= 3)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["sent"] >= 3 and stats["failed"] == 0
