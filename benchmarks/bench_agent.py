@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from heartbeat_agent import HeartbeatSender
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_gunicorn import wait_http
+from tests.test_receiver_served import wait_http
 
 
 def seed_loop(url: str, interval: float, check: float, until: float, beat: Callable[[], None]) -> None:

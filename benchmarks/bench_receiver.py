@@ -4,8 +4,8 @@
 
 Targets, each served on its own free loopback port and measured with ``wrk -t2 -c50``:
 * bare Flask on gunicorn gthread (-w 2 --threads 8) answering 204: the floor of the set-up;
-* heartbeat-receiver on the same gunicorn set-up, a private redis-server behind it, heartbeats
-  from 1,000 distinct services;
+* the receiver on Granian (what ``heartbeat-receiver`` runs) and on the same gunicorn set-up as
+  the floor, a private redis-server behind it, heartbeats from 1,000 distinct services;
 * Prometheus Pushgateway (Debian) with ``--push.disable-consistency-check``, one push per
   request to 1,000 groups; and with default flags after 10,000 groups are stored.
 Every load run is bounded by ``--seconds``.
@@ -14,18 +14,21 @@ Every load run is bounded by ``--seconds``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_gunicorn import wait_http
+from tests.test_receiver_served import wait_http
 
 BARE_APP = textwrap.dedent(
     """
@@ -96,15 +99,23 @@ def wrk(url: str, script: str, seconds: int) -> dict[str, float]:
 def serve(command: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
     print(f"starting {' '.join(command[:4])}", file=sys.stderr, flush=True)
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stop() ends the workers too
     )
     wait_http(health)
     return process
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
+    """Stop the server with all its worker processes, and let the machine settle before the next run."""
+    os.killpg(process.pid, signal.SIGTERM)
     process.wait(20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    time.sleep(3)
 
 
 def main() -> None:
@@ -114,26 +125,15 @@ def main() -> None:
         "--receiver",
         type=lambda v: tuple(int(x) for x in v.split("x")),
         nargs="+",
-        default=[(2, 8)],
+        default=[(2, 4)],
         help="gunicorn workers x threads to measure, e.g. 2x8 2x4 4x2",
     )
     args = parser.parse_args()
     results: dict[str, dict[str, float]] = {}
     folder = Path(tempfile.mkdtemp(prefix="bench-receiver-"))
     (folder / "bare.py").write_text(BARE_APP)
-    gunicorn = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        "2",
-        "-k",
-        "gthread",
-        "--threads",
-        "8",
-        "--keep-alive",
-        "5",
-    ]
+    gunicorn_base = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--keep-alive", "5"]
+    gunicorn = [*gunicorn_base, "-w", "2", "--threads", "8"]
 
     port = free_port()
     bare = serve(
@@ -150,28 +150,47 @@ def main() -> None:
 
     with RedisServer() as redis_server:
         for workers, threads in args.receiver:
-            port = free_port()
-            receiver = serve(
-                [
-                    sys.executable,
-                    "-m",
-                    "heartbeat_receiver",
-                    "--listen",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(workers),
-                    "--threads",
-                    str(threads),
-                ],
-                {"HEARTBEAT_REDIS_URL": redis_server.url},
-                f"http://127.0.0.1:{port}/healthz",
-            )
-            try:
-                results[f"heartbeat-receiver, gunicorn gthread {workers}x{threads}"] = wrk(
-                    f"http://127.0.0.1:{port}", HEARTBEATS, args.seconds
+            for server, command in (
+                (
+                    "Granian (heartbeat-receiver)",
+                    [
+                        sys.executable,
+                        "-m",
+                        "heartbeat_receiver",
+                        "--listen",
+                        "127.0.0.1:{port}",
+                        "--workers",
+                        str(workers),
+                        "--threads",
+                        str(threads),
+                    ],
+                ),
+                (
+                    "gunicorn gthread",
+                    [
+                        *gunicorn_base,
+                        "-w",
+                        str(workers),
+                        "--threads",
+                        str(threads),
+                        "-b",
+                        "127.0.0.1:{port}",
+                        "heartbeat_receiver.wsgi:app()",
+                    ],
+                ),
+            ):
+                port = free_port()
+                process = serve(
+                    [part.format(port=port) for part in command],
+                    {"HEARTBEAT_REDIS_URL": redis_server.url},
+                    f"http://127.0.0.1:{port}/healthz",
                 )
-            finally:
-                stop(receiver)
+                try:
+                    results[f"receiver on {server} {workers}x{threads}"] = wrk(
+                        f"http://127.0.0.1:{port}", HEARTBEATS, args.seconds
+                    )
+                finally:
+                    stop(process)
 
     # the default-flags case needs 10k stored groups: pushed with the check off (pushes with it on
     # slow to a crawl as groups grow), persisted, and loaded by the gateway under test
@@ -219,7 +238,7 @@ def main() -> None:
             stop(gateway)
 
     floor = results["bare Flask, gunicorn gthread 2x8 (floor)"]["rps"]
-    ours = max(r["rps"] for name, r in results.items() if name.startswith("heartbeat-receiver"))
+    ours = max(r["rps"] for name, r in results.items() if name.startswith("receiver on"))
     for r in results.values():
         r["ratio_to_floor"] = round(r["rps"] / floor, 3)
         r["best_receiver_ratio_to_this"] = round(ours / r["rps"], 3)

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_gunicorn import wait_http
+from tests.test_receiver_served import wait_http
 
 
 def rss_kib(pid: int) -> int:

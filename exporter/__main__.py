@@ -17,8 +17,8 @@ from werkzeug.security import generate_password_hash
 from exporter.app import create_app
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from exporter.serving import serve
 from heartbeat_receiver.cli import common_parser, settings_from
-from heartbeat_receiver.serving import serve
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -96,7 +96,7 @@ class Settings:
     token_ttl_seconds: int = 3600
     max_window_seconds: float = 366 * 86400.0
     workers: int = 2
-    threads: int = 8
+    threads: int = 4
 
 
 def _number(raw: Any, key: str, *, minimum: float = 0.0, integer: bool = False) -> Any:

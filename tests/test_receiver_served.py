@@ -1,4 +1,4 @@
-"""The production set-up: ``heartbeat-receiver`` under gunicorn, spoken to over real HTTP."""
+"""The production set-up: ``heartbeat-receiver`` (Granian workers), spoken to over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Serving a WSGI app factory with gunicorn's threaded workers, for both HTTP processes."""
+"""Serving a WSGI app factory with gunicorn's threaded workers (the exporter: one process)."""
 
 from __future__ import annotations
 
