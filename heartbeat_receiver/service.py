@@ -37,15 +37,6 @@ class TypeRules:
         # casefold once: prefixes are matched case-insensitively on every heartbeat
         self._prefixes = tuple((prefix.casefold(), rule.label) for rule in rules for prefix in rule.prefixes)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, TypeRules) and (self.rules, dict(self.codes)) == (
-            other.rules,
-            dict(other.codes),
-        )
-
-    def __hash__(self) -> int:
-        return hash(self.rules)
-
     def explicit(self, declared: str | int | None) -> str | None:
         """The type a heartbeat names itself, if it is one we know."""
         if isinstance(declared, str):
