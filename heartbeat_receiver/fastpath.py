@@ -73,7 +73,6 @@ class FastHeartbeats:
             answer = accept(body, self.rules, self.store, environ.get("REMOTE_ADDR") or "", self.clock())
         except ApiError as exc:
             if exc.status != 429:  # no side effect happened: let the app answer as it always does
-                environ["wsgi.input"] = io.BytesIO(data)
                 return self.app(environ, start_response)
             return self._send(
                 exc.status, {"error": exc.code, "message": exc.message}, exc.headers(), start_response
