@@ -1,10 +1,12 @@
 """Traffic along the pipeline, counted incrementally from the SQL log tables.
 
 A poll never counts a whole table. Per table it keeps ``high``, the highest id counted, and
-``gaps``, ranges of ids below ``high`` that were not visible yet. Each poll reads
+``gaps``, ranges of ids below ``high`` that were not visible yet. Each poll
 
-* the rows with ``id > high`` (an index range scan with a literal bound), and
-* the rows whose ids fall in the open gaps: a transaction that took its id early but
+* has the database count the rows with ``id > high`` per key (an index range scan with a
+  literal bound, a few result rows) and, only when those ids are not contiguous, find the
+  missing ranges with ``lead()`` in the same snapshot, and
+* reads the rows whose ids fall in the open gaps: a transaction that took its id early but
   committed late becomes visible there, and is counted then, exactly once.
 
 A gap is given up after the settle window (ids of rolled-back transactions never appear).
@@ -174,17 +176,17 @@ class TableCounter:
             self._add(new, ((row[1:], 1) for row in late))
             new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
         # the new rows, counted by the database: one index range scan, a few result rows
-        count, lowest, highest = sa.func.count(), sa.func.min(self.id), sa.func.max(self.id)
-        query = sa.select(*self.key_columns, count, lowest, highest).where(self.id > high)
+        count, highest = sa.func.count(), sa.func.max(self.id)
+        query = sa.select(*self.key_columns, count, highest).where(self.id > high)
         groups = conn.execute(query.group_by(*self.key_columns)).all()
         if groups:
             top = max(int(g[-1]) for g in groups)
-            if sum(int(g[-3]) for g in groups) != top - high:
+            if sum(int(g[-2]) for g in groups) != top - high:
                 # some ids in (high, top] are not visible (yet): remember them as gaps. The same
                 # snapshot (REPEATABLE READ) as the count, so nothing lands between the two.
                 missing = conn.execute(self._gaps_between(high, top)).all()
                 new.gaps.extend(Gap(int(row[0]), int(row[1]), now) for row in missing)
-            self._add(new, ((g[:-3], int(g[-3])) for g in groups))
+            self._add(new, ((g[:-2], int(g[-2])) for g in groups))
             new.high = top
         new.gaps = [g for g in new.gaps if now - g.since <= self.settle_seconds]
         new.last_success = now
