@@ -211,7 +211,11 @@ class RedisCluster:
             info = redis.Redis(port=self.nodes[0].port, decode_responses=True).cluster("INFO")
             return bool(info.get("cluster_state") == "ok")
 
-        wait_until(ready, timeout=30, interval=0.2)
+        try:
+            wait_until(ready, timeout=30, interval=0.2)
+        except AssertionError:
+            self.close()  # never leave nodes running behind a failed start
+            raise
 
     @property
     def url(self) -> str:
