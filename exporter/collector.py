@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -15,7 +15,7 @@ from prometheus_client.samples import Sample
 
 from exporter.probe import REASONS, DatabaseProbe
 from exporter.traffic import TrafficCounter
-from heartbeat_receiver.service import TypeRules
+from heartbeat_receiver.service import OTHER, TypeRules
 from heartbeat_receiver.store import HeartbeatStore, ServiceRecord, Snapshot
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,24 @@ class ServiceView:
         return self.age <= self.timeout
 
 
+def assess(record: ServiceRecord, timeouts: Mapping[str, float], now: float) -> tuple[str, float, bool]:
+    """Type (``other`` if no longer configured), age and up-ness: the one rule /metrics and the
+    status API both apply, so that they can never disagree about a service."""
+    kind = record.type if record.type in timeouts else OTHER
+    elapsed = max(0.0, now - record.last_seen)
+    return kind, elapsed, elapsed <= timeouts[kind]
+
+
+def timeouts_of(rules: TypeRules) -> dict[str, float]:
+    return {rule.label: rule.timeout for rule in rules.rules}
+
+
 def service_views(snapshot: Snapshot, rules: TypeRules, now: float) -> list[ServiceView]:
+    timeouts = timeouts_of(rules)
     views = []
     for record in snapshot.services:
-        label = record.type if record.type in rules.by_label else "other"
-        views.append(ServiceView(record, label, max(0.0, now - record.last_seen), rules.timeout(label)))
+        kind, elapsed, _ = assess(record, timeouts, now)
+        views.append(ServiceView(record, kind, elapsed, timeouts[kind]))
     return views
 
 
@@ -124,17 +137,14 @@ class HeartbeatCollector(Collector):
         states: Counter[tuple[str, str]] = Counter(
             {(r.label, s): 0 for r in self.rules.rules for s in ("up", "down")}
         )
-        timeouts = {rule.label: rule.timeout for rule in self.rules.rules}
-        other = timeouts["other"]
+        timeouts = timeouts_of(self.rules)
         # the hot loop of a scrape (once per service): samples are appended directly, one labels
         # dict shared by the four families, instead of add_metric's per-call zip and dict
         seen_samples, age_samples, up_samples = last_seen.samples, age.samples, up.samples
         received_samples = received.samples
         for record in snapshot.services:
-            kind = record.type if record.type in timeouts else "other"
+            kind, elapsed, alive = assess(record, timeouts, now)
             labels = {"service_name": record.name, "service_type": kind}
-            elapsed = max(0.0, now - record.last_seen)
-            alive = elapsed <= timeouts.get(kind, other)
             seen_samples.append(
                 Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None)
             )
