@@ -225,3 +225,17 @@ class RedisCluster:
         for node in self.nodes:
             node.close()
             shutil.rmtree(node.folder, ignore_errors=True)
+
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse_samples(text: str) -> Samples:
+    """An exposition as {(name, sorted label pairs): value}, parsed by client_python's own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }

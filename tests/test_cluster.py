@@ -6,13 +6,12 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import create_app as create_exporter
 from heartbeat_receiver import create_app as create_receiver
 from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import from_mapping
-from tests.servers import RedisCluster
+from tests.servers import RedisCluster, parse_samples
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +44,7 @@ def test_receivers_and_an_exporter_share_a_redis_cluster(cluster: RedisCluster) 
     assert {s.received for s in snapshot.services} == {2}
 
     text = create_exporter(settings, start_worker=False).test_client().get("/metrics").get_data(as_text=True)
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-    }
+    samples = parse_samples(text)
     assert samples[("heartbeat_store_up", ())] == 1
     assert samples[("heartbeat_services", (("service_type", "kafka"), ("state", "up")))] == 30
     ups = [v for (name, _), v in samples.items() if name == "heartbeat_up"]

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import create_app as create_exporter
 from exporter.app import Exporter
@@ -22,19 +21,13 @@ from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver import create_app as create_receiver
 from heartbeat_receiver.config import from_mapping
 from tests.conftest import FakeClock
-from tests.servers import PostgresServer, wait_until
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+from tests.servers import PostgresServer, Samples, parse_samples, wait_until
 
 
 def scrape(client: FlaskClient) -> Samples:
     response = client.get("/metrics")
     assert response.status_code == 200
-    samples: Samples = {}
-    for family in text_string_to_metric_families(response.get_data(as_text=True)):
-        for s in family.samples:
-            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return samples
+    return parse_samples(response.get_data(as_text=True))
 
 
 def value(samples: Samples, name: str, **labels: str) -> float | None:

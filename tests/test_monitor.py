@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from heartbeat_monitor.redis_server import free_port
-from tests.servers import wait_until
+from tests.servers import parse_samples, wait_until
 
 
 @dataclass
@@ -30,11 +29,7 @@ class Monitor:
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.exporter}/metrics", timeout=5) as response:
             text = response.read().decode()
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for f in text_string_to_metric_families(text)
-            for s in f.samples
-        }
+        return parse_samples(text)
 
 
 def read_lines(monitor: Monitor, until: str, timeout: float = 30.0) -> None:
