@@ -6,13 +6,16 @@
 Each figure is measured beside its reference in the same run, so ratios hold on a noisy machine:
 * /metrics (snapshot from Redis, collect, render) against the usual alternative: a
   prometheus_client Gauge/Counter child per series, set in advance, rendered by ``generate_latest``;
-* the poll against a full ``GROUP BY`` count of the same table, the query it replaces.
+* the poll against a full ``GROUP BY`` count of the same table, the query it replaces, on two
+  shapes of ``access_logs``: nginx-style rows (the user's table) and rows with only the columns
+  the exporter reads (which flatters the full count).
 Servers (redis-server, PostgreSQL) are started on loopback in temporary folders and stopped.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import resource
 import statistics
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from sqlalchemy.engine import Engine
 
 from exporter.app import build
 from exporter.database import make_engine
@@ -32,11 +36,37 @@ from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
 from tests.servers import PostgresServer
 
-GROW = sa.text(
-    "INSERT INTO access_logs (server_addr, remote_addr, created_at) "
-    "SELECT '10.0.1.' || (g % 4), '10.0.2.' || (g % 200), now() - (g || ' ms')::interval "
-    "FROM generate_series(1, :n) g"
+# Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
+# variable names: the real table is an nginx-style log, ~325 bytes a row with request, status,
+# sizes, referer and user agent. The narrow shape has only the columns the exporter reads.
+NGINX_TABLE = """
+CREATE TABLE access_logs (
+    id BIGSERIAL PRIMARY KEY,
+    server_addr VARCHAR(64), remote_addr VARCHAR(64), remote_user VARCHAR(64),
+    request_method VARCHAR(16), request_uri TEXT, server_protocol VARCHAR(16), status SMALLINT,
+    body_bytes_sent BIGINT, request_time REAL, http_referer TEXT, http_user_agent TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )
+"""
+GROW = {
+    "narrow": sa.text(
+        "INSERT INTO access_logs (server_addr, remote_addr, created_at) "
+        "SELECT '10.0.1.' || (g % 4), '10.0.2.' || (g % 200), now() - (g || ' ms')::interval "
+        "FROM generate_series(1, :n) g"
+    ),
+    "nginx": sa.text(
+        "INSERT INTO access_logs (server_addr, remote_addr, request_method, request_uri, "
+        "server_protocol, status, body_bytes_sent, request_time, http_referer, http_user_agent, created_at) "
+        "SELECT '10.0.1.' || (g % 4), '10.0.2.' || (g % 200), (ARRAY['GET','GET','GET','POST'])[1 + g % 4], "
+        "'/api/v1/pipeline/nodes/' || (g % 5000) "
+        "|| '/metrics?from=1763800000&to=1763803600&step=' || (g % 60), "
+        "'HTTP/1.1', (ARRAY[200,200,200,200,304,404,500])[1 + g % 7], 200 + (g::bigint * 7919) % 50000, "
+        "((g % 1000) / 1000.0)::real, 'https://monitor.example.internal/dashboard/' || (g % 50), "
+        "'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/1' "
+        "|| (g % 30) || '.0.0.0 Safari/537.36', now() - (g || ' ms')::interval "
+        "FROM generate_series(1, :n) g"
+    ),
+}
 FULL_COUNT = sa.text("SELECT server_addr, remote_addr, count(*) FROM access_logs GROUP BY 1, 2")
 
 
@@ -112,41 +142,55 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             print("| " + " | ".join(cells) + " |")
 
 
-def bench_poll(sizes: list[int], new_rows: int, repeat: int) -> None:
-    print(f"| table rows | poll of {new_rows:,} new rows | full GROUP BY count | speed-up |")
-    print("|---:|---:|---:|---:|")
+def full_count(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(FULL_COUNT).all()
+
+
+def bench_poll(sizes: list[int], new_rows: int, repeat: int, shapes: list[str]) -> None:
+    print(f"| table | rows | bytes a row | poll of {new_rows:,} new rows | full GROUP BY count | speed-up |")
+    print("|---|---:|---:|---:|---:|---:|")
     server = PostgresServer().init()
     try:
-        url = server.create_database("bench")
-        engine = make_engine(url, timeout=600)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(Path("deploy/postgres/init.sql").read_text(encoding="utf-8"))
-        present = 0
-        for rows in sizes:
-            with engine.begin() as conn:  # grow the table to `rows` rows, realistic addresses
-                conn.execute(GROW, {"n": rows - present})
-            present = rows
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE access_logs")
-            tables = {"access_logs": DEFAULT_TABLES["access_logs"]}
-            counter = TrafficCounter(engine, tables, settle_seconds=30, max_keys=1000, timeout=600)
-            assert counter.poll()
-            polls = []
-            for _ in range(repeat):
-                with engine.begin() as conn:
-                    conn.execute(GROW, {"n": new_rows})
-                start = time.perf_counter()
+        for shape in shapes:
+            url = server.create_database(f"bench_{shape}")
+            engine = make_engine(url, timeout=600)
+            with engine.begin() as conn:
+                if shape == "nginx":
+                    conn.exec_driver_sql(NGINX_TABLE)
+                conn.exec_driver_sql(Path("deploy/postgres/init.sql").read_text(encoding="utf-8"))
+            present = 0
+            for rows in sizes:
+                with engine.begin() as conn:  # grow the table to `rows` rows, realistic addresses
+                    conn.execute(GROW[shape], {"n": rows - present})
+                present = rows
+                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("VACUUM ANALYZE access_logs")
+                    size = conn.exec_driver_sql("SELECT pg_relation_size('access_logs')").scalar_one()
+                tables = {"access_logs": DEFAULT_TABLES["access_logs"]}
+                counter = TrafficCounter(engine, tables, settle_seconds=30, max_keys=1000, timeout=600)
                 assert counter.poll()
-                polls.append(time.perf_counter() - start)
-            present += new_rows * repeat
-            poll = statistics.median(polls)
-
-            def full() -> None:
-                with engine.connect() as conn:
-                    conn.execute(FULL_COUNT).all()
-
-            whole = timed(full, max(1, repeat // 3))
-            print(f"| {rows:,} | {poll * 1000:.1f} ms | {whole * 1000:.0f} ms | {whole / poll:.0f}× |")
+                polls = []
+                for _ in range(repeat):
+                    with engine.begin() as conn:
+                        conn.execute(GROW[shape], {"n": new_rows})
+                    start = time.perf_counter()
+                    assert counter.poll()
+                    polls.append(time.perf_counter() - start)
+                present += new_rows * repeat
+                assert counter.tables["access_logs"].state.total == new_rows * repeat
+                poll = statistics.median(polls)
+                whole = timed(functools.partial(full_count, engine), max(1, repeat // 3))
+                cells = [
+                    shape,
+                    f"{rows:,}",
+                    f"{size / present:.0f}",
+                    f"{poll * 1000:.2f} ms",
+                    f"{whole * 1000:.0f} ms",
+                    f"{whole / poll:.0f}×",
+                ]
+                print("| " + " | ".join(cells) + " |", flush=True)
+            engine.dispose()
     finally:
         server.close()
 
@@ -161,11 +205,12 @@ def main() -> None:
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     p.add_argument("--new", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--shape", nargs="+", choices=sorted(GROW), default=["nginx", "narrow"])
     args = parser.parse_args()
     if args.what == "metrics":
         bench_metrics(args.services, args.repeat)
     else:
-        bench_poll(args.rows, args.new, args.repeat)
+        bench_poll(args.rows, args.new, args.repeat, args.shape)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -41,38 +44,44 @@ class DeadlineExceeded(Exception):
 
 
 class DeadlineRunner:
-    """Runs one call at a time in a helper thread and stops waiting for it at a deadline.
+    """Runs one call at a time in a long-lived helper thread and stops waiting for it at a deadline.
 
     A server that accepts connections but never answers (a stopped process, a dead network
     path) can block a driver call beyond every timeout the driver has; the caller must
-    still report on time. A call that overran is left to finish in its daemon thread, and no
-    new call starts until it has.
+    still report on time. A call that overran is left to finish in the helper thread, and no
+    new call starts until it has. The thread is kept between calls (a poll every few seconds
+    would otherwise pay for a new thread each time) and is a daemon, so a call hung on a dead
+    server never holds up the process's exit (a ``ThreadPoolExecutor``'s workers would).
     """
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._current: Future[Any] | None = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._current is not None and not self._current.done()
 
     def run(self, fn: Callable[[], T], timeout: float) -> T:
         if self.busy:
             raise DeadlineExceeded(f"{self.name}: the previous call has not returned yet")
-        box: dict[str, Any] = {}
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self._thread.start()
+        future: Future[T] = Future()
+        self._current = future
+        self._calls.put((fn, future))
+        try:
+            return future.result(timeout)
+        except FutureTimeout:
+            raise DeadlineExceeded(f"{self.name}: no answer within {timeout:.1f} s") from None
 
-        def target() -> None:
+    def _serve(self) -> None:
+        while True:
+            fn, future = self._calls.get()
             try:
-                box["value"] = fn()
-            except BaseException as exc:  # handed to the caller below
-                box["error"] = exc
-
-        self._thread = threading.Thread(target=target, name=self.name, daemon=True)
-        self._thread.start()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise DeadlineExceeded(f"{self.name}: no answer within {timeout:.1f} s")
-        if "error" in box:
-            raise box["error"]
-        return box["value"]  # type: ignore[no-any-return]
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the caller through the future
+                future.set_exception(exc)

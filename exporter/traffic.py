@@ -108,15 +108,27 @@ class TableCounter:
         self.settle_seconds = settle_seconds
         self.max_keys = max_keys
         self.state = TableState()
+        # the new rows, counted by the database: one index range scan, a few result rows. Built
+        # once: the bound is a parameter that the driver sends as a literal, so the planner sees
+        # the real value (a max(id) subquery as the bound is misplanned).
+        self._count_new = (
+            sa.select(*self.key_columns, sa.func.count(), sa.func.max(self.id))
+            .where(self.id > sa.bindparam("high", type_=sa.BigInteger()))
+            .group_by(*self.key_columns)
+        )
 
     def _add(self, state: TableState, counted: Iterable[tuple[tuple[Any, ...], int]]) -> None:
         """Add ``(key values, rows)`` pairs, folding keys past the cardinality limit into overflow."""
+        counts = state.counts
         for values, n in counted:
-            key = tuple("unknown" if v is None else str(v) for v in values)
-            if key not in state.counts and len(state.counts) >= self.max_keys:
+            if None in values:
+                key = tuple("unknown" if v is None else str(v) for v in values)
+            else:
+                key = tuple(map(str, values))
+            if key not in counts and len(counts) >= self.max_keys:
                 key = (OVERFLOW,) * len(key)
                 state.overflow += n
-            state.counts[key] += n
+            counts[key] += n
             state.total += n
 
     def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
@@ -175,10 +187,7 @@ class TableCounter:
             late = self._gap_rows(conn, new.gaps)
             self._add(new, ((row[1:], 1) for row in late))
             new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
-        # the new rows, counted by the database: one index range scan, a few result rows
-        count, highest = sa.func.count(), sa.func.max(self.id)
-        query = sa.select(*self.key_columns, count, highest).where(self.id > high)
-        groups = conn.execute(query.group_by(*self.key_columns)).all()
+        groups = conn.execute(self._count_new, {"high": high}).all()
         if groups:
             top = max(int(g[-1]) for g in groups)
             if sum(int(g[-2]) for g in groups) != top - high:
