@@ -34,6 +34,7 @@ from exporter.traffic import TrafficCounter
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
+from heartbeat_receiver.store import Beat
 from tests.servers import PostgresServer
 
 # Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
@@ -90,18 +91,9 @@ def fill(url: str, services: int, now: float) -> None:
     store = make_store(settings)
     store.client.flushall()
     kinds = ["collector", "kafka", "redis", "backend", "frontend", "misc"]
-    with store.client.pipeline(transaction=False) as pipe:
-        script = store._record  # one EVALSHA per service, sent in batches
-        for i in range(services):
-            name = f"{kinds[i % len(kinds)]}-{i}"
-            script(
-                keys=store.keys,
-                args=[name, repr(now - i % 300), '{"type": "other"}', services + 1, repr(0.0), 0],
-                client=pipe,
-            )
-            if i % 5000 == 4999:
-                pipe.execute()
-        pipe.execute()
+    beats = [Beat(f"{kinds[i % len(kinds)]}-{i}", now - i % 300, "other\t\t") for i in range(services)]
+    for start in range(0, services, 5000):
+        store.record_many(beats[start : start + 5000])
 
 
 def bench_metrics(sizes: list[int], repeat: int) -> None:

@@ -1,13 +1,17 @@
 """Receiver throughput and latency with wrk, beside its references, in one run (loopback only).
 
-    .venv/bin/python -m benchmarks.bench_receiver --seconds 10
+    .venv/bin/python -m benchmarks.bench_receiver --seconds 10 --rounds 3
 
-Targets, each served on its own free loopback port and measured with ``wrk -t2 -c50``:
-* bare Flask on gunicorn gthread (-w 2 --threads 8) answering 204: the floor of the set-up;
-* the receiver on Granian (what ``heartbeat-receiver`` runs) and on the same gunicorn set-up as
-  the floor, a private redis-server behind it, heartbeats from 1,000 distinct services;
+Every target is started once on its own free loopback port; then each round measures them all in
+turn with ``wrk -t2 -c50`` (heartbeats from 1,000 distinct services), so that a noisy minute on
+the shared machine falls on every target of that round, not on one. Ratios are taken per round.
+* bare Flask answering 204 on gunicorn gthread (-w 2 --threads 8): the issue's floor, and the
+  same app on Granian 2x4, the floor of the receiver's own serving set-up;
+* the issue's sketch: the same app with one pipelined ZADD+HSET+HINCRBY, on gunicorn gthread 2x8;
+* the receiver on Granian (what ``heartbeat-receiver`` runs) and on the floor's gunicorn set-up,
+  a private redis-server behind it;
 * Prometheus Pushgateway (Debian) with ``--push.disable-consistency-check``, one push per
-  request to 1,000 groups; and with default flags after 10,000 groups are stored.
+  request to 1,000 groups; and once, after the rounds, with default flags and 10,000 groups stored.
 Every load run is bounded by ``--seconds``.
 """
 
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +31,7 @@ import textwrap
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from heartbeat_monitor.redis_server import RedisServer, free_port
 from tests.test_receiver_served import wait_http
@@ -38,6 +44,33 @@ BARE_APP = textwrap.dedent(
     @app.post("/heartbeat")
     def beat():
         return "", 204
+
+    @app.get("/healthz")
+    def health():
+        return "ok"
+    """
+)
+
+# the issue's sketch of a receiver: Flask with one pipelined ZADD+HSET+HINCRBY per heartbeat
+SKETCH_APP = textwrap.dedent(
+    """
+    import os, time
+    import redis
+    from flask import Flask, request
+
+    app = Flask(__name__)
+    client = redis.Redis.from_url(os.environ["HEARTBEAT_REDIS_URL"])
+
+    @app.post("/heartbeat")
+    def beat():
+        name = request.get_json()["service"]
+        now = time.time()
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd("sketch:seen", {name: now})
+        pipe.hset("sketch:info", name, request.remote_addr or "")
+        pipe.hincrby("sketch:count", name, 1)
+        pipe.execute()
+        return {"service": name, "received_at": now}
 
     @app.get("/healthz")
     def health():
@@ -118,82 +151,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     time.sleep(3)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument(
-        "--receiver",
-        type=lambda v: tuple(int(x) for x in v.split("x")),
-        nargs="+",
-        default=[(2, 4)],
-        help="gunicorn workers x threads to measure, e.g. 2x8 2x4 4x2",
-    )
-    args = parser.parse_args()
-    results: dict[str, dict[str, float]] = {}
-    folder = Path(tempfile.mkdtemp(prefix="bench-receiver-"))
-    (folder / "bare.py").write_text(BARE_APP)
-    gunicorn_base = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--keep-alive", "5"]
-    gunicorn = [*gunicorn_base, "-w", "2", "--threads", "8"]
+def pushgateway_store(folder: Path, groups: int) -> Path:
+    """A persistence file holding ``groups`` groups, for the default-flags gateway to load.
 
-    port = free_port()
-    bare = serve(
-        [*gunicorn, "-b", f"127.0.0.1:{port}", "--chdir", str(folder), "bare:app"],
-        {},
-        f"http://127.0.0.1:{port}/healthz",
-    )
-    try:
-        results["bare Flask, gunicorn gthread 2x8 (floor)"] = wrk(
-            f"http://127.0.0.1:{port}", HEARTBEATS, args.seconds
-        )
-    finally:
-        stop(bare)
-
-    with RedisServer() as redis_server:
-        for workers, threads in args.receiver:
-            for server, command in (
-                (
-                    "Granian (heartbeat-receiver)",
-                    [
-                        sys.executable,
-                        "-m",
-                        "heartbeat_receiver",
-                        "--listen",
-                        "127.0.0.1:{port}",
-                        "--workers",
-                        str(workers),
-                        "--threads",
-                        str(threads),
-                    ],
-                ),
-                (
-                    "gunicorn gthread",
-                    [
-                        *gunicorn_base,
-                        "-w",
-                        str(workers),
-                        "--threads",
-                        str(threads),
-                        "-b",
-                        "127.0.0.1:{port}",
-                        "heartbeat_receiver.wsgi:app()",
-                    ],
-                ),
-            ):
-                port = free_port()
-                process = serve(
-                    [part.format(port=port) for part in command],
-                    {"HEARTBEAT_REDIS_URL": redis_server.url},
-                    f"http://127.0.0.1:{port}/healthz",
-                )
-                try:
-                    results[f"receiver on {server} {workers}x{threads}"] = wrk(
-                        f"http://127.0.0.1:{port}", HEARTBEATS, args.seconds
-                    )
-                finally:
-                    stop(process)
-
-    # the default-flags case needs 10k stored groups: pushed with the check off (pushes with it on
-    # slow to a crawl as groups grow), persisted, and loaded by the gateway under test
+    Pushed with the consistency check off (pushes with it on slow to a crawl as groups grow),
+    written by the gateway on shutdown.
+    """
     persisted = folder / "pushgateway.store"
     port = free_port()
     loader = serve(
@@ -207,7 +170,7 @@ def main() -> None:
         f"http://127.0.0.1:{port}/-/ready",
     )
     try:
-        for i in range(10_000):
+        for i in range(groups):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/metrics/job/heartbeat/instance/svc-{i}",
                 data=b"heartbeat_last_seen 1\n",
@@ -215,34 +178,118 @@ def main() -> None:
             )
             urllib.request.urlopen(request, timeout=10).close()
     finally:
-        stop(loader)  # writes the persistence file on shutdown
-    for label, flags, groups in (
-        (
-            "Pushgateway --push.disable-consistency-check, 1k groups",
-            ["--push.disable-consistency-check"],
-            1000,
-        ),
-        ("Pushgateway default flags, 10k groups stored", [f"--persistence.file={persisted}"], 10_000),
-    ):
-        port = free_port()
-        gateway = serve(
-            ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}", *flags],
-            {},
-            f"http://127.0.0.1:{port}/-/ready",
-        )
-        try:
-            results[label] = wrk(
-                f"http://127.0.0.1:{port}", PUSHES.replace("GROUPS", str(groups)), args.seconds
-            )
-        finally:
-            stop(gateway)
+        stop(loader)
+    return persisted
 
-    floor = results["bare Flask, gunicorn gthread 2x8 (floor)"]["rps"]
-    ours = max(r["rps"] for name, r in results.items() if name.startswith("receiver on"))
-    for r in results.values():
-        r["ratio_to_floor"] = round(r["rps"] / floor, 3)
-        r["best_receiver_ratio_to_this"] = round(ours / r["rps"], 3)
-    print(json.dumps(results, indent=2))
+
+def summarize(rounds: list[dict[str, dict[str, float]]], pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Median req/s and p99 per target, and per-round ratios (median and worst) for each pair."""
+    targets: dict[str, Any] = {}
+    for name in rounds[0]:
+        runs = [r[name] for r in rounds if name in r]
+        targets[name] = {
+            "rps_median": round(statistics.median(x["rps"] for x in runs)),
+            "p99_ms_median": round(statistics.median(x["p99_ms"] for x in runs), 1),
+            "rps_each_round": [round(x["rps"]) for x in runs],
+            "p99_ms_each_round": [round(x["p99_ms"], 1) for x in runs],
+            "non_2xx": sum(int(x["non_2xx"]) for x in runs),
+        }
+    ratios = {}
+    for ours, reference in pairs:
+        each = [r[ours]["rps"] / r[reference]["rps"] for r in rounds if ours in r and reference in r]
+        ratios[f"{ours} / {reference}"] = {
+            "median": round(statistics.median(each), 3),
+            "worst": round(min(each), 3),
+            "each_round": [round(x, 3) for x in each],
+        }
+    return {"targets": targets, "ratios": ratios}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--receiver",
+        type=lambda v: tuple(int(x) for x in v.split("x")),
+        nargs="+",
+        default=[(2, 4)],
+        help="Granian workers x threads to measure the receiver with, e.g. 2x4 2x8",
+    )
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="bench-receiver-"))
+    (folder / "bare.py").write_text(BARE_APP)
+    (folder / "sketch.py").write_text(SKETCH_APP)
+    gunicorn = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--keep-alive", "5", "-w", "2"]
+    gunicorn += ["--threads", "8", "--chdir", str(folder), "-b", "127.0.0.1:{port}"]
+    granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
+    granian += ["--port", "{port}", "--workers", "2", "--blocking-threads", "4", "--working-dir", str(folder)]
+    pushgateway = ["prometheus-pushgateway", "--web.listen-address=127.0.0.1:{port}"]
+    ours = [sys.executable, "-m", "heartbeat_receiver", "--listen", "127.0.0.1:{port}"]
+    persisted = pushgateway_store(folder, 10_000)
+
+    floor, floor_granian = "bare Flask, gunicorn gthread 2x8 (floor)", "bare Flask, Granian 2x4"
+    receiver = "receiver, Granian {}x{} (heartbeat-receiver)"
+    gateway = "Pushgateway --push.disable-consistency-check, 1k groups"
+    with RedisServer() as redis_server, contextlib.ExitStack() as servers:
+        env = {"HEARTBEAT_REDIS_URL": redis_server.url}
+        targets: dict[str, tuple[list[str], str, str]] = {  # command, health path, wrk script
+            floor: ([*gunicorn, "bare:app"], "/healthz", HEARTBEATS),
+            floor_granian: ([*granian, "bare:app"], "/healthz", HEARTBEATS),
+            "issue's sketch: Flask + pipelined ZADD/HSET/HINCRBY, gunicorn gthread 2x8": (
+                [*gunicorn, "sketch:app"],
+                "/healthz",
+                HEARTBEATS,
+            ),
+            "receiver, gunicorn gthread 2x8": (
+                [*gunicorn, "heartbeat_receiver.wsgi:app()"],
+                "/healthz",
+                HEARTBEATS,
+            ),
+            gateway: (
+                [*pushgateway, "--push.disable-consistency-check"],
+                "/-/ready",
+                PUSHES.replace("GROUPS", "1000"),
+            ),
+        }
+        for workers, threads in args.receiver:
+            targets[receiver.format(workers, threads)] = (
+                [*ours, "--workers", str(workers), "--threads", str(threads)],
+                "/healthz",
+                HEARTBEATS,
+            )
+        urls = {}
+        for name, (command, health, _) in targets.items():
+            port = free_port()
+            process = serve(
+                [part.format(port=port) for part in command], env, f"http://127.0.0.1:{port}{health}"
+            )
+            servers.callback(stop, process)
+            urls[name] = f"http://127.0.0.1:{port}"
+        rounds: list[dict[str, dict[str, float]]] = []
+        for number in range(args.rounds):
+            print(f"round {number + 1} of {args.rounds}", file=sys.stderr, flush=True)
+            rounds.append({name: wrk(urls[name], targets[name][2], args.seconds) for name in targets})
+
+    port = free_port()
+    slow = serve(
+        [*(part.format(port=port) for part in pushgateway), f"--persistence.file={persisted}"],
+        {},
+        f"http://127.0.0.1:{port}/-/ready",
+    )
+    try:
+        slowest = wrk(f"http://127.0.0.1:{port}", PUSHES.replace("GROUPS", "10000"), args.seconds)
+    finally:
+        stop(slow)
+    slow_name = "Pushgateway default flags, 10k groups stored"
+    for each in rounds:
+        each[slow_name] = slowest  # measured once: it is ~1,000x slower, noise cannot change that
+    pairs = []
+    for workers, threads in args.receiver:
+        ours = receiver.format(workers, threads)
+        pairs += [(ours, floor_granian), (ours, floor), (ours, gateway), (ours, slow_name)]
+    pairs.append(("receiver, gunicorn gthread 2x8", floor))
+    print(json.dumps(summarize(rounds, pairs), indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

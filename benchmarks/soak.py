@@ -2,10 +2,11 @@
 
     .venv/bin/python -m benchmarks.soak --minutes 10 --rate 500 --services 10000
 
-The receiver (gunicorn, 2 workers) and the exporter (its own process, with a SQLite pipeline
-database that gets rows too) run on loopback with a private redis-server; four sender threads
-pace heartbeats from ``--services`` distinct names at ``--rate`` per second, and the exporter is
-scraped every 5 s as Prometheus would. Prints one line per sample and a summary.
+The receiver (``heartbeat-receiver``: Granian, 2 workers) and the exporter (its own process,
+with a SQLite pipeline database that gets rows too) run on loopback with a private
+redis-server; four sender threads pace heartbeats from ``--services`` distinct names at
+``--rate`` per second, and the exporter is scraped every 5 s as Prometheus would. Prints one
+line per sample and a summary.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ Layout (``P`` is the prefix):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -22,25 +23,33 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-# One round trip per heartbeat, atomic: prune a few expired services, enforce the cap on new
-# names, then record. ZADD GT keeps last-seen from moving backwards when replicas' clocks differ.
+from heartbeat_receiver.groupcommit import GroupCommit
+
+# One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
+# heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
+# last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local name, now, meta = ARGV[1], ARGV[2], ARGV[3]
-local cap, cutoff, batch = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+local cap, cutoff, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
 for _, gone in ipairs(old) do
   redis.call('ZREM', seen, gone)
   redis.call('HDEL', info, gone)
   redis.call('HDEL', count, gone)
 end
-if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
-  redis.call('INCR', refused)
-  return -1
+local results = {}
+for i = 4, #ARGV, 3 do
+  local name, now, meta = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
+    redis.call('INCR', refused)
+    results[#results + 1] = -1
+  else
+    redis.call('ZADD', seen, 'GT', now, name)
+    redis.call('HSET', info, name, meta)
+    results[#results + 1] = redis.call('HINCRBY', count, name, 1)
+  end
 end
-redis.call('ZADD', seen, 'GT', now, name)
-redis.call('HSET', info, name, meta)
-return redis.call('HINCRBY', count, name, 1)
+return results
 """
 
 # One consistent snapshot for the exporter: a script runs atomically.
@@ -75,6 +84,14 @@ class Snapshot:
     refused_total: int
 
 
+class Beat(NamedTuple):
+    """One heartbeat as the record script takes it."""
+
+    name: str
+    now: float
+    meta: str  # type<TAB>address<TAB>sent_at
+
+
 class CapacityExceeded(Exception):
     """A new service name arrived while the store already holds ``max_services`` services."""
 
@@ -107,6 +124,7 @@ class HeartbeatStore:
         self.retention_seconds = retention_seconds
         self._record = client.register_script(RECORD_SCRIPT)
         self._snapshot = client.register_script(SNAPSHOT_SCRIPT)
+        self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -116,17 +134,22 @@ class HeartbeatStore:
     ) -> int:
         """Store one heartbeat; return how many this service has sent.
 
+        Heartbeats recorded by several threads at once share one Redis call (group commit).
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
         meta = f"{type_label}\t{address}\t{'' if sent_at is None else repr(sent_at)}"
-        cutoff = now - self.retention_seconds
-        result = self._record(
-            keys=self.keys,
-            args=[name, repr(now), meta, self.max_services, repr(cutoff), PRUNE_BATCH],
-        )
-        if int(result) < 0:
+        result = self._commits.submit(Beat(name, now, meta))
+        if result < 0:
             raise CapacityExceeded(name)
-        return int(result)
+        return result
+
+    def record_many(self, beats: Sequence[Beat]) -> list[int]:
+        """Store heartbeats in one atomic call; per heartbeat its count, or -1 where the cap refused it."""
+        cutoff = min(beat.now for beat in beats) - self.retention_seconds
+        args: list[str | int] = [self.max_services, repr(cutoff), PRUNE_BATCH]
+        for beat in beats:
+            args += (beat.name, repr(beat.now), beat.meta)
+        return [int(n) for n in self._record(keys=self.keys, args=args)]
 
     def snapshot(self) -> Snapshot:
         """Every service in one atomic read (one script call, not one command per service)."""
