@@ -96,8 +96,14 @@ class CapacityExceeded(Exception):
     """A new service name arrived while the store already holds ``max_services`` services."""
 
 
-def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> RedisClient:
-    """A client that fails fast (no hidden retries) so callers can report the outage."""
+def connect(url: str, *, cluster: bool = False, timeout: float = 2.0, single: bool = False) -> RedisClient:
+    """A client that fails fast (no hidden retries) so callers can report the outage.
+
+    ``single``: one connection behind a lock instead of a pool. The receiver's writes already
+    go one batch at a time (group commit), and a pool would check every connection out and in
+    again, with a readiness poll of the socket each time. It reconnects on the next call after
+    an error, as a pooled one does.
+    """
     options: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
@@ -105,7 +111,9 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> RedisCl
     }
     if cluster:
         return RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), health_check_interval=15, **options)
+    return redis.Redis.from_url(
+        url, retry=Retry(NoBackoff(), 0), health_check_interval=15, single_connection_client=single, **options
+    )
 
 
 class HeartbeatStore:
