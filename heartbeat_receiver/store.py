@@ -153,6 +153,8 @@ class HeartbeatStore:
 
     def record_many(self, beats: Sequence[Beat]) -> list[int]:
         """Store heartbeats in one atomic call; per heartbeat its count, or -1 where the cap refused it."""
+        if not beats:
+            return []
         cutoff = min(beat.now for beat in beats) - self.retention_seconds
         args: list[str | int] = [self.max_services, repr(cutoff), PRUNE_BATCH]
         for beat in beats:
