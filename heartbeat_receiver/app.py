@@ -16,12 +16,9 @@ from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.store import HeartbeatStore, RedisClient, connect
 
 
-def make_store(
-    settings: Settings, client: RedisClient | None = None, *, writer: bool = False
-) -> HeartbeatStore:
-    """The store; ``writer``: the receiver's, which writes one batch at a time on one connection."""
+def make_store(settings: Settings, client: RedisClient | None = None) -> HeartbeatStore:
     return HeartbeatStore(
-        client or connect(settings.redis_url, cluster=settings.redis_cluster, single=writer),
+        client or connect(settings.redis_url, cluster=settings.redis_cluster),
         prefix=settings.redis_key_prefix,
         max_services=settings.max_services,
         retention_seconds=settings.retention_seconds,
@@ -37,7 +34,7 @@ def create_app(
     app = Flask("heartbeat_receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    store = store or make_store(settings, writer=True)
+    store = store or make_store(settings)
     app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_rules"] = settings.types
     app.extensions["heartbeat_clock"] = clock

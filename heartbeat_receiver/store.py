@@ -96,13 +96,13 @@ class CapacityExceeded(Exception):
     """A new service name arrived while the store already holds ``max_services`` services."""
 
 
-def connect(url: str, *, cluster: bool = False, timeout: float = 2.0, single: bool = False) -> RedisClient:
+def connect(url: str, *, cluster: bool = False, timeout: float = 2.0) -> RedisClient:
     """A client that fails fast (no hidden retries) so callers can report the outage.
 
-    ``single``: one connection behind a lock instead of a pool. The receiver's writes already
-    go one batch at a time (group commit), and a pool would check every connection out and in
-    again, with a readiness poll of the socket each time. It reconnects on the next call after
-    an error, as a pooled one does.
+    A pool, even for the receiver whose writes go one batch at a time: on checkout it finds a
+    connection that Redis closed (a restart) and reconnects before sending, so the first
+    heartbeat after an outage succeeds. One connection of its own would save that check but
+    fail that heartbeat, and retrying it blindly could count it twice.
     """
     options: dict[str, Any] = {
         "socket_timeout": timeout,
@@ -111,9 +111,7 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0, single: bo
     }
     if cluster:
         return RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(
-        url, retry=Retry(NoBackoff(), 0), health_check_interval=15, single_connection_client=single, **options
-    )
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), health_check_interval=15, **options)
 
 
 class HeartbeatStore:
