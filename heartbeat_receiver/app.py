@@ -16,9 +16,12 @@ from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.store import HeartbeatStore, RedisClient, connect
 
 
-def make_store(settings: Settings, client: RedisClient | None = None) -> HeartbeatStore:
+def make_store(
+    settings: Settings, client: RedisClient | None = None, *, writer: bool = False
+) -> HeartbeatStore:
+    """The store; ``writer``: the receiver's, whose batched writes share one connection."""
     return HeartbeatStore(
-        client or connect(settings.redis_url, cluster=settings.redis_cluster),
+        client or connect(settings.redis_url, cluster=settings.redis_cluster, single=writer),
         prefix=settings.redis_key_prefix,
         max_services=settings.max_services,
         retention_seconds=settings.retention_seconds,
@@ -34,7 +37,7 @@ def create_app(
     app = Flask("heartbeat_receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    store = store or make_store(settings)
+    store = store or make_store(settings, writer=True)
     app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_rules"] = settings.types
     app.extensions["heartbeat_clock"] = clock

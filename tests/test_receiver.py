@@ -178,7 +178,8 @@ def test_ingest_tokens_when_configured(redis_server: RedisServer, clock: FakeClo
 def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
     own_redis: RedisServer, clock: FakeClock
 ) -> None:
-    http, store = make_client(own_redis, clock)
+    app = create_app(from_mapping({"redis_url": own_redis.url}), clock=clock)  # the store it makes itself
+    http, store = app.test_client(), app.extensions["heartbeat_store"]
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert http.get("/readyz").status_code == 200
     own_redis.stop()
@@ -188,10 +189,22 @@ def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
     assert down.get_json()["error"] == "store_unavailable"
     assert http.get("/readyz").status_code == 503
     assert http.get("/healthz").status_code == 200
-    own_redis.start()  # same port, empty data: the same app must carry on
+    own_redis.start()  # same port, empty data: the same app must carry on, from the first heartbeat
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert http.get("/readyz").status_code == 200
     assert [s.name for s in store.snapshot().services] == ["kafka-1"]
+
+
+def test_a_redis_restart_between_heartbeats_costs_no_heartbeat(
+    own_redis: RedisServer, clock: FakeClock
+) -> None:
+    app = create_app(from_mapping({"redis_url": own_redis.url}), clock=clock)  # the store it makes itself
+    http = app.test_client()
+    assert post(http, {"service": "kafka-1"}).status_code == 200
+    own_redis.stop()
+    own_redis.start()  # nothing was sent meanwhile: the receiver still holds the connection Redis closed
+    assert post(http, {"service": "kafka-1"}).status_code == 200
+    assert post(http, {"service": "kafka-1"}).get_json()["service"] == "kafka-1"
 
 
 def test_keys_share_one_hash_tag_for_redis_cluster(client: tuple[FlaskClient, HeartbeatStore]) -> None:
