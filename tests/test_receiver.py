@@ -8,7 +8,6 @@ from flask.testing import FlaskClient
 
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver import create_app
-from heartbeat_receiver.app import make_store
 from heartbeat_receiver.config import from_mapping
 from heartbeat_receiver.store import HeartbeatStore
 from tests.conftest import FakeClock
@@ -17,9 +16,9 @@ SENDER = {"REMOTE_ADDR": "10.0.0.7"}
 
 
 def make_client(server: RedisServer, clock: FakeClock, **config: Any) -> tuple[FlaskClient, HeartbeatStore]:
-    settings = from_mapping({"redis_url": server.url, **config})
-    store = make_store(settings)
-    app = create_app(settings, store=store, clock=clock)
+    """The app with the store it makes itself, as the receiver runs in production."""
+    app = create_app(from_mapping({"redis_url": server.url, **config}), clock=clock)
+    store: HeartbeatStore = app.extensions["heartbeat_store"]
     return app.test_client(), store
 
 
@@ -178,8 +177,7 @@ def test_ingest_tokens_when_configured(redis_server: RedisServer, clock: FakeClo
 def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
     own_redis: RedisServer, clock: FakeClock
 ) -> None:
-    app = create_app(from_mapping({"redis_url": own_redis.url}), clock=clock)  # the store it makes itself
-    http, store = app.test_client(), app.extensions["heartbeat_store"]
+    http, store = make_client(own_redis, clock)
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert http.get("/readyz").status_code == 200
     own_redis.stop()
@@ -198,8 +196,7 @@ def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
 def test_a_redis_restart_between_heartbeats_costs_no_heartbeat(
     own_redis: RedisServer, clock: FakeClock
 ) -> None:
-    app = create_app(from_mapping({"redis_url": own_redis.url}), clock=clock)  # the store it makes itself
-    http = app.test_client()
+    http, _ = make_client(own_redis, clock)
     assert post(http, {"service": "kafka-1"}).status_code == 200
     own_redis.stop()
     own_redis.start()  # nothing was sent meanwhile: the receiver still holds the connection Redis closed
