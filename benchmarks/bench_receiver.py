@@ -286,8 +286,8 @@ def main() -> None:
         each[slow_name] = slowest  # measured once: it is ~1,000x slower, noise cannot change that
     pairs = []
     for workers, threads in args.receiver:
-        ours = receiver.format(workers, threads)
-        pairs += [(ours, floor_granian), (ours, floor), (ours, gateway), (ours, slow_name)]
+        mine = receiver.format(workers, threads)
+        pairs += [(mine, floor_granian), (mine, floor), (mine, gateway), (mine, slow_name)]
     pairs.append(("receiver, gunicorn gthread 2x8", floor))
     print(json.dumps(summarize(rounds, pairs), indent=2, ensure_ascii=False))
 
