@@ -102,7 +102,7 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0, single: bo
     ``single``: one connection behind the client's lock instead of a pool, for the receiver,
     whose writes go one batch at a time anyway (group commit); a pool's checkout and checkin
     cost it ~15% of its throughput. What the checkout also does, finding a connection that a
-    Redis restart closed, :meth:`HeartbeatStore.record_many` does before each batch.
+    Redis restart closed, :class:`HeartbeatStore` does before each command it sends.
     """
     options: dict[str, Any] = {
         "socket_timeout": timeout,
@@ -135,6 +135,7 @@ class HeartbeatStore:
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
 
     def ping(self) -> bool:
+        self._drop_closed_connection()
         return bool(self.client.ping())
 
     def record(
@@ -165,8 +166,9 @@ class HeartbeatStore:
     def _drop_closed_connection(self) -> None:
         """What a pool does at every checkout, for a single-connection client.
 
-        A connection that Redis closed (a restart) reads as ready; sent on, the batch would fail
-        with a 503 although Redis is back, and a blind retry could count it twice. Dropped
+        A connection that Redis closed (a restart) reads as ready; sent on, a batch would fail
+        with a 503 (and a readiness probe report "not ready") although Redis is back, and a
+        blind retry of a batch could count it twice. Dropped
         here, the call connects afresh. One poll of the socket, under the client's own lock so
         that no other command is half-way on the connection.
         """
@@ -183,6 +185,7 @@ class HeartbeatStore:
 
     def snapshot(self) -> Snapshot:
         """Every service in one atomic read (one script call, not one command per service)."""
+        self._drop_closed_connection()
         seen, info, counts, refused = cast(list[Any], self._snapshot(keys=self.keys))
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))

@@ -202,6 +202,9 @@ def test_a_redis_restart_between_heartbeats_costs_no_heartbeat(
     own_redis.start()  # nothing was sent meanwhile: the receiver still holds the connection Redis closed
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert post(http, {"service": "kafka-1"}).get_json()["service"] == "kafka-1"
+    own_redis.stop()
+    own_redis.start()  # and again, with only the readiness probe asking next
+    assert http.get("/readyz").status_code == 200
 
 
 def test_keys_share_one_hash_tag_for_redis_cluster(client: tuple[FlaskClient, HeartbeatStore]) -> None:
