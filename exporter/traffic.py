@@ -119,16 +119,12 @@ class TableCounter:
 
     def _add(self, state: TableState, counted: Iterable[tuple[tuple[Any, ...], int]]) -> None:
         """Add ``(key values, rows)`` pairs, folding keys past the cardinality limit into overflow."""
-        counts = state.counts
         for values, n in counted:
-            if None in values:
-                key = tuple("unknown" if v is None else str(v) for v in values)
-            else:
-                key = tuple(map(str, values))
-            if key not in counts and len(counts) >= self.max_keys:
+            key = tuple("unknown" if v is None else str(v) for v in values)
+            if key not in state.counts and len(state.counts) >= self.max_keys:
                 key = (OVERFLOW,) * len(key)
                 state.overflow += n
-            counts[key] += n
+            state.counts[key] += n
             state.total += n
 
     def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
