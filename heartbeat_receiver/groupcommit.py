@@ -1,7 +1,7 @@
 """Group commit: requests that arrive together reach Redis together, in one call.
 
 A receiver's worker threads each hold one heartbeat. Sent one by one, every heartbeat pays a
-full client call (command packing, a pool checkout, a send and a receive) and Redis pays a
+full client call (command packing, a send, a receive and the client's bookkeeping) and Redis pays a
 script invocation; under load those costs, not the work itself, fill the CPU. Here the first
 thread to arrive becomes the leader and sends everything pending as one batch; threads that
 arrive while it waits on Redis queue up, and the first of them leads the next batch. A leader
