@@ -59,6 +59,7 @@ def test_redis_killed_and_restarted_while_agents_send(own_redis: RedisServer) ->
     watcher.start()
     try:
         wait_until(lambda: sorted(s.name for s in store.snapshot().services) == names)
+        wait_until(lambda: 1.0 in store_states)  # Prometheus saw the store up before the outage
         failed_before = [a.stats()["failed"] for a in agents]
         own_redis.stop()
         wait_until(lambda: all(a.stats()["failed"] > f for a, f in zip(agents, failed_before)))
