@@ -168,9 +168,9 @@ class HeartbeatStore:
 
         A connection that Redis closed (a restart) reads as ready; sent on, a batch would fail
         with a 503 (and a readiness probe report "not ready") although Redis is back, and a
-        blind retry of a batch could count it twice. Dropped
-        here, the call connects afresh. One poll of the socket, under the client's own lock so
-        that no other command is half-way on the connection.
+        blind retry of a batch could count it twice. Dropped here, the call connects afresh.
+        One poll of the socket, under the client's own lock so that no other command is
+        half-way on the connection.
         """
         connection = getattr(self.client, "connection", None)  # None for a pool or a cluster
         if connection is None:
