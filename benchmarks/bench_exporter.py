@@ -31,10 +31,9 @@ from exporter.app import build
 from exporter.database import make_engine
 from exporter.exposition import render
 from exporter.traffic import TrafficCounter
+from heartbeat_core.config import DEFAULT_TABLES, from_mapping
+from heartbeat_core.store import Beat, make_store
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
-from heartbeat_receiver.store import Beat
 from tests.servers import PostgresServer
 
 # Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
@@ -116,10 +115,10 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             g_up = Gauge("heartbeat_up", "x", labels, registry=reference)
             c_rx = Counter("heartbeat_received", "x", labels, registry=reference)
             for s in snapshot.services:  # what a background updater would have set
-                g_seen.labels(s.name, s.type).set(s.last_seen)
-                g_age.labels(s.name, s.type).set(now - s.last_seen)
-                g_up.labels(s.name, s.type).set(1)
-                c_rx.labels(s.name, s.type).inc(s.received)
+                g_seen.labels(s.name, s.service_type).set(s.last_seen)
+                g_age.labels(s.name, s.service_type).set(now - s.last_seen)
+                g_up.labels(s.name, s.service_type).set(1)
+                c_rx.labels(s.name, s.service_type).inc(s.received)
             ref = timed(lambda r=reference: generate_latest(r), repeat)  # type: ignore[misc]
             del reference, g_seen, g_age, g_up, c_rx
             gc.collect()

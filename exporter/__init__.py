@@ -1,5 +1,4 @@
-"""Heartbeat exporter: Prometheus metrics and the status API, read from the receiver's store."""
+"""Heartbeat exporter: Prometheus metrics, the status API and page, read from the shared store.
 
-from exporter.app import create_app
-
-__all__ = ["create_app"]
+Importing the package loads nothing else: ``exporter.app.create_app`` builds the app.
+"""

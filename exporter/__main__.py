@@ -1,7 +1,8 @@
 """``heartbeat-exporter``: serve metrics and the status API; also set-up helpers.
 
 heartbeat-exporter [serve]          serve on 127.0.0.1:26003 (one process: counters live in it)
-heartbeat-exporter init-db          create the default log tables and their indexes
+heartbeat-exporter init-db          create the configured log tables and their indexes
+heartbeat-exporter init-sql         print the PostgreSQL DDL of the configured tables and the exporter's role
 heartbeat-exporter demo-rows N      insert N realistic rows into each log table
 heartbeat-exporter hash-password    print a password hash for the users section of the config
 """
@@ -16,18 +17,18 @@ from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app
 from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema
+from exporter.schema import create_schema, init_sql
 from exporter.serving import serve
-from heartbeat_receiver.cli import common_parser, settings_from
+from heartbeat_core.cli import common_parser, default, settings_from
+
+COMMANDS = ["serve", "init-db", "init-sql", "demo-rows", "hash-password"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = common_parser("Heartbeat exporter", "host:port to bind (default 127.0.0.1:26003)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $HEARTBEAT_DATABASE_URL)")
-    parser.add_argument("--threads", type=int, help="request threads (default 8)")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "init-db", "demo-rows", "hash-password"]
-    )
+    parser = common_parser("Heartbeat exporter", "exporter_listen")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $HEARTBEAT_DATABASE_URL, else none)")
+    parser.add_argument("--threads", type=int, help=f"request threads (default {default('threads')})")
+    parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="rows per table for demo-rows")
     args = parser.parse_args(argv)
     if args.command == "hash-password":
@@ -39,11 +40,14 @@ def main(argv: list[str] | None = None) -> None:
     settings = settings_from(
         args, {"exporter_listen": args.listen, "database_url": args.database_url, "threads": args.threads}
     )
+    if args.command == "init-sql":
+        print(init_sql(settings.tables), end="")
+        return
     if args.command in ("init-db", "demo-rows"):
         if not settings.database_url:
             parser.error("no database: set --database-url or HEARTBEAT_DATABASE_URL")
         engine = sa.create_engine(settings.database_url)
-        create_schema(engine, dict(settings.tables))
+        create_schema(engine, settings.tables)
         if args.command == "demo-rows":
             print(f"inserted {insert_demo_rows(engine, args.count, specs=settings.tables)} rows")
         return

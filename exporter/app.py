@@ -21,10 +21,9 @@ from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
 from exporter.worker import Worker
-from heartbeat_receiver import errors, openapi
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import Settings
-from heartbeat_receiver.store import HeartbeatStore
+from heartbeat_core.config import Settings
+from heartbeat_core.store import HeartbeatStore, make_store
+from heartbeat_core.web import errors, openapi
 
 STATIC = Path(__file__).with_name("static")
 
@@ -63,7 +62,7 @@ def build(
         worker = Worker(probe, traffic, settings.poll_interval)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        HeartbeatCollector(reader, settings.types, probe, traffic, settings.poll_interval, clock)
+        HeartbeatCollector(reader, settings.service_types, probe, traffic, settings.poll_interval, clock)
     )
     auth = Authenticator(settings.users, settings.secret_key, settings.token_ttl_seconds, clock)
     return Exporter(settings, reader, probe, traffic, worker, registry, clock, auth, engine)

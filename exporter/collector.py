@@ -6,8 +6,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -15,47 +14,13 @@ from prometheus_client.samples import Sample
 
 from exporter.probe import REASONS, DatabaseProbe
 from exporter.traffic import TrafficCounter
-from heartbeat_receiver.service import OTHER, TypeRules
-from heartbeat_receiver.store import HeartbeatStore, ServiceRecord, Snapshot
+from heartbeat_core.status import STATES, assess
+from heartbeat_core.store import HeartbeatStore, Snapshot
+from heartbeat_core.types import ServiceTypes
 
 log = logging.getLogger(__name__)
 
 SERVICE_LABELS = ["service_name", "service_type"]
-
-
-@dataclass(frozen=True)
-class ServiceView:
-    """A service as the exporter and status API see it at one instant."""
-
-    record: ServiceRecord
-    type: str
-    age: float
-    timeout: float
-
-    @property
-    def up(self) -> bool:
-        return self.age <= self.timeout
-
-
-def assess(record: ServiceRecord, timeouts: Mapping[str, float], now: float) -> tuple[str, float, bool]:
-    """Type (``other`` if no longer configured), age and up-ness: the one rule /metrics and the
-    status API both apply, so that they can never disagree about a service."""
-    kind = record.type if record.type in timeouts else OTHER
-    elapsed = max(0.0, now - record.last_seen)
-    return kind, elapsed, elapsed <= timeouts[kind]
-
-
-def timeouts_of(rules: TypeRules) -> dict[str, float]:
-    return {rule.label: rule.timeout for rule in rules.rules}
-
-
-def service_views(snapshot: Snapshot, rules: TypeRules, now: float) -> list[ServiceView]:
-    timeouts = timeouts_of(rules)
-    views = []
-    for record in snapshot.services:
-        kind, elapsed, _ = assess(record, timeouts, now)
-        views.append(ServiceView(record, kind, elapsed, timeouts[kind]))
-    return views
 
 
 class StoreReader:
@@ -80,14 +45,14 @@ class HeartbeatCollector(Collector):
     def __init__(
         self,
         reader: StoreReader,
-        rules: TypeRules,
+        types: ServiceTypes,
         probe: DatabaseProbe | None,
         traffic: TrafficCounter | None,
         poll_interval: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.reader = reader
-        self.rules = rules
+        self.types = types
         self.probe = probe
         self.traffic = traffic
         self.poll_interval = poll_interval
@@ -115,8 +80,8 @@ class HeartbeatCollector(Collector):
             "Silence after which a service of this type is down",
             labels=["service_type"],
         )
-        for rule in self.rules.rules:
-            timeout.add_metric([rule.label], rule.timeout)
+        for service_type in self.types.all:
+            timeout.add_metric([service_type.name], service_type.timeout)
         yield timeout
         if snapshot is None:
             return  # a store outage must never look like every service dying: leave them out
@@ -135,23 +100,22 @@ class HeartbeatCollector(Collector):
         )
         received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
         states: Counter[tuple[str, str]] = Counter(
-            {(r.label, s): 0 for r in self.rules.rules for s in ("up", "down")}
+            {(t.name, s.value): 0 for t in self.types.all for s in STATES}
         )
-        timeouts = timeouts_of(self.rules)
         # the hot loop of a scrape (once per service): samples are appended directly, one labels
         # dict shared by the four families, instead of add_metric's per-call zip and dict
         seen_samples, age_samples, up_samples = last_seen.samples, age.samples, up.samples
         received_samples = received.samples
         for record in snapshot.services:
-            kind, elapsed, alive = assess(record, timeouts, now)
-            labels = {"service_name": record.name, "service_type": kind}
+            view = assess(record, self.types, now)
+            labels = {"service_name": record.name, "service_type": view.service_type}
             seen_samples.append(
                 Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None)
             )
-            age_samples.append(Sample("heartbeat_age_seconds", labels, elapsed, None))
-            up_samples.append(Sample("heartbeat_up", labels, 1.0 if alive else 0.0, None))
+            age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
+            up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
             received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
-            states[(kind, "up" if alive else "down")] += 1
+            states[(view.service_type, view.state.value)] += 1
         services = GaugeMetricFamily(
             "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
         )

@@ -10,19 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exporter.schema import table
-from heartbeat_receiver.config import DEFAULT_TABLES, TableSpec
-
-COLLECTORS = [f"10.0.0.{n}" for n in range(11, 15)]
-BACKENDS = ["10.0.1.2", "10.0.1.3"]
-FRONTENDS = [f"10.0.2.{n}" for n in range(9, 17)]
-
-
-def _ips(name: str, rng: random.Random) -> tuple[str, ...]:
-    if name == "node_monitor_metrics":
-        return (rng.choice(COLLECTORS),)
-    if name == "access_logs":  # (server_addr, remote_addr): a backend answering a frontend
-        return (rng.choice(BACKENDS), rng.choice(FRONTENDS))
-    return (rng.choice(BACKENDS),)
+from heartbeat_core.config import DEFAULT_TABLES, TableSpec
+from heartbeat_core.edges import LOG_TABLE_BY_NAME
 
 
 def insert_demo_rows(
@@ -34,19 +23,23 @@ def insert_demo_rows(
     now: dt.datetime | None = None,
     spread_seconds: float = 60.0,
 ) -> int:
-    """Insert ``rows_per_table`` rows into each log table, timed within the last ``spread_seconds``."""
+    """Insert ``rows_per_table`` rows into each log table, timed within the last ``spread_seconds``.
+
+    ``specs`` are the configured tables (``settings.tables``): their names and columns, which the
+    user may have changed. The values come from each table's demo generator in the edge registry.
+    """
     rng = rng or random.Random()
     now = now or dt.datetime.now(dt.timezone.utc)
     total = 0
     with engine.begin() as conn:
         for name, spec in specs.items():
-            t = table(spec)
+            demo_ips = LOG_TABLE_BY_NAME[name].demo_ips
             rows = []
             for _ in range(rows_per_table):
                 when = now - dt.timedelta(seconds=rng.uniform(0, spread_seconds))
                 value: object = when if spec.time_kind == "timestamp" else when.timestamp()
-                rows.append({**dict(zip(spec.ip_columns, _ips(name, rng))), spec.time_column: value})
+                rows.append({**dict(zip(spec.ip_columns, demo_ips(rng))), spec.time_column: value})
             if rows:
-                conn.execute(sa.insert(t), rows)
+                conn.execute(sa.insert(table(spec)), rows)
                 total += len(rows)
     return total

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from exporter.collector import service_views
 from exporter.window import empty_traffic, window_counts
-from heartbeat_receiver.body import EMPTY, read_json
-from heartbeat_receiver.errors import ApiError
+from heartbeat_core.errors import ApiError
+from heartbeat_core.status import service_views
+from heartbeat_core.web.body import EMPTY, read_json
 
 if TYPE_CHECKING:
     from exporter.app import Exporter
@@ -78,17 +78,18 @@ def status() -> ResponseReturnValue:
     snapshot = exporter.reader.read()
     if snapshot is None:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
-    service_status: dict[str, Any] = {rule.status_key: [] for rule in settings.types.rules}
-    for view in sorted(service_views(snapshot, settings.types, now), key=lambda v: v.record.name):
-        service_status[settings.types.by_label[view.type].status_key].append(
+    types = settings.service_types
+    service_status: dict[str, Any] = {t.status_key: [] for t in types.all}
+    for view in sorted(service_views(snapshot.services, types, now), key=lambda v: v.record.name):
+        service_status[types.by_name[view.service_type].status_key].append(
             {
                 "service": view.record.name,
-                "type": view.type,
+                "type": view.service_type,
                 "address": view.record.address,
                 "last_seen": view.record.last_seen,
                 "age_seconds": round(view.age, 3),
                 "timeout_seconds": view.timeout,
-                "is_alive": view.up,
+                "is_alive": view.alive,
             }
         )
     service_status["database"] = _database(exporter)

@@ -31,34 +31,15 @@ from sqlalchemy.engine import Connection, Engine
 from exporter.database import DeadlineRunner
 from exporter.probe import failure_reason
 from exporter.schema import table as make_table
-from heartbeat_receiver.config import TableSpec
+from heartbeat_core.config import TableSpec
+from heartbeat_core.edges import EDGES, Key
 
 log = logging.getLogger(__name__)
 
 OVERFLOW = "overflow"
 MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
 
-Key = tuple[str, ...]
 Row = tuple[Any, ...]  # (id, *key columns)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One arrow of the pipeline picture, and how a table's row key becomes (source, target)."""
-
-    name: str
-    table: str
-    labels: Callable[[Key], tuple[str, str]] | None  # None: one series with the table's total
-    fixed: tuple[str, str] = ("", "")
-
-
-EDGES: tuple[Edge, ...] = (
-    Edge("data_collection_to_kafka", "node_monitor_metrics", lambda k: (k[0], "kafka")),
-    Edge("kafka_to_database", "node_monitor_metrics", None, ("kafka", "database")),
-    Edge("database_to_backend", "database_access_log", lambda k: ("database", k[0])),
-    Edge("redis_to_backend", "redis_access_log", lambda k: ("redis", k[0])),
-    Edge("backend_to_frontend", "access_logs", lambda k: (k[0], k[1])),  # server_addr -> remote_addr
-)
 
 
 @dataclass
@@ -262,8 +243,8 @@ class TrafficCounter:
             if counter is None:
                 continue
             state = counter.state
-            if edge.labels is None:
-                series: tuple[EdgeSeries, ...] = (EdgeSeries(*edge.fixed, state.total),)
+            if not edge.keyed:
+                series: tuple[EdgeSeries, ...] = (EdgeSeries(*edge.labels(()), state.total),)
                 overflow[edge.name] = 0
             else:
                 merged: Counter[tuple[str, str]] = Counter()

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exporter.schema import table as make_table
-from exporter.traffic import EDGES, is_missing_table
-from heartbeat_receiver.config import TableSpec
+from exporter.traffic import is_missing_table
+from heartbeat_core.config import TableSpec
+from heartbeat_core.edges import EDGES
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +30,8 @@ def _bounds(spec: TableSpec, start: float, end: float) -> tuple[Any, Any]:
     )
 
 
-def _shape(edge: str, key: tuple[Any, ...], count: int) -> dict[str, Any]:
-    ips = ["unknown" if v is None else str(v) for v in key]
-    if edge == "data_collection_to_kafka":
-        return {"ip": ips[0], "count": count}
-    if edge == "kafka_to_database":
-        return {"count": count}
-    if edge == "backend_to_frontend":  # key is (server_addr, remote_addr)
-        return {"client_ip": ips[1], "server_ip": ips[0], "count": count}
-    return {"client_ip": ips[0], "count": count}
+def _key(values: Any) -> tuple[str, ...]:
+    return tuple("unknown" if v is None else str(v) for v in values)
 
 
 def empty_traffic() -> dict[str, list[dict[str, Any]]]:
@@ -55,7 +49,7 @@ def window_counts(
         t = make_table(spec)
         time_col = t.c[spec.time_column]
         lo, hi = _bounds(spec, start, end)
-        keys = [] if edge.labels is None else [t.c[c] for c in spec.ip_columns]
+        keys = [] if not edge.keyed else [t.c[c] for c in spec.ip_columns]
         count = sa.func.count().label("n")
         query = sa.select(*keys, count).where(time_col >= lo, time_col < hi)
         if keys:
@@ -69,5 +63,5 @@ def window_counts(
             log.warning("window count for %s failed: %s", edge.name, str(exc).splitlines()[0])
             error = "the pipeline database is unavailable"
             continue
-        result[edge.name] = [_shape(edge.name, tuple(row[:-1]), int(row[-1])) for row in rows]
+        result[edge.name] = [edge.row(_key(row[:-1]), int(row[-1])) for row in rows]
     return result, error

@@ -23,12 +23,12 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from exporter import create_app as create_exporter
+from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema
+from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import ConfigError, Settings, load_settings
+from heartbeat_receiver.app import create_app as create_receiver
 
 log = logging.getLogger("heartbeat_monitor")
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         settings, password = settings_for(args, redis_server.url, data_dir)
         assert settings.database_url
         engine = sa.create_engine(settings.database_url)
-        create_schema(engine, dict(settings.tables))
+        create_schema(engine, settings.tables)
         r_host, r_port = settings.receiver_listen
         e_host, e_port = settings.exporter_listen
         servers.append(serve(create_receiver(settings), r_host, r_port))
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         if password:
             print(f"login        admin / {password}  (generated for this run)", flush=True)
         if args.demo:
-            demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine)
+            demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine, settings.tables)
             demo.start()
             print(
                 "demo         8 simulated services (frontend-web-2 falls silent after 45 s) and traffic",

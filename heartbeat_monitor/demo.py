@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Mapping
 
 from sqlalchemy.engine import Engine
 
 from exporter.demo import insert_demo_rows
 from heartbeat_agent import HeartbeatSender
+from heartbeat_core.config import TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +29,22 @@ SERVICES: tuple[tuple[str, float | None], ...] = (
 
 
 class Demo:
-    def __init__(self, receiver_url: str, engine: Engine, interval: float = 5.0) -> None:
+    def __init__(
+        self, receiver_url: str, engine: Engine, tables: Mapping[str, TableSpec], interval: float = 5.0
+    ) -> None:
         self.senders = [
             (HeartbeatSender(receiver_url, interval=interval, payload={"service": name}), lifetime)
             for name, lifetime in SERVICES
         ]
         self.engine = engine
+        self.tables = tables  # the configured names: the user's tables may not have the default ones
         self._stop = threading.Event()
         self._rng = random.Random()
 
     def _traffic(self) -> None:
         while not self._stop.wait(2.0):
             try:
-                insert_demo_rows(self.engine, self._rng.randint(5, 40), rng=self._rng)
+                insert_demo_rows(self.engine, self._rng.randint(5, 40), specs=self.tables, rng=self._rng)
             except Exception as exc:  # the demo must never take the monitor down
                 log.warning("demo traffic not written: %s", exc)
 

@@ -1,5 +1,4 @@
-"""Heartbeat receiver: services POST heartbeats, their last-seen time goes to Redis."""
+"""Heartbeat receiver: services POST heartbeats, their last-seen time goes to Redis.
 
-from heartbeat_receiver.app import create_app
-
-__all__ = ["create_app"]
+Importing the package loads nothing else: ``heartbeat_receiver.app.create_app`` builds the app.
+"""

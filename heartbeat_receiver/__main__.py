@@ -11,13 +11,13 @@ import os
 from granian import Granian
 from granian.constants import Interfaces
 
-from heartbeat_receiver.cli import common_parser, settings_from
+from heartbeat_core.cli import common_parser, default, settings_from
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = common_parser("Heartbeat receiver", "host:port to bind (default 127.0.0.1:26002)")
-    parser.add_argument("--workers", type=int, help="worker processes (default 2)")
-    parser.add_argument("--threads", type=int, help="threads per worker (default 4)")
+    parser = common_parser("Heartbeat receiver", "receiver_listen")
+    parser.add_argument("--workers", type=int, help=f"worker processes (default {default('workers')})")
+    parser.add_argument("--threads", type=int, help=f"threads per worker (default {default('threads')})")
     args = parser.parse_args(argv)
     settings = settings_from(
         args, {"receiver_listen": args.listen, "workers": args.workers, "threads": args.threads}

@@ -1,4 +1,4 @@
-"""What a heartbeat is, and the routes that accept one.
+"""What a heartbeat is: the fields of one request body, validated.
 
 Both of the user's shapes are accepted: the agent's bare ``{"type": 4}`` and a named report
 (``service`` or, on the original route, ``service_name``).
@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
-from flask.typing import ResponseReturnValue
-
-from heartbeat_receiver.body import read_json
-from heartbeat_receiver.errors import ApiError
-from heartbeat_receiver.service import TypeRules
-from heartbeat_receiver.store import CapacityExceeded, HeartbeatStore
+from heartbeat_core.errors import ApiError
+from heartbeat_core.types import ServiceTypes
 
 MAX_NAME = 200
-
-bp = Blueprint("heartbeat", __name__)
 
 
 @dataclass(frozen=True)
 class Heartbeat:
     service: str
-    type: str
+    service_type: str
     sent_at: float | None
 
 
@@ -36,9 +29,15 @@ def _number(body: Mapping[str, Any], key: str) -> float | None:
     value = body.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, "invalid_field", f"'{key}' must be a finite number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer literal too large for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ApiError(400, "invalid_field", f"'{key}' must be a finite number")
+    return number
 
 
 def _name(value: Any, key: str) -> str:
@@ -53,7 +52,7 @@ def _name(value: Any, key: str) -> str:
     return value
 
 
-def parse(body: Any, rules: TypeRules, address: str) -> Heartbeat:
+def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
     """Validate a decoded JSON body; raise :class:`ApiError` (400) on anything unusable."""
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
@@ -71,29 +70,4 @@ def parse(body: Any, rules: TypeRules, address: str) -> Heartbeat:
         raise ApiError(400, "invalid_field", "the derived service name is too long")
     sent_at = _number(body, "timestamp")
     _number(body, "interval")
-    return Heartbeat(name, rules.classify(name, declared), sent_at)
-
-
-def accept(body: Any, rules: TypeRules, store: HeartbeatStore, address: str, now: float) -> dict[str, Any]:
-    """Validate and record one heartbeat; the answer's fields. Shared by the view and the fast path."""
-    beat = parse(body, rules, address or "unknown")
-    try:
-        store.record(beat.service, beat.type, address, now, beat.sent_at)
-    except CapacityExceeded:
-        raise ApiError(
-            429,
-            "too_many_services",
-            f"the receiver already tracks its limit of {store.max_services} services; "
-            "new names are refused until old ones expire",
-        ) from None
-    return {"service": beat.service, "type": beat.type, "received_at": now}
-
-
-@bp.post("/heartbeat")
-@bp.post("/heartbeat/report")
-def receive() -> ResponseReturnValue:
-    store: HeartbeatStore = current_app.extensions["heartbeat_store"]
-    rules: TypeRules = current_app.extensions["heartbeat_rules"]
-    clock: Callable[[], float] = current_app.extensions["heartbeat_clock"]
-    body = read_json()
-    return jsonify(accept(body, rules, store, request.remote_addr or "", clock()))
+    return Heartbeat(name, types.classify(name, declared), sent_at)

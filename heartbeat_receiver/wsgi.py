@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from heartbeat_core.config import load_settings
 from heartbeat_receiver.app import create_app
-from heartbeat_receiver.config import load_settings
 
 
 def app() -> Flask:

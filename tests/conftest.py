@@ -11,9 +11,9 @@ import pytest
 import redis
 from werkzeug.serving import make_server
 
+from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from heartbeat_receiver import create_app
-from heartbeat_receiver.config import from_mapping
+from heartbeat_receiver.app import create_app
 from tests.servers import PostgresServer
 
 

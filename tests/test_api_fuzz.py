@@ -14,11 +14,11 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.security import generate_password_hash
 
-from exporter import create_app as create_exporter
+from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema
+from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import from_mapping
+from heartbeat_receiver.app import create_app as create_receiver
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter import create_app as create_exporter
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import from_mapping
+from exporter.app import create_app as create_exporter
+from heartbeat_core.config import from_mapping
+from heartbeat_core.store import make_store
+from heartbeat_receiver.app import create_app as create_receiver
 from tests.servers import RedisCluster, parse_samples
 
 

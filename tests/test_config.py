@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from heartbeat_receiver.config import ConfigError, load_settings
+from heartbeat_core.config import ConfigError, load_settings
 
 CONTRACT_EXAMPLE = """
 types:
@@ -28,11 +28,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_contract_example_file_loads(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, CONTRACT_EXAMPLE), environ={})
-    assert settings.types.timeout("redis") == 90
-    assert settings.types.timeout("kafka") == 120
-    assert settings.types.classify("batch-nightly") == "batch"
-    assert settings.types.classify("type-4@h", 4) == "backend"
-    assert settings.types.rules[-1].label == "other"
+    assert settings.service_types.timeout("redis") == 90
+    assert settings.service_types.timeout("kafka") == 120
+    assert settings.service_types.classify("batch-nightly") == "batch"
+    assert settings.service_types.classify("type-4@h", 4) == "backend"
+    assert settings.service_types.all[-1].name == "other"
     assert settings.users["alice"].role == "admin"
     assert settings.poll_interval == 15
 

@@ -14,12 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from dashboards.generate import render
-from exporter import create_app as create_exporter
+from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import from_mapping
+from heartbeat_receiver.app import create_app as create_receiver
 from tests.conftest import LiveServer
 from tests.servers import PrometheusServer, wait_until
 

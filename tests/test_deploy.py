@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import yaml
 
 from exporter.traffic import TrafficCounter
-from heartbeat_receiver.config import DEFAULT_TABLES
+from heartbeat_core.config import DEFAULT_TABLES
 from tests.conftest import FakeClock
 from tests.servers import PostgresServer
 

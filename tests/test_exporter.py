@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from exporter import create_app as create_exporter
 from exporter.app import Exporter
+from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import from_mapping
+from heartbeat_receiver.app import create_app as create_receiver
 from tests.conftest import FakeClock
 from tests.servers import PostgresServer, Samples, parse_samples, wait_until
 

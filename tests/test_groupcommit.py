@@ -7,11 +7,10 @@ from collections.abc import Sequence
 
 import pytest
 
+from heartbeat_core.config import from_mapping
+from heartbeat_core.groupcommit import GroupCommit
+from heartbeat_core.store import Beat, CapacityExceeded, make_store
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import from_mapping
-from heartbeat_receiver.groupcommit import GroupCommit
-from heartbeat_receiver.store import Beat, CapacityExceeded
 from tests.servers import wait_until
 
 

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from heartbeat_core.config import from_mapping
+from heartbeat_core.store import HeartbeatStore
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app
-from heartbeat_receiver.config import from_mapping
-from heartbeat_receiver.store import HeartbeatStore
+from heartbeat_receiver.app import create_app
 from tests.conftest import FakeClock
 
 SENDER = {"REMOTE_ADDR": "10.0.0.7"}
@@ -41,7 +41,7 @@ def test_the_seed_agent_heartbeat_is_accepted(
     assert response.status_code == 200
     assert response.get_json() == {"service": "type-4@10.0.0.7", "type": "other", "received_at": clock.now}
     (record,) = store.snapshot().services
-    assert (record.name, record.type, record.address, record.last_seen, record.received) == (
+    assert (record.name, record.service_type, record.address, record.last_seen, record.received) == (
         "type-4@10.0.0.7",
         "other",
         "10.0.0.7",

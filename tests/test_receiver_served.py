@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from heartbeat_core.config import from_mapping
+from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import from_mapping
 
 
 def wait_http(url: str, timeout: float = 20.0) -> None:

@@ -10,12 +10,12 @@ import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import create_app as create_exporter
+from exporter.app import create_app as create_exporter
 from heartbeat_agent import HeartbeatSender
+from heartbeat_core.config import from_mapping
+from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.app import make_store
-from heartbeat_receiver.config import from_mapping
+from heartbeat_receiver.app import create_app as create_receiver
 from tests.conftest import LiveServer
 from tests.servers import wait_until
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from heartbeat_receiver.config import Settings, from_mapping
+from heartbeat_core.config import Settings, from_mapping
 
 
 @pytest.mark.parametrize(
@@ -20,25 +20,25 @@ from heartbeat_receiver.config import Settings, from_mapping
     ],
 )
 def test_type_comes_from_the_first_matching_prefix(name: str, expected: str) -> None:
-    assert Settings().types.classify(name) == expected
+    assert Settings().service_types.classify(name) == expected
 
 
 def test_an_explicit_known_type_wins_over_the_prefix() -> None:
-    rules = Settings().types
+    rules = Settings().service_types
     assert rules.classify("kafka-1", "redis") == "redis"
     assert rules.classify("kafka-1", "no-such-type") == "kafka"
 
 
 def test_numeric_codes_map_to_types_and_unknown_codes_are_other() -> None:
-    rules = from_mapping({"type_codes": {4: "backend"}}).types
+    rules = from_mapping({"type_codes": {4: "backend"}}).service_types
     assert rules.classify("type-4@10.0.0.7", 4) == "backend"
     assert rules.classify("type-4@10.0.0.7", "4") == "backend"
     assert rules.classify("type-9@10.0.0.7", 9) == "other"
 
 
 def test_default_timeouts_follow_the_contract() -> None:
-    rules = Settings().types
-    timeouts = {rule.label: rule.timeout for rule in rules.rules}
+    rules = Settings().service_types
+    timeouts = {t.name: t.timeout for t in rules.all}
     assert timeouts == {
         "data_collection": 120,
         "kafka": 120,
@@ -47,4 +47,4 @@ def test_default_timeouts_follow_the_contract() -> None:
         "frontend": 60,
         "other": 120,
     }
-    assert rules.by_label["kafka"].status_key == "kafka_process"
+    assert rules.by_name["kafka"].status_key == "kafka_process"

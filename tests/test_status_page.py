@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.security import generate_password_hash
 
-from exporter import create_app as create_exporter
+from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema, table
+from heartbeat_core.config import DEFAULT_TABLES, from_mapping
 from heartbeat_monitor.redis_server import RedisServer
-from heartbeat_receiver import create_app as create_receiver
-from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
+from heartbeat_receiver.app import create_app as create_receiver
 from tests.conftest import FakeClock, LiveServer
 
 CHROMIUM_FLAGS = [

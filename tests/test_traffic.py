@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from exporter.database import make_engine
 from exporter.schema import create_schema, table
 from exporter.traffic import OVERFLOW, TrafficCounter
-from heartbeat_receiver.config import DEFAULT_TABLES, from_mapping
+from heartbeat_core.config import DEFAULT_TABLES, from_mapping
 from tests.conftest import FakeClock
 
 NODE = table(DEFAULT_TABLES["node_monitor_metrics"])
@@ -256,7 +256,7 @@ def test_configured_table_and_column_names_with_unix_time(sqlite_url: str, clock
         }
     )
     engine = make_engine(sqlite_url, 10)
-    create_schema(engine, dict(settings.tables))
+    create_schema(engine, settings.tables)
     counter = TrafficCounter(
         engine, settings.tables, settle_seconds=30, max_keys=100, timeout=30, clock=clock
     )

@@ -1,4 +1,4 @@
-"""Every error leaves as JSON: ``{"error": code, "message": text}`` with a 4xx or 503."""
+"""Flask's side of errors: each leaves as JSON, ``{"error": code, "message": text}``, a 4xx or 503."""
 
 from __future__ import annotations
 
@@ -8,28 +8,9 @@ import redis
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from heartbeat_core.errors import ApiError, store_unavailable
+
 log = logging.getLogger(__name__)
-
-STORE_RETRY_AFTER = 5
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-    def headers(self) -> dict[str, str]:
-        if self.status == 401:
-            return {"WWW-Authenticate": 'Bearer realm="heartbeat"'}
-        if self.status == 503:
-            return {"Retry-After": str(STORE_RETRY_AFTER)}
-        return {}
-
-
-def store_unavailable() -> ApiError:
-    return ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
 
 
 def error_response(status: int, code: str, message: str) -> Response:

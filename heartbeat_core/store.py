@@ -7,7 +7,7 @@ in one slot of a Redis Cluster and both scripts run there unchanged.
 Layout (``P`` is the prefix):
 
 * ``{P}:seen``    sorted set, service -> receiver time of its last heartbeat
-* ``{P}:info``    hash, service -> ``type<TAB>address<TAB>sent_at`` (tabs cannot occur in any of them)
+* ``{P}:info``    hash, service -> ``service_type<TAB>address<TAB>sent_at`` (tabs cannot occur in any of them)
 * ``{P}:count``   hash, service -> heartbeats received
 * ``{P}:refused`` integer, heartbeats refused because the service cap was reached
 """
@@ -23,7 +23,8 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-from heartbeat_receiver.groupcommit import GroupCommit
+from heartbeat_core.config import Settings
+from heartbeat_core.groupcommit import GroupCommit
 
 # One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
 # heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
@@ -71,7 +72,7 @@ class ServiceRecord(NamedTuple):
     """One service as stored (a tuple: the exporter makes one per service per scrape)."""
 
     name: str
-    type: str
+    service_type: str
     address: str
     last_seen: float
     received: int
@@ -89,7 +90,7 @@ class Beat(NamedTuple):
 
     name: str
     now: float
-    meta: str  # type<TAB>address<TAB>sent_at
+    meta: str  # service_type<TAB>address<TAB>sent_at
 
 
 class CapacityExceeded(Exception):
@@ -139,14 +140,14 @@ class HeartbeatStore:
         return bool(self.client.ping())
 
     def record(
-        self, name: str, type_label: str, address: str, now: float, sent_at: float | None = None
+        self, name: str, service_type: str, address: str, now: float, sent_at: float | None = None
     ) -> int:
         """Store one heartbeat; return how many this service has sent.
 
         Heartbeats recorded by several threads at once share one Redis call (group commit).
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        meta = f"{type_label}\t{address}\t{'' if sent_at is None else repr(sent_at)}"
+        meta = f"{service_type}\t{address}\t{'' if sent_at is None else repr(sent_at)}"
         result = self._commits.submit(Beat(name, now, meta))
         if result < 0:
             raise CapacityExceeded(name)
@@ -191,9 +192,9 @@ class HeartbeatStore:
         count_map = dict(zip(counts[::2], counts[1::2]))
         services = []
         for name, score in zip(seen[::2], seen[1::2]):
-            type_label, address, sent_at = _meta(info_map.get(name))
+            service_type, address, sent_at = _meta(info_map.get(name))
             services.append(
-                ServiceRecord(name, type_label, address, float(score), int(count_map.get(name, 0)), sent_at)
+                ServiceRecord(name, service_type, address, float(score), int(count_map.get(name, 0)), sent_at)
             )
         return Snapshot(tuple(services), int(refused))
 
@@ -202,8 +203,20 @@ def _meta(raw: str | None) -> tuple[str, str, float | None]:
     parts = (raw or "").split("\t")
     if len(parts) != 3:
         return "other", "", None
-    type_label, address, sent_at = parts
+    service_type, address, sent_at = parts
     try:
-        return type_label or "other", address, float(sent_at) if sent_at else None
+        return service_type or "other", address, float(sent_at) if sent_at else None
     except ValueError:
-        return type_label or "other", address, None
+        return service_type or "other", address, None
+
+
+def make_store(
+    settings: Settings, client: RedisClient | None = None, *, writer: bool = False
+) -> HeartbeatStore:
+    """The store; ``writer``: the receiver's, whose batched writes share one connection."""
+    return HeartbeatStore(
+        client or connect(settings.redis_url, cluster=settings.redis_cluster, single=writer),
+        prefix=settings.redis_key_prefix,
+        max_services=settings.max_services,
+        retention_seconds=settings.retention_seconds,
+    )

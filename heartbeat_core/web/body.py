@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from heartbeat_receiver.errors import ApiError
+from heartbeat_core.errors import ApiError
 
 EMPTY = object()
 

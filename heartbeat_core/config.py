@@ -1,0 +1,295 @@
+"""One frozen, validated settings object for every Heartbeat Monitor process.
+
+Layers, each overriding the one before: the YAML file (``--config`` or ``HEARTBEAT_CONFIG``),
+the environment (``HEARTBEAT_<KEY>``, nested keys joined by ``__``), then command-line flags.
+The schema below is the one declaration of every key: validation, the environment variables
+and the table in docs/configuration.md all come from it. Every bad value is reported at once,
+each with its location, before a process serves anything; whatever later reaches SQL text or
+Redis keys has been checked here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import model_validator as model_check
+from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
+
+from heartbeat_core.edges import LOG_TABLES
+from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
+
+Identifier = Annotated[
+    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a plain SQL identifier")
+]
+TypeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+Listen = tuple[str, Annotated[int, Field(gt=0, lt=65536)]]
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; one line per bad location."""
+
+
+def parse_listen(value: Any) -> Any:
+    """``host:port`` (IPv6 as ``[::1]:port``) into a pair; anything else is left to the schema."""
+    if not isinstance(value, str):
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isascii() or not port.isdecimal():
+        raise ValueError(f"expected host:port, got {value!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _comma_list(value: Any) -> Any:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _werkzeug_hash(value: str) -> str:
+    if "$" not in value:
+        raise ValueError("not a werkzeug hash (make one with `heartbeat-exporter hash-password`)")
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TypeSpec(_Section):
+    """Overrides of one service type; a new name adds a type."""
+
+    prefixes: tuple[Annotated[str, Field(min_length=1)], ...] | None = None
+    timeout: Annotated[float, Field(ge=1)] | None = None
+    status_key: str | None = None
+
+
+class TableSpec(_Section):
+    """Where one pipeline log table lives and which columns the traffic counters read."""
+
+    table: Identifier
+    id_column: Identifier = "id"
+    time_column: Identifier = "created_at"
+    time_kind: Literal["timestamp", "unix"] = "timestamp"
+    ip_columns: tuple[Identifier, ...] = ()
+
+
+DEFAULT_TABLES: Mapping[str, TableSpec] = MappingProxyType(
+    {t.name: TableSpec(table=t.name, ip_columns=t.ip_columns) for t in LOG_TABLES}
+)
+
+
+def _with_default_tables(value: Any) -> Any:
+    """Partial overrides (``{access_logs: {table: nginx}}``) on top of each table's defaults."""
+    if not isinstance(value, Mapping):
+        return value
+    merged: dict[Any, Any] = {name: spec.model_dump() for name, spec in DEFAULT_TABLES.items()}
+    for name, override in value.items():
+        merged[name] = {**merged.get(name, {}), **override} if isinstance(override, Mapping) else override
+    return merged
+
+
+class User(_Section):
+    password_hash: Annotated[str, AfterValidator(_werkzeug_hash)]
+    role: Literal["admin", "viewer"] = "viewer"
+
+
+Tokens = Annotated[tuple[Annotated[str, Field(min_length=16)], ...], NoDecode, BeforeValidator(_comma_list)]
+ListenField = Annotated[Listen, NoDecode, BeforeValidator(parse_listen)]
+
+
+class Settings(BaseSettings):
+    """Every key; ``json_schema_extra["app"]`` says which process reads it (for the docs table)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEARTBEAT_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
+    )
+
+    types: dict[TypeName, TypeSpec] = Field(
+        {}, description="per type: `prefixes`, `timeout` (s), `status_key`"
+    )
+    type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
+    redis_cluster: bool = Field(False, description="connect to a Redis Cluster")
+    redis_key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = Field(
+        "heartbeat", description="keys are `{prefix}:seen`, `{prefix}:info`, …"
+    )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the pipeline database", json_schema_extra={"app": "exporter"}
+    )
+    poll_interval: float = Field(
+        15.0,
+        ge=0.05,
+        description="seconds between database probes and traffic polls",
+        json_schema_extra={"app": "exporter"},
+    )
+    probe_timeout: float = Field(
+        5.0,
+        ge=0.05,
+        description="connect and statement timeout, and the client deadline",
+        json_schema_extra={"app": "exporter"},
+    )
+    settle_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="how long an id gap is watched for a late commit",
+        json_schema_extra={"app": "exporter"},
+    )
+    receiver_listen: ListenField = Field(
+        ("127.0.0.1", 26002), description="where the receiver binds", json_schema_extra={"app": "receiver"}
+    )
+    exporter_listen: ListenField = Field(
+        ("127.0.0.1", 26003), description="where the exporter binds", json_schema_extra={"app": "exporter"}
+    )
+    max_services: int = Field(10_000, ge=1, description="distinct services kept; new names beyond get 429")
+    retention_seconds: float = Field(7 * 86400.0, ge=1, description="services unseen this long are forgotten")
+    max_body_bytes: int = Field(
+        4096, ge=256, description="larger heartbeat bodies get 413", json_schema_extra={"app": "receiver"}
+    )
+    ingest_tokens: Tokens = Field(
+        (),
+        description="tokens (≥ 16 characters; comma-separated in the environment); heartbeats need one",
+        json_schema_extra={"app": "receiver"},
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        description="proxies in front whose `X-Forwarded-For` is trusted",
+        json_schema_extra={"app": "receiver"},
+    )
+    tables: Annotated[dict[str, TableSpec], BeforeValidator(_with_default_tables)] = Field(
+        default_factory=lambda: dict(DEFAULT_TABLES),
+        description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
+        json_schema_extra={"app": "exporter"},
+    )
+    max_ips_per_edge: int = Field(
+        1000,
+        ge=1,
+        description="distinct IPs per edge; beyond, rows count as `overflow`",
+        json_schema_extra={"app": "exporter"},
+    )
+    users: dict[str, User] = Field(
+        {},
+        description="status API users: `{name: {password_hash, role}}`",
+        json_schema_extra={"app": "exporter"},
+    )
+    secret_key: Annotated[str, Field(min_length=16)] | None = Field(
+        None,
+        description="signs status API tokens (random per process when unset)",
+        json_schema_extra={"app": "exporter"},
+    )
+    token_ttl_seconds: int = Field(
+        3600, ge=1, description="status API token lifetime", json_schema_extra={"app": "exporter"}
+    )
+    max_window_seconds: float = Field(
+        366 * 86400.0,
+        ge=1,
+        description="the longest status API window",
+        json_schema_extra={"app": "exporter"},
+    )
+    workers: int = Field(
+        2, ge=1, description="receiver worker processes", json_schema_extra={"app": "receiver"}
+    )
+    threads: int = Field(4, ge=1, description="request threads per worker (the exporter: one process)")
+
+    @model_check(mode="after")
+    def _consistent(self) -> Settings:
+        problems = [
+            f"type_codes.{code}: unknown type {name!r}"
+            for code, name in self.type_codes.items()
+            if name not in self.service_types.by_name
+        ]
+        for name, spec in self.tables.items():
+            if name not in DEFAULT_TABLES:
+                problems.append(f"tables.{name}: unknown log table (known: {', '.join(DEFAULT_TABLES)})")
+            elif len(spec.ip_columns) != len(DEFAULT_TABLES[name].ip_columns):
+                problems.append(
+                    f"tables.{name}.ip_columns: expected {len(DEFAULT_TABLES[name].ip_columns)} names"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def service_types(self) -> ServiceTypes:
+        """The default types with the file's overrides and additions; ``other`` stays last."""
+        merged = {t.name: t for t in DEFAULT_TYPES}
+        for name, spec in self.types.items():
+            base = merged.get(name, ServiceType(name, (), 120.0, name))
+            merged[name] = ServiceType(
+                name,
+                base.prefixes if spec.prefixes is None else spec.prefixes,
+                base.timeout if spec.timeout is None else spec.timeout,
+                base.status_key if spec.status_key is None else spec.status_key,
+            )
+        other = merged.pop(OTHER)
+        return ServiceTypes((*merged.values(), other), self.type_codes)
+
+
+class _Environment(EnvSettingsSource):
+    """``HEARTBEAT_*`` variables of a given mapping (tests pass their own), shaped like the file."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in top.items():
+        below = base.get(key)
+        base[key] = (
+            _merge(dict(below), value) if isinstance(below, Mapping) and isinstance(value, Mapping) else value
+        )
+    return base
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}: {message}"
+
+
+def from_mapping(raw: Mapping[str, Any]) -> Settings:
+    """Settings from one merged mapping of file keys; every bad location in one ConfigError."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("the top level must be a mapping of keys")
+    try:
+        return Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
+
+
+def read_file(path: str | os.PathLike[str]) -> Mapping[str, Any]:
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
+    if not isinstance(loaded, Mapping):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return loaded
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+) -> Settings:
+    """File, then environment, then flags (flags whose value is None were not given)."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("HEARTBEAT_CONFIG")
+    merged = _merge({}, read_file(path)) if path else {}
+    _merge(merged, _Environment(environ)())
+    _merge(merged, {key: value for key, value in (flags or {}).items() if value is not None})
+    return from_mapping(merged)

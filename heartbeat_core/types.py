@@ -1,0 +1,72 @@
+"""Service types: which type a service belongs to, and how long it may stay silent.
+
+One word names a service's type everywhere in the code: ``service_type`` (a string, as in the
+metrics' label), and :class:`ServiceType` for its rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    name: str
+    prefixes: tuple[str, ...]
+    timeout: float
+    status_key: str
+
+
+DEFAULT_TYPES: tuple[ServiceType, ...] = (
+    ServiceType("data_collection", ("数据采集", "data-collection", "collector"), 120.0, "data_collection"),
+    ServiceType("kafka", ("kafka",), 120.0, "kafka_process"),
+    ServiceType("redis", ("redis",), 60.0, "redis"),
+    ServiceType("backend", ("后端", "backend"), 60.0, "backend"),
+    ServiceType("frontend", ("前端", "frontend"), 60.0, "frontend"),
+    ServiceType("other", (), 120.0, "other"),
+)
+
+OTHER = "other"
+
+
+class ServiceTypes:
+    """Classifies service names; the last type is always the catch-all ``other``."""
+
+    def __init__(self, types: tuple[ServiceType, ...], codes: Mapping[int, str]) -> None:
+        self.all = types
+        self.by_name: Mapping[str, ServiceType] = MappingProxyType({t.name: t for t in types})
+        self.codes: Mapping[int, str] = MappingProxyType(dict(codes))
+        # casefold once: prefixes are matched case-insensitively on every heartbeat
+        self._prefixes = tuple((prefix.casefold(), t.name) for t in types for prefix in t.prefixes)
+
+    def explicit(self, declared: str | int | None) -> str | None:
+        """The type a heartbeat names itself, if it is one we know."""
+        if isinstance(declared, str):
+            if declared in self.by_name:
+                return declared
+            digits = declared.strip()
+            if digits.removeprefix("-").isascii() and digits.removeprefix("-").isdecimal():
+                declared = int(digits)
+        if isinstance(declared, int):
+            return self.codes.get(declared)
+        return None
+
+    def by_prefix(self, name: str) -> str:
+        folded = name.casefold()
+        for prefix, service_type in self._prefixes:
+            if folded.startswith(prefix):
+                return service_type
+        return OTHER
+
+    def classify(self, name: str, declared: str | int | None = None) -> str:
+        """An explicit known type wins; otherwise the first matching prefix; else ``other``."""
+        return self.explicit(declared) or self.by_prefix(name)
+
+    def get(self, service_type: str) -> ServiceType:
+        """The rules of a type; ``other``'s for a type no longer configured (records outlive config)."""
+        return self.by_name.get(service_type) or self.by_name[OTHER]
+
+    def timeout(self, service_type: str) -> float:
+        return self.get(service_type).timeout
