@@ -21,9 +21,9 @@ import time
 import urllib.request
 from collections.abc import Callable
 
+from harness.servers import wait_http
 from heartbeat_agent import HeartbeatSender
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_served import wait_http
 
 
 def seed_loop(url: str, interval: float, check: float, until: float, beat: Callable[[], None]) -> None:

@@ -31,10 +31,10 @@ from exporter.app import build
 from exporter.database import make_engine
 from exporter.exposition import render
 from exporter.traffic import TrafficCounter
+from harness.servers import PostgresServer
 from heartbeat_core.config import DEFAULT_TABLES, from_mapping
 from heartbeat_core.store import Beat, make_store
 from heartbeat_monitor.redis_server import RedisServer
-from tests.servers import PostgresServer
 
 # Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
 # variable names: the real table is an nginx-style log, ~325 bytes a row with request, status,

@@ -33,8 +33,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from harness.servers import wait_http
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_served import wait_http
 
 BARE_APP = textwrap.dedent(
     """

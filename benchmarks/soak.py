@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.servers import wait_http
 from heartbeat_monitor.redis_server import RedisServer, free_port
-from tests.test_receiver_served import wait_http
 
 
 def rss_kib(pid: int) -> int:

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install what is missing, then lint, type-check and run every test.
+# With arguments, they go to pytest alone (e.g. `bash scripts/test.sh tests/unit -k config`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-exec .venv/bin/pytest "$@"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/pytest "$@"
+fi
+# the unit tier needs no server binary: it runs with nothing but the virtualenv on PATH
+PATH="$PWD/.venv/bin" .venv/bin/pytest -q tests/unit
+exec .venv/bin/pytest tests/integration

@@ -1,33 +1,18 @@
-"""Real servers for the tests: each fixture starts one on a free loopback port and stops it."""
+"""Every fixture of the suite, in one place: real servers on free loopback ports, and the clock."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
-from werkzeug.serving import make_server
 
+from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer, free_port
+from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
-from tests.servers import PostgresServer
-
-
-class FakeClock:
-    """An injected clock: tests move time forward instead of sleeping."""
-
-    def __init__(self, start: float = 1_763_800_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import FakeClock, LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -59,23 +44,6 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-class LiveServer:
-    """A WSGI app on a real loopback socket, in a thread of the test process."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        self.server = make_server("127.0.0.1", port or free_port(), app, threaded=True)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from exporter.database import make_engine
 from exporter.schema import create_schema, table
 from exporter.traffic import OVERFLOW, TrafficCounter
 from heartbeat_core.config import DEFAULT_TABLES, from_mapping
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 NODE = table(DEFAULT_TABLES["node_monitor_metrics"])
 ACCESS = table(DEFAULT_TABLES["access_logs"])
@@ -198,7 +198,7 @@ def test_per_ip_cardinality_is_capped_and_the_rest_is_counted_as_overflow(
 
 
 def test_an_outage_freezes_counters_and_polls_catch_up_after(clock: FakeClock) -> None:
-    from tests.servers import PostgresServer
+    from harness.servers import PostgresServer
 
     server = PostgresServer().init()
     try:

@@ -18,7 +18,7 @@ from exporter.schema import create_schema, table
 from heartbeat_core.config import DEFAULT_TABLES, from_mapping
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 USERS = {
     "alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -14,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from harness.servers import wait_until
+from heartbeat_core.config import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import free_port
-from tests.servers import parse_samples, wait_until
+from tests.support import parse_samples
 
 
 @dataclass
@@ -45,8 +49,9 @@ def read_lines(monitor: Monitor, until: str, timeout: float = 30.0) -> None:
     wait_until(seen, timeout)
 
 
-@pytest.fixture
-def monitor(tmp_path: Path) -> Iterator[Monitor]:
+@contextlib.contextmanager
+def launch(tmp_path: Path, *extra: str) -> Iterator[Monitor]:
+    """``heartbeat-monitor --demo`` with a bare PATH, as on a fresh machine; killed afterwards."""
     receiver, exporter = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -60,6 +65,7 @@ def monitor(tmp_path: Path) -> Iterator[Monitor]:
             f"127.0.0.1:{receiver}",
             "--exporter-listen",
             f"127.0.0.1:{exporter}",
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -74,6 +80,12 @@ def monitor(tmp_path: Path) -> Iterator[Monitor]:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def monitor(tmp_path: Path) -> Iterator[Monitor]:
+    with launch(tmp_path) as m:
+        yield m
 
 
 def test_demo_shows_live_services_and_traffic_then_stops_cleanly(monitor: Monitor) -> None:
@@ -113,3 +125,25 @@ def test_demo_shows_live_services_and_traffic_then_stops_cleanly(monitor: Monito
     assert monitor.process.wait(20) == 0
     with pytest.raises(OSError):  # the private Redis went with it
         socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+
+
+def test_demo_writes_its_traffic_to_the_configured_tables(tmp_path: Path) -> None:
+    config = tmp_path / "custom.yaml"
+    renamed = {name: f"custom_{name}" for name in DEFAULT_TABLES}
+    config.write_text("tables:\n" + "".join(f"  {n}: {{table: {t}}}\n" for n, t in renamed.items()))
+    with launch(tmp_path, "--config", str(config)) as monitor:
+
+        def counted() -> bool:
+            m = monitor.metrics()
+            edges = {
+                dict(labels)["edge"] for (n, labels), v in m.items() if n == "heartbeat_traffic_records_total"
+            }
+            return len(edges) == 5
+
+        wait_until(counted, timeout=40, interval=0.5)
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'data' / 'pipeline.db'}")
+        tables = set(sa.inspect(engine).get_table_names())
+        assert tables == set(renamed.values())  # no table under a default name was created or filled
+        with engine.connect() as conn:
+            for name in renamed.values():
+                assert conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one() > 0  # noqa: S608

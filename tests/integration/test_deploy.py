@@ -10,11 +10,11 @@ import sqlalchemy as sa
 import yaml
 
 from exporter.traffic import TrafficCounter
+from harness.servers import PostgresServer
 from heartbeat_core.config import DEFAULT_TABLES
-from tests.conftest import FakeClock
-from tests.servers import PostgresServer
+from tests.support import FakeClock
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 
 

@@ -7,28 +7,16 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
+from harness.servers import wait_http
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer, free_port
-
-
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} did not come up") from None
-            time.sleep(0.1)
 
 
 @pytest.fixture

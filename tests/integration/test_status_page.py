@@ -18,7 +18,7 @@ from exporter.schema import create_schema, table
 from heartbeat_core.config import DEFAULT_TABLES, from_mapping
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.conftest import FakeClock, LiveServer
+from tests.support import FakeClock, LiveServer
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

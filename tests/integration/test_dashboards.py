@@ -17,13 +17,13 @@ from dashboards.generate import render
 from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.servers import PrometheusServer, wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.conftest import LiveServer
-from tests.servers import PrometheusServer, wait_until
+from tests.support import LiveServer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = sorted((ROOT / "dashboards").glob("*.json"))
 
 

@@ -10,7 +10,7 @@ from heartbeat_core.config import from_mapping
 from heartbeat_core.store import HeartbeatStore
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
-from tests.conftest import FakeClock
+from tests.support import FakeClock
 
 SENDER = {"REMOTE_ADDR": "10.0.0.7"}
 

@@ -17,11 +17,11 @@ from exporter.app import Exporter
 from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.servers import PostgresServer, wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.conftest import FakeClock
-from tests.servers import PostgresServer, Samples, parse_samples, wait_until
+from tests.support import FakeClock, Samples, parse_samples
 
 
 def scrape(client: FlaskClient) -> Samples:

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
+from harness.servers import wait_until
 from heartbeat_agent import HeartbeatSender, backoff_delay, next_due
 from heartbeat_agent import agent as agent_module
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer, free_port
 from heartbeat_receiver.app import create_app
-from tests.conftest import LiveServer
-from tests.servers import wait_until
+from tests.support import LiveServer
 
 
 class FakeTime:

@@ -1,4 +1,8 @@
-"""A real PostgreSQL for tests and benchmarks: Debian's binaries, a temporary data folder, loopback."""
+"""Real servers for tests and benchmarks, on loopback ports in temporary folders.
+
+PostgreSQL (Debian's binaries), Prometheus, a Redis Cluster; Redis itself is
+:class:`heartbeat_monitor.redis_server.RedisServer`, which the all-in-one uses too.
+"""
 
 from __future__ import annotations
 
@@ -90,6 +94,19 @@ class PostgresServer:
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             self.stop()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def wait_http(url: str, timeout: float = 20.0) -> None:
+    """Poll ``url`` until it answers, or fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{url} did not come up") from None
+            time.sleep(0.1)
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.05) -> None:
@@ -225,17 +242,3 @@ class RedisCluster:
         for node in self.nodes:
             node.close()
             shutil.rmtree(node.folder, ignore_errors=True)
-
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse_samples(text: str) -> Samples:
-    """An exposition as {(name, sorted label pairs): value}, parsed by client_python's own parser."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }

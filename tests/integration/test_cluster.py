@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.app import create_app as create_exporter
+from harness.servers import RedisCluster
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.servers import RedisCluster, parse_samples
+from tests.support import parse_samples
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-import pytest
-
-from heartbeat_core.config import from_mapping
+from harness.servers import wait_until
 from heartbeat_core.groupcommit import GroupCommit
-from heartbeat_core.store import Beat, CapacityExceeded, make_store
-from heartbeat_monitor.redis_server import RedisServer
-from tests.servers import wait_until
 
 
 class HeldFlush:
@@ -93,32 +88,3 @@ def test_a_batch_never_exceeds_its_limit() -> None:
         thread.join(10)
     assert [len(batch) for batch in flush.batches[1:]] == [3, 3, 1]
     assert rest == {item: item.upper() for item in items}
-
-
-def test_many_threads_recording_at_once_get_their_own_counts(redis_server: RedisServer) -> None:
-    store = make_store(from_mapping({"redis_url": redis_server.url}))
-    counts: dict[str, list[int]] = {}
-
-    def sender(name: str) -> None:
-        counts[name] = [store.record(name, "other", "10.0.0.1", 1_763_800_000.0 + i) for i in range(150)]
-
-    threads = [threading.Thread(target=sender, args=(f"svc-{n}",)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    # every sender saw its own service's count go 1, 2, ... 150: no answer went to the wrong request
-    assert counts == {f"svc-{n}": list(range(1, 151)) for n in range(8)}
-    services = {s.name: s for s in store.snapshot().services}
-    assert {name: s.received for name, s in services.items()} == {f"svc-{n}": 150 for n in range(8)}
-    assert all(s.last_seen == 1_763_800_000.0 + 149 for s in services.values())
-
-
-def test_the_cap_is_applied_to_each_heartbeat_of_one_batch(redis_server: RedisServer) -> None:
-    store = make_store(from_mapping({"redis_url": redis_server.url, "max_services": 2}))
-    beats = [Beat(name, 1_763_800_000.0, "other\t10.0.0.1\t") for name in ("a", "b", "c", "a")]
-    assert store.record_many(beats) == [1, 1, -1, 2]  # c is new past the cap; a is known
-    assert store.snapshot().refused_total == 1
-    with pytest.raises(CapacityExceeded):
-        store.record("d", "other", "10.0.0.1", 1_763_800_001.0)
-    assert sorted(s.name for s in store.snapshot().services) == ["a", "b"]

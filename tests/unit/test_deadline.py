@@ -8,7 +8,7 @@ import time
 import pytest
 
 from exporter.database import DeadlineExceeded, DeadlineRunner
-from tests.servers import wait_until
+from harness.servers import wait_until
 
 
 def test_results_and_errors_come_back_from_the_helper_thread() -> None:
