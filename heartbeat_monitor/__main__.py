@@ -20,11 +20,13 @@ from types import FrameType
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema
+from heartbeat_core.cli import listen_text
 from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
@@ -57,16 +59,53 @@ def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tu
     return load_settings(args.config, flags=flags), password
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Heartbeat Monitor, all in one process")
     parser.add_argument("--config", help="YAML configuration file (default: $HEARTBEAT_CONFIG)")
     parser.add_argument(
         "--data-dir", help="where the SQLite file and Redis live (default: a temporary folder)"
     )
-    parser.add_argument("--receiver-listen", help="host:port (default 127.0.0.1:26002)")
-    parser.add_argument("--exporter-listen", help="host:port (default 127.0.0.1:26003)")
+    parser.add_argument("--receiver-listen", help=f"host:port (default {listen_text('receiver_listen')})")
+    parser.add_argument("--exporter-listen", help=f"host:port (default {listen_text('exporter_listen')})")
     parser.add_argument("--demo", action="store_true", help="also run simulated services and traffic")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def start(
+    args: argparse.Namespace, redis_server: RedisServer, data_dir: Path
+) -> tuple[list[BaseWSGIServer], Demo | None]:
+    """Both apps on their ports (and the demo), with what a newcomer needs to know printed."""
+    settings, password = settings_for(args, redis_server.url, data_dir)
+    assert settings.database_url
+    engine = sa.create_engine(settings.database_url)
+    create_schema(engine, settings.tables)
+    r_host, r_port = settings.receiver_listen
+    e_host, e_port = settings.exporter_listen
+    servers = [
+        serve(create_receiver(settings), r_host, r_port),
+        serve(create_exporter(settings), e_host, e_port),
+    ]
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
+    print(f"status page  http://{e_host}:{e_port}/", flush=True)
+    print(f"metrics      http://{e_host}:{e_port}/metrics", flush=True)
+    print(f"redis        {redis_server.url} (private)", flush=True)
+    print(f"database     {database}", flush=True)
+    if password:
+        print(f"login        admin / {password}  (generated for this run)", flush=True)
+    demo = None
+    if args.demo:
+        demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine, settings.tables)
+        demo.start()
+        print(
+            "demo         8 simulated services (frontend-web-2 falls silent after 45 s) and traffic",
+            flush=True,
+        )
+    return servers, demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -88,28 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     servers: list[BaseWSGIServer] = []
     demo = None
     try:
-        settings, password = settings_for(args, redis_server.url, data_dir)
-        assert settings.database_url
-        engine = sa.create_engine(settings.database_url)
-        create_schema(engine, settings.tables)
-        r_host, r_port = settings.receiver_listen
-        e_host, e_port = settings.exporter_listen
-        servers.append(serve(create_receiver(settings), r_host, r_port))
-        servers.append(serve(create_exporter(settings), e_host, e_port))
-        print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
-        print(f"status page  http://{e_host}:{e_port}/", flush=True)
-        print(f"metrics      http://{e_host}:{e_port}/metrics", flush=True)
-        print(f"redis        {redis_server.url} (private)", flush=True)
-        print(f"database     {settings.database_url}", flush=True)
-        if password:
-            print(f"login        admin / {password}  (generated for this run)", flush=True)
-        if args.demo:
-            demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine, settings.tables)
-            demo.start()
-            print(
-                "demo         8 simulated services (frontend-web-2 falls silent after 45 s) and traffic",
-                flush=True,
-            )
+        servers, demo = start(args, redis_server, data_dir)
         print("Ctrl-C stops everything.", flush=True)
         stop.wait()
     except (ConfigError, OSError) as exc:

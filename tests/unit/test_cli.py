@@ -9,6 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -41,3 +43,44 @@ def test_a_bad_configuration_stops_each_command_with_a_clear_message(tmp_path: P
         result = run(module, "--config", str(config))
         assert result.returncode == 2
         assert "tables.access_logs.table" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_config_exits_0_for_a_valid_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "good.yaml"
+    config.write_text("types: {redis: {timeout: 90}}\npoll_interval: 5\n")
+    for module in ("heartbeat_receiver", "exporter"):
+        result = run(module, "--config", str(config), "--check-config")
+        assert result.returncode == 0, result.stderr
+        assert "configuration is valid" in result.stdout
+
+
+def test_check_config_exits_1_with_every_error_listed(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("types: {redis: {timeout: 0}}\nmax_services: none\ncolour: blue\n")
+    for module in ("heartbeat_receiver", "exporter"):
+        result = run(module, "--config", str(config), "--check-config")
+        assert result.returncode == 1
+        for where in ("types.redis.timeout", "max_services", "colour: unknown key"):
+            assert where in result.stderr, (module, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_check_config_sees_the_environment_and_the_flags_too(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HEARTBEAT_MAX_SERVICES": "0"}
+    result = run("exporter", "--check-config", env=env)
+    assert result.returncode == 1 and "max_services" in result.stderr
+    assert run("exporter", "--check-config", "--listen", "nowhere").returncode == 1
+
+
+def test_help_states_the_real_defaults() -> None:
+    receiver = run("heartbeat_receiver", "--help").stdout
+    exporter = run("exporter", "--help").stdout
+    assert "default 2)" in receiver and "default 4)" in receiver  # workers, threads
+    assert "default 4)" in exporter and "default 8" not in exporter  # one process, 4 threads
+    assert "127.0.0.1:26002" in receiver and "127.0.0.1:26003" in exporter
+
+
+def test_init_sql_prints_the_shipped_init_sql() -> None:
+    result = run("exporter", "init-sql")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from heartbeat_core.config import ConfigError, load_settings
+from heartbeat_core.config import ConfigError, Settings, load_settings
+from heartbeat_core.configdoc import DOC, render
 
 CONTRACT_EXAMPLE = """
 types:
@@ -76,3 +78,103 @@ def test_defaults_are_safe() -> None:
 def test_bad_configuration_is_refused_with_the_key_named(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError):
         load_settings(write(tmp_path, text), environ={})
+
+
+# one valid, non-default value per key, as the environment spells it, and what it must become
+ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
+    "types": ('{"redis": {"timeout": 90}}', lambda s: s.service_types.timeout("redis") == 90),
+    "type_codes": ('{"4": "backend"}', lambda s: s.type_codes == {4: "backend"}),
+    "redis_url": ("redis://env:1/0", lambda s: s.redis_url == "redis://env:1/0"),
+    "redis_cluster": ("yes", lambda s: s.redis_cluster is True),
+    "redis_key_prefix": ("hb:test", lambda s: s.redis_key_prefix == "hb:test"),
+    "database_url": ("sqlite:///x.db", lambda s: s.database_url == "sqlite:///x.db"),
+    "poll_interval": ("2.5", lambda s: s.poll_interval == 2.5),
+    "probe_timeout": ("1", lambda s: s.probe_timeout == 1),
+    "settle_seconds": ("7", lambda s: s.settle_seconds == 7),
+    "receiver_listen": ("[::1]:9000", lambda s: s.receiver_listen == ("::1", 9000)),
+    "exporter_listen": ("0.0.0.0:9001", lambda s: s.exporter_listen == ("0.0.0.0", 9001)),
+    "max_services": ("5", lambda s: s.max_services == 5),
+    "retention_seconds": ("60", lambda s: s.retention_seconds == 60),
+    "max_body_bytes": ("1024", lambda s: s.max_body_bytes == 1024),
+    "ingest_tokens": ("a" * 16 + ", " + "b" * 16, lambda s: s.ingest_tokens == ("a" * 16, "b" * 16)),
+    "trusted_proxies": ("1", lambda s: s.trusted_proxies == 1),
+    "tables": ('{"access_logs": {"table": "nginx"}}', lambda s: s.tables["access_logs"].table == "nginx"),
+    "max_ips_per_edge": ("10", lambda s: s.max_ips_per_edge == 10),
+    "users": ('{"al": {"password_hash": "pbkdf2:sha256:1$a$b"}}', lambda s: s.users["al"].role == "viewer"),
+    "secret_key": ("k" * 20, lambda s: s.secret_key == "k" * 20),
+    "token_ttl_seconds": ("60", lambda s: s.token_ttl_seconds == 60),
+    "max_window_seconds": ("3600", lambda s: s.max_window_seconds == 3600),
+    "workers": ("3", lambda s: s.workers == 3),
+    "threads": ("9", lambda s: s.threads == 9),
+}
+
+
+def test_every_key_has_its_environment_variable() -> None:
+    assert set(ENVIRONMENT_EXAMPLES) == set(Settings.model_fields)  # a new key needs a row here
+    for key, (value, check) in ENVIRONMENT_EXAMPLES.items():
+        settings = load_settings(environ={f"HEARTBEAT_{key.upper()}": value})
+        assert check(settings), key
+
+
+def test_nested_keys_from_the_environment_merge_into_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "types: {redis: {prefixes: [cache-]}}\ntables: {access_logs: {table: nginx}}\n")
+    settings = load_settings(
+        path,
+        environ={
+            "HEARTBEAT_TYPES__REDIS__TIMEOUT": "90",
+            "HEARTBEAT_TYPE_CODES__4": "backend",
+            "HEARTBEAT_TABLES__ACCESS_LOGS__TIME_KIND": "unix",
+            "HEARTBEAT_USERS__ALICE__PASSWORD_HASH": "scrypt:32768:8:1$a$b",
+            "HEARTBEAT_USERS__ALICE__ROLE": "admin",
+        },
+    )
+    redis = settings.service_types.by_name["redis"]
+    assert (redis.prefixes, redis.timeout) == (("cache-",), 90)
+    assert settings.service_types.classify("x", 4) == "backend"
+    access = settings.tables["access_logs"]
+    assert (access.table, access.time_kind, access.ip_columns) == (
+        "nginx",
+        "unix",
+        ("server_addr", "remote_addr"),
+    )
+    assert settings.users["alice"].role == "admin"
+
+
+def test_every_bad_location_is_reported_at_once(tmp_path: Path) -> None:
+    text = (
+        "types: {redis: {timeout: 0}}\n"
+        "tables: {access_logs: {table: 'a b'}}\n"
+        "poll_interval: soon\n"
+        "users: {eve: {password_hash: plain}}\n"
+        "no_such_key: 1\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={})
+    lines = str(caught.value).splitlines()
+    for where in (
+        "types.redis.timeout",
+        "tables.access_logs.table",
+        "poll_interval",
+        "users.eve.password_hash",
+    ):
+        assert any(line.startswith(f"{where}:") for line in lines), (where, lines)
+    assert "no_such_key: unknown key" in lines
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'tables: {access_logs: {table: "access_logs\\n"}}',
+        'redis_key_prefix: "heartbeat\\n"',
+        'types: {"redis\\n": {timeout: 3}}',
+    ],
+)
+def test_a_trailing_newline_does_not_pass_a_pattern(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_the_docs_table_is_made_from_the_schema() -> None:
+    assert DOC.read_text(encoding="utf-8") == render(DOC.read_text(encoding="utf-8"))
+    for key in Settings.model_fields:
+        assert f"`HEARTBEAT_{key.upper()}`" in DOC.read_text(encoding="utf-8")
