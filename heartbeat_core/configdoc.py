@@ -31,7 +31,11 @@ def _default(value: Any) -> str:
 def table() -> str:
     rows = ["| key | environment variable | default | read by | meaning |", "|---|---|---|---|---|"]
     for key, field in Settings.model_fields.items():
-        default = "see below" if key in ("types", "tables") else _default(field.get_default(call_default_factory=True))
+        default = (
+            "see below"
+            if key in ("types", "tables")
+            else _default(field.get_default(call_default_factory=True))
+        )
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         app = str(extra.get("app", "both"))
         rows.append(f"| `{key}` | `HEARTBEAT_{key.upper()}` | {default} | {app} | {field.description} |")
