@@ -12,7 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
-from exporter.probe import REASONS, DatabaseProbe
+from exporter.failure import REASONS
+from exporter.probe import DatabaseProbe
 from exporter.traffic import TrafficCounter
 from heartbeat_core.status import STATES, assess
 from heartbeat_core.store import HeartbeatStore, Snapshot

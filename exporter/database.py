@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, timeout: float) -> Engine:
@@ -48,10 +51,14 @@ class DeadlineRunner:
 
     A server that accepts connections but never answers (a stopped process, a dead network
     path) can block a driver call beyond every timeout the driver has; the caller must
-    still report on time. A call that overran is left to finish in the helper thread, and no
-    new call starts until it has. The thread is kept between calls (a poll every few seconds
-    would otherwise pay for a new thread each time) and is a daemon, so a call hung on a dead
-    server never holds up the process's exit (a ``ThreadPoolExecutor``'s workers would).
+    still report on time. At the deadline the query of a connection opened with
+    :meth:`connect` is cancelled on the server (psycopg2's ``cancel()``, sqlite3's
+    ``interrupt()``, both safe from another thread), so an overrun never leaves a query
+    running there, as query-exporter's connection tracker does. The call itself is left to
+    finish in the helper thread, and no new call starts until it has. The thread is kept
+    between calls (a poll every few seconds would otherwise pay for a new thread each time)
+    and is a daemon, so a call hung on a dead server never holds up the process's exit (a
+    ``ThreadPoolExecutor``'s workers would).
     """
 
     def __init__(self, name: str) -> None:
@@ -59,6 +66,20 @@ class DeadlineRunner:
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._current: Future[Any] | None = None
+        self._lock = threading.Lock()
+        self._dbapi: Any = None  # the driver's connection of the call in flight, if it opened one
+
+    @contextlib.contextmanager
+    def connect(self, engine: Engine) -> Iterator[Connection]:
+        """A connection for the call in flight whose query the deadline can cancel."""
+        with engine.connect() as connection:
+            with self._lock:
+                self._dbapi = connection.connection.dbapi_connection
+            try:
+                yield connection
+            finally:
+                with self._lock:
+                    self._dbapi = None
 
     @property
     def busy(self) -> bool:
@@ -76,7 +97,15 @@ class DeadlineRunner:
         try:
             return future.result(timeout)
         except FutureTimeout:
+            self._cancel()
             raise DeadlineExceeded(f"{self.name}: no answer within {timeout:.1f} s") from None
+
+    def _cancel(self) -> None:
+        with self._lock:
+            dbapi = self._dbapi
+        cancel = getattr(dbapi, "cancel", None) or getattr(dbapi, "interrupt", None)
+        if cancel is not None:  # its own thread: reaching a server that hangs must not delay the report
+            threading.Thread(target=_quietly, args=(cancel,), name=f"{self.name}-cancel", daemon=True).start()
 
     def _serve(self) -> None:
         while True:
@@ -85,3 +114,10 @@ class DeadlineRunner:
                 future.set_result(fn())
             except BaseException as exc:  # handed to the caller through the future
                 future.set_exception(exc)
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except Exception as exc:  # the server may be gone: the statement timeout is the fallback
+        log.info("could not cancel an overrun query: %s", exc)

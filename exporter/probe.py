@@ -12,12 +12,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from exporter.database import DeadlineExceeded, DeadlineRunner
+from exporter.database import DeadlineRunner
+from exporter.failure import REASONS, Reason, classify
 
 log = logging.getLogger(__name__)
-
-# the only values the ``reason`` label takes; the error text goes to the log and the status API
-REASONS = ("connect", "auth", "timeout", "query", "other")
 
 
 @dataclass(frozen=True)
@@ -25,23 +23,8 @@ class ProbeResult:
     up: bool
     duration: float
     timestamp: float
-    reason: str | None = None
+    reason: Reason | None = None
     error: str | None = None
-
-
-def failure_reason(exc: BaseException) -> str:
-    if isinstance(exc, DeadlineExceeded):
-        return "timeout"
-    text = str(exc).lower()
-    if "timeout" in text or "timed out" in text or "canceling statement" in text:
-        return "timeout"
-    if "authentication" in text or "password" in text or "permission denied" in text:
-        return "auth"
-    if isinstance(exc, sa.exc.OperationalError) or "could not connect" in text or "refused" in text:
-        return "connect"
-    if isinstance(exc, sa.exc.DBAPIError):
-        return "query"
-    return "other"
 
 
 class DatabaseProbe:
@@ -51,8 +34,10 @@ class DatabaseProbe:
         label: str,
         timeout: float,
         clock: Callable[[], float] = time.time,
+        statement: str = "SELECT 1",
     ) -> None:
         self.engine = engine
+        self.statement = sa.text(statement)
         self.label = label
         self.timeout = timeout
         self.clock = clock
@@ -63,8 +48,8 @@ class DatabaseProbe:
         self._lock = threading.Lock()
 
     def _query(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1")).scalar_one()
+        with self.runner.connect(self.engine) as connection:
+            connection.execute(self.statement).scalar_one()
 
     def run(self) -> ProbeResult:
         started = time.perf_counter()
@@ -72,7 +57,7 @@ class DatabaseProbe:
         try:
             self.runner.run(self._query, self.timeout)
         except Exception as exc:
-            reason = failure_reason(exc)
+            reason = classify(exc)
             message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
             log.warning("database probe failed (%s): %s", reason, message)
             if reason in ("timeout", "connect"):

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from exporter.database import DeadlineRunner
-from exporter.probe import failure_reason
+from exporter.failure import classify_table
 from exporter.schema import table as make_table
 from heartbeat_core.config import TableSpec
 from heartbeat_core.edges import EDGES, Key
@@ -215,7 +215,7 @@ class TrafficCounter:
                 self.runner.run(lambda c=counter: self._poll_table(c), self.timeout)  # type: ignore[misc]
             except Exception as exc:
                 ok = False
-                reason = "missing_table" if is_missing_table(exc) else failure_reason(exc)
+                reason = classify_table(self.engine, counter.spec.table, exc)
                 if reason == "missing_table":
                     counter.state.missing = True
                 with self._lock:
@@ -225,7 +225,7 @@ class TrafficCounter:
         return ok
 
     def _poll_table(self, counter: TableCounter) -> None:
-        with self.engine.connect() as conn:
+        with self.runner.connect(self.engine) as conn:
             if self.engine.dialect.name == "postgresql":
                 # the count and the gap search must see one snapshot; SQLite's single writer
                 # already orders commits by id
@@ -258,8 +258,3 @@ class TrafficCounter:
         with self._lock:
             errors = dict(self.errors)
         return TrafficSnapshot(edges, overflow, last, errors, self.poll_duration, gaps)
-
-
-def is_missing_table(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "no such table" in text or ("relation" in text and "does not exist" in text)

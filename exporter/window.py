@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from exporter.failure import classify_table
 from exporter.schema import table as make_table
-from exporter.traffic import is_missing_table
 from heartbeat_core.config import TableSpec
 from heartbeat_core.edges import EDGES
 
@@ -58,7 +58,7 @@ def window_counts(
             with engine.connect() as conn:
                 rows = conn.execute(query).all()
         except sa.exc.SQLAlchemyError as exc:
-            if is_missing_table(exc):
+            if classify_table(engine, spec.table, exc) == "missing_table":
                 continue
             log.warning("window count for %s failed: %s", edge.name, str(exc).splitlines()[0])
             error = "the pipeline database is unavailable"
