@@ -7,16 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy.engine import Engine
 
 from exporter import status
 from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector, StoreReader
 from exporter.database import make_engine
-from exporter.exposition import render
+from exporter.exposition import negotiate
 from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
@@ -92,7 +91,10 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(render(exporter.registry), content_type=CONTENT_TYPE_LATEST)
+        body, headers = negotiate(
+            exporter.registry, request.headers.get("Accept", ""), request.headers.get("Accept-Encoding", "")
+        )
+        return Response(body, headers={**headers, "Vary": "Accept, Accept-Encoding"})
 
     @app.get("/healthz")
     def healthz() -> Response:

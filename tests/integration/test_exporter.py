@@ -227,6 +227,9 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
     pair: tuple[Flask, Flask], sqlite_url: str, clock: FakeClock
 ) -> None:
     from prometheus_client import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
+    from prometheus_client.parser import text_string_to_metric_families as parse_text
 
     from exporter.exposition import render
 
@@ -240,7 +243,6 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
     worker.cycle()
     registry = exporter_of(exporter).registry
     render(registry)  # a first scrape, so that both see a previous scrape duration
-    ours, theirs = render(registry), generate_latest(registry)
 
     # the scrape duration differs between two collections; everything else must match exactly
     def strip(text: bytes) -> list[bytes]:
@@ -248,5 +250,40 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
             line for line in text.splitlines() if not line.startswith(b"heartbeat_scrape_duration_seconds ")
         ]
 
-    assert strip(ours) == strip(theirs)
-    assert b'service_name="quote\\"d"' in ours
+    for openmetrics, reference, parse in (
+        (False, generate_latest, parse_text),
+        (True, generate_openmetrics, parse_openmetrics),
+    ):
+        ours, theirs = render(registry, openmetrics=openmetrics), reference(registry)
+        assert strip(ours) == strip(theirs)
+        assert b'service_name="quote\\"d"' in ours
+        families = {family.name: family for family in parse(ours.decode())}
+        received = families["heartbeat_received"]
+        assert received.type == "counter" and len(received.samples) == 5
+        assert ours.endswith(b"# EOF\n") is openmetrics
+
+
+def test_metrics_negotiate_openmetrics_and_gzip_as_client_python_does(pair: tuple[Flask, Flask]) -> None:
+    import gzip
+
+    from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+    receiver, exporter = pair
+    beat(receiver, {"service": "kafka-1"})
+    http = exporter.test_client()
+    plain = http.get("/metrics")
+    assert plain.headers["Content-Type"] == CONTENT_TYPE_PLAIN_0_0_4
+    assert "Content-Encoding" not in plain.headers and b"# EOF" not in plain.data
+    # what Prometheus 2.x sends
+    accept = (
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+        "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    )
+    scrape = http.get("/metrics", headers={"Accept": accept, "Accept-Encoding": "gzip"})
+    assert scrape.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    assert scrape.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in scrape.headers["Vary"]
+    text = gzip.decompress(scrape.data)
+    assert (
+        text.endswith(b"# EOF\n") and b'heartbeat_up{service_name="kafka-1",service_type="kafka"} 1.0' in text
+    )
+    assert len(scrape.data) < len(text) / 3
