@@ -4,6 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY heartbeat_core ./heartbeat_core
 COPY heartbeat_receiver ./heartbeat_receiver
 COPY exporter ./exporter
 COPY heartbeat_agent ./heartbeat_agent

@@ -15,11 +15,10 @@ import sys
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema, init_sql
-from exporter.serving import serve
 from heartbeat_core.cli import common_parser, default, settings_from
+from heartbeat_core.web.serving import export_flags, serve
 
 COMMANDS = ["serve", "init-db", "init-sql", "demo-rows", "hash-password"]
 
@@ -37,9 +36,8 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("use a password of at least 8 characters")
         print(generate_password_hash(password))
         return
-    settings = settings_from(
-        args, {"exporter_listen": args.listen, "database_url": args.database_url, "threads": args.threads}
-    )
+    flags = {"exporter_listen": args.listen, "database_url": args.database_url, "threads": args.threads}
+    settings = settings_from(args, flags)
     if args.command == "init-sql":
         print(init_sql(settings.tables), end="")
         return
@@ -52,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"inserted {insert_demo_rows(engine, args.count, specs=settings.tables)} rows")
         return
     # one worker process: traffic counters are in-process state, so requests share it via threads
-    serve(lambda: create_app(settings), settings.exporter_listen, 1, settings.threads)
+    export_flags(args.config, {"redis_url": args.redis_url, "redis_cluster": args.redis_cluster, **flags})
+    serve("exporter.wsgi:app", settings.exporter_listen, workers=1, threads=settings.threads)
 
 
 if __name__ == "__main__":

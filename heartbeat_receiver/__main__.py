@@ -1,17 +1,9 @@
-"""``heartbeat-receiver``: serve the receiver with Granian (worker processes, blocking threads).
-
-Granian was chosen by measurement over gunicorn's threaded workers: 1.75x the throughput at half
-the p99 on our 2-core machines (docs/benchmarks.md).
-"""
+"""``heartbeat-receiver``: serve the receiver on Granian (worker processes, blocking threads)."""
 
 from __future__ import annotations
 
-import os
-
-from granian import Granian
-from granian.constants import Interfaces
-
 from heartbeat_core.cli import common_parser, default, settings_from
+from heartbeat_core.web.serving import export_flags, serve
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,28 +11,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, help=f"worker processes (default {default('workers')})")
     parser.add_argument("--threads", type=int, help=f"threads per worker (default {default('threads')})")
     args = parser.parse_args(argv)
-    settings = settings_from(
-        args, {"receiver_listen": args.listen, "workers": args.workers, "threads": args.threads}
-    )  # validated here, so a bad configuration stops before any worker starts
-    # the workers build the app from the environment: hand them the flags that way
-    for variable, value in (
-        ("HEARTBEAT_CONFIG", args.config),
-        ("HEARTBEAT_REDIS_URL", args.redis_url),
-        ("HEARTBEAT_REDIS_CLUSTER", "1" if args.redis_cluster else None),
-    ):
-        if value:
-            os.environ[variable] = value
-    host, port = settings.receiver_listen
-    Granian(
+    flags = {"receiver_listen": args.listen, "workers": args.workers, "threads": args.threads}
+    settings = settings_from(args, flags)  # validated here: a bad configuration stops before any worker
+    export_flags(args.config, {"redis_url": args.redis_url, "redis_cluster": args.redis_cluster, **flags})
+    serve(
         "heartbeat_receiver.wsgi:app",
-        factory=True,
-        interface=Interfaces.WSGI,
-        address=host,
-        port=port,
+        settings.receiver_listen,
         workers=settings.workers,
-        blocking_threads=settings.threads,
-        respawn_failed_workers=True,
-    ).serve()
+        threads=settings.threads,
+    )
 
 
 if __name__ == "__main__":

@@ -95,5 +95,11 @@ def test_the_init_sql_makes_tables_the_exporter_counts(postgres: PostgresServer)
 def test_dockerfile_runs_as_an_unprivileged_user() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "\nUSER heartbeat" in text and "EXPOSE 26002 26003" in text
-    for package in ("heartbeat_receiver", "exporter", "heartbeat_agent", "heartbeat_monitor"):
+    for package in (
+        "heartbeat_core",
+        "heartbeat_receiver",
+        "exporter",
+        "heartbeat_agent",
+        "heartbeat_monitor",
+    ):
         assert f"COPY {package} " in text

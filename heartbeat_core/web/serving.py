@@ -1,0 +1,45 @@
+"""Serving either app in production: Granian, the one server both run on.
+
+Chosen by measurement (docs/benchmarks.md): for the receiver, 1.75x gunicorn's throughput at
+half the p99; for the exporter, the same scrape rate as gunicorn gthread, and scrapes still
+answered while twice its threads' worth of clients stall mid-headers, which freeze gunicorn
+(its threads block on the slow reads; Granian parses HTTP on its own event loop).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from granian import Granian
+from granian.constants import Interfaces
+
+
+def export_flags(config: str | None, flags: Mapping[str, Any]) -> None:
+    """Worker processes build their app from the environment: hand the command's flags on that way.
+
+    Every key has its ``HEARTBEAT_<KEY>`` variable, and variables rank below flags only, so the
+    workers see exactly the settings the command validated.
+    """
+    if config:
+        os.environ["HEARTBEAT_CONFIG"] = config
+    for key, value in flags.items():
+        if value is not None:
+            os.environ[f"HEARTBEAT_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+
+
+def serve(factory: str, listen: tuple[str, int], *, workers: int, threads: int) -> None:
+    """Serve ``module:function`` (an app factory) until stopped."""
+    host, port = listen
+    Granian(
+        factory,
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=host,
+        port=port,
+        workers=workers,
+        blocking_threads=threads,
+        respawn_failed_workers=True,
+    ).serve()
