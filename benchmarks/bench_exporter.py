@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import gzip
 import resource
 import statistics
 import time
@@ -98,6 +99,7 @@ def fill(url: str, services: int, now: float) -> None:
 def bench_metrics(sizes: list[int], repeat: int) -> None:
     print("| services | /metrics (ours) | reference: Gauge objects | ratio | bytes | RSS after (MiB) |")
     print("|---:|---:|---:|---:|---:|---:|")
+    gzipped: list[list[str]] = []
     with RedisServer() as server:
         for n in sizes:
             now = time.time()
@@ -131,6 +133,21 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
                 f"{rss_mib():.0f}",
             ]
             print("| " + " | ".join(cells) + " |")
+            gzipped.append(gzip_row(n, render(exporter.registry), repeat))
+    print("\ngzip of the same exposition (Accept-Encoding: gzip), by level:\n")
+    print("| services | level | time | compressed bytes | ratio |")
+    print("|---:|---:|---:|---:|---:|")
+    for rows in gzipped:
+        print("\n".join(rows))
+
+
+def gzip_row(services: int, body: bytes, repeat: int) -> list[str]:
+    rows = []
+    for level in (1, 6, 9):
+        took = timed(lambda b=body, lv=level: gzip.compress(b, compresslevel=lv), repeat)  # type: ignore[misc]
+        size = len(gzip.compress(body, compresslevel=level))
+        rows.append(f"| {services:,} | {level} | {took * 1000:.1f} ms | {size:,} | {len(body) / size:.1f}× |")
+    return rows
 
 
 def full_count(engine: Engine) -> None:
