@@ -1,7 +1,8 @@
-"""Generates dashboards/heartbeat-overview.json: ``python dashboards/generate.py``.
+"""Makes dashboards/heartbeat-overview.json with grafana-foundation-sdk: ``python -m dashboards.generate``.
 
-Written as code so that every panel gets the same datasource variable, units and rate interval;
-the test suite checks that the committed JSON is what this script makes.
+Written as code so that every panel gets the same datasource variable, units and rate interval,
+and typed by Grafana's own SDK, so a misspelt option is an error here rather than a panel that
+silently ignores it. The test suite checks that the committed JSON is what this script makes.
 """
 
 from __future__ import annotations
@@ -11,292 +12,277 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DS = {"type": "prometheus", "uid": "${datasource}"}
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import nodegraph, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders.common import ReduceDataOptions, TableSortByFieldState
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TYPE = 'service_type=~"$service_type"'
 OUT = Path(__file__).with_name("heartbeat-overview.json")
-
 UP_DOWN = [
-    {
-        "type": "value",
-        "options": {
-            "0": {"text": "DOWN", "color": "red", "index": 0},
-            "1": {"text": "UP", "color": "green", "index": 1},
-        },
-    }
+    model.ValueMap(
+        {
+            "0": model.ValueMappingResult("DOWN", "red", index=0),
+            "1": model.ValueMappingResult("UP", "green", index=1),
+        }
+    )
 ]
+RED_ABOVE_ZERO = (
+    db.ThresholdsConfig()
+    .mode(model.ThresholdsMode.ABSOLUTE)
+    .steps([model.Threshold(None, "green"), model.Threshold(1, "red")])
+)
+RED_BELOW_ONE = (
+    db.ThresholdsConfig()
+    .mode(model.ThresholdsMode.ABSOLUTE)
+    .steps([model.Threshold(None, "red"), model.Threshold(1, "green")])
+)
+LAST = ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+BY_THRESHOLD = db.FieldColor().mode(model.FieldColorModeId.THRESHOLDS)
+Panel = Any  # the SDK's panel builders share no base type that carries these methods
 
 
-def target(expr: str, legend: str = "", ref: str = "A", **extra: Any) -> dict[str, Any]:
-    return {"datasource": DS, "expr": expr, "legendFormat": legend or "__auto", "refId": ref, **extra}
+def query(
+    expr: str, legend: str = "", ref: str = "A", *, instant_table: bool = False
+) -> prometheus.Dataquery:
+    q: prometheus.Dataquery = (
+        prometheus.Dataquery().datasource(DS).expr(expr).legend_format(legend or "__auto").ref_id(ref)
+    )
+    return q.format(PromQueryFormat.TABLE).instant() if instant_table else q
 
 
-def panel(
-    kind: str,
-    title: str,
-    targets: list[dict[str, Any]],
-    grid: tuple[int, int, int, int],
-    unit: str,
-    description: str,
-    **extra: Any,
-) -> dict[str, Any]:
+def place(panel: Panel, title: str, description: str, unit: str, grid: tuple[int, int, int, int]) -> Panel:
     x, y, w, h = grid
-    defaults = {"unit": unit, **extra.pop("defaults", {})}
-    return {
-        "type": kind,
-        "title": title,
-        "description": description,
-        "datasource": DS,
-        "gridPos": {"x": x, "y": y, "w": w, "h": h},
-        "targets": targets,
-        "fieldConfig": {"defaults": defaults, "overrides": extra.pop("overrides", [])},
-        "options": extra.pop("options", {}),
-        **extra,
-    }
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(DS)
+        .unit(unit)
+        .grid_pos(model.GridPos(h, w, x, y))
+    )
 
 
-def panels() -> list[dict[str, Any]]:
-    red_above_zero = {
-        "mode": "absolute",
-        "steps": [{"color": "green", "value": None}, {"color": "red", "value": 1}],
-    }
-    red_below_one = {
-        "mode": "absolute",
-        "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}],
-    }
-    table_query = {"format": "table", "instant": True, "range": False}
-    result = [
-        panel(
-            "stat",
-            "Services up",
-            [target(f'sum by (service_type) (heartbeat_services{{state="up", {TYPE}}})', "{{service_type}}")],
-            (0, 0, 8, 5),
-            "none",
-            "Services whose last heartbeat is within their type's timeout.",
-            defaults={"color": {"mode": "fixed", "fixedColor": "green"}},
-            options={"colorMode": "value", "graphMode": "none", "textMode": "value_and_name"},
-        ),
-        panel(
-            "stat",
-            "Services down",
-            [
-                target(
-                    f'sum by (service_type) (heartbeat_services{{state="down", {TYPE}}})', "{{service_type}}"
-                )
-            ],
-            (8, 0, 8, 5),
-            "none",
-            "Services silent for longer than their type's timeout.",
-            defaults={"thresholds": red_above_zero, "color": {"mode": "thresholds"}},
-            options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"},
-        ),
-        panel(
-            "stat",
-            "Heartbeat store",
-            [target("min(heartbeat_store_up)", "Redis")],
-            (16, 0, 4, 5),
-            "none",
-            "Whether the exporter can read Redis; when it cannot, service states are unknown.",
-            defaults={"thresholds": red_below_one, "color": {"mode": "thresholds"}, "mappings": UP_DOWN},
-            options={"colorMode": "background", "graphMode": "none"},
-        ),
-        panel(
-            "stat",
-            "Database",
-            [target("min by (database) (heartbeat_database_up)", "{{database}}")],
-            (20, 0, 4, 5),
-            "none",
-            "The active SQL probe against the pipeline database.",
-            defaults={"thresholds": red_below_one, "color": {"mode": "thresholds"}, "mappings": UP_DOWN},
-            options={"colorMode": "background", "graphMode": "none"},
-        ),
-        panel(
-            "table",
-            "Services",
-            [
-                target(f"heartbeat_age_seconds{{{TYPE}}}", ref="A", **table_query),
-                target(
-                    f"heartbeat_age_seconds{{{TYPE}}} * 0"
-                    " + on (service_type) group_left heartbeat_timeout_seconds",
-                    ref="B",
-                    **table_query,
-                ),
-                target(f"heartbeat_up{{{TYPE}}}", ref="C", **table_query),
-            ],
-            (0, 5, 12, 10),
-            "s",
-            "Every service with its age, its type's timeout and its state.",
-            transformations=[
-                {"id": "merge", "options": {}},
-                {
-                    "id": "organize",
-                    "options": {
-                        "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True},
-                        "renameByName": {
-                            "service_name": "Service",
-                            "service_type": "Type",
-                            "Value #A": "Age",
-                            "Value #B": "Timeout",
-                            "Value #C": "State",
-                        },
-                    },
-                },
-            ],
-            overrides=[
-                {
-                    "matcher": {"id": "byName", "options": "State"},
-                    "properties": [
-                        {"id": "unit", "value": "none"},
-                        {"id": "mappings", "value": UP_DOWN},
-                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
-                    ],
-                }
-            ],
-            options={"sortBy": [{"displayName": "State", "desc": False}]},
-        ),
-        panel(
-            "nodeGraph",
-            "Pipeline",
-            [
-                target(
-                    'label_replace(sum by (service_type) (heartbeat_services{state="up"}), '
-                    '"id", "$1", "service_type", "(.*)") '
-                    'or label_replace(max(heartbeat_database_up), "id", "database", "", "")',
-                    ref="nodes",
-                    **table_query,
-                ),
-                target(
-                    "label_replace(label_replace(label_replace("
-                    "sum by (edge) (rate(heartbeat_traffic_records_total[$__rate_interval])), "
-                    '"id", "$1", "edge", "(.*)"), "source", "$1", "edge", "(.*)_to_.*"), '
-                    '"target", "$1", "edge", ".*_to_(.*)")',
-                    ref="edges",
-                    **table_query,
-                ),
-            ],
-            (12, 5, 12, 10),
-            "suffix: rows/s",
-            "The pipeline: nodes are service types (value: services up), edges carry the traffic rate.",
-        ),
-        panel(
-            "state-timeline",
-            "Up/down history",
-            [target(f"max by (service_name) (heartbeat_up{{{TYPE}}})", "{{service_name}}")],
-            (0, 15, 24, 8),
-            "none",
-            "When each service was up or down.",
-            defaults={"mappings": UP_DOWN, "color": {"mode": "thresholds"}, "thresholds": red_below_one},
-            options={"showValue": "never", "mergeValues": True},
-        ),
-        panel(
-            "timeseries",
-            "Traffic per edge",
-            [target("sum by (edge) (rate(heartbeat_traffic_records_total[$__rate_interval]))", "{{edge}}")],
-            (0, 23, 12, 8),
-            "suffix: rows/s",
-            "Rows per second along each pipeline edge.",
-        ),
-        panel(
-            "timeseries",
-            "Traffic per IP",
-            [
-                target(
-                    "sum by (edge, source, target) (rate(heartbeat_traffic_records_total[$__rate_interval]))",
-                    "{{edge}}: {{source}} → {{target}}",
-                )
-            ],
-            (12, 23, 12, 8),
-            "suffix: rows/s",
-            "Rows per second per source and target address.",
-        ),
-        panel(
-            "timeseries",
-            "Heartbeat age",
-            [target(f"heartbeat_age_seconds{{{TYPE}}}", "{{service_name}}")],
-            (0, 31, 12, 8),
-            "s",
-            "Seconds since each service's last heartbeat; it drops to zero on every beat.",
-        ),
-        panel(
-            "timeseries",
-            "Database probe latency",
-            [target("heartbeat_database_probe_duration_seconds", "{{database}}")],
-            (12, 31, 12, 8),
-            "s",
-            "How long the probe query took.",
-        ),
-        panel(
-            "timeseries",
-            "Exporter work",
-            [
-                target("heartbeat_scrape_duration_seconds", "scrape", "A"),
-                target("heartbeat_traffic_poll_duration_seconds", "traffic poll", "B"),
-            ],
-            (0, 39, 12, 7),
-            "s",
-            "Time the exporter spends per scrape and per traffic poll.",
-        ),
-        panel(
-            "timeseries",
-            "Share of services up",
-            [target(f"service_type:heartbeat_up:ratio{{{TYPE}}}", "{{service_type}}")],
-            (12, 39, 12, 7),
-            "percentunit",
-            "From the recording rule service_type:heartbeat_up:ratio.",
-            defaults={"min": 0, "max": 1},
-        ),
-    ]
-    for number, p in enumerate(result, start=1):
-        p["id"] = number
-    return result
+def big_number(
+    title: str, expr: str, legend: str, grid: tuple[int, int, int, int], description: str
+) -> Panel:
+    return place(stat.Panel(), title, description, "none", grid).with_target(query(expr, legend))
 
 
-def dashboard() -> dict[str, Any]:
-    return {
-        "uid": "heartbeat-overview",
-        "title": "Heartbeat Monitor — overview",
-        "tags": ["heartbeat", "pipeline"],
-        "timezone": "browser",
-        "schemaVersion": 39,
-        "version": 1,
-        "editable": True,
-        "refresh": "30s",
-        "time": {"from": "now-3h", "to": "now"},
-        "templating": {
-            "list": [
-                {
-                    "name": "datasource",
-                    "label": "Data source",
-                    "type": "datasource",
-                    "query": "prometheus",
-                    "current": {},
-                    "hide": 0,
-                },
-                {
-                    "name": "service_type",
-                    "label": "Type",
-                    "type": "query",
-                    "datasource": DS,
-                    "query": {
-                        "query": "label_values(heartbeat_timeout_seconds, service_type)",
-                        "refId": "types",
-                    },
-                    "definition": "label_values(heartbeat_timeout_seconds, service_type)",
-                    "includeAll": True,
-                    "multi": True,
-                    "allValue": ".*",
-                    "current": {"text": "All", "value": "$__all"},
-                    "refresh": 2,
-                    "sort": 1,
-                },
-            ]
+def counts() -> list[Panel]:
+    up = big_number(
+        "Services up",
+        f'sum by (service_type) (heartbeat_services{{state="up", {TYPE}}})',
+        "{{service_type}}",
+        (0, 0, 8, 5),
+        "Services whose last heartbeat is within their type's timeout.",
+    )
+    down = big_number(
+        "Services down",
+        f'sum by (service_type) (heartbeat_services{{state="down", {TYPE}}})',
+        "{{service_type}}",
+        (8, 0, 8, 5),
+        "Services silent for longer than their type's timeout.",
+    )
+    store = big_number(
+        "Heartbeat store",
+        "min(heartbeat_store_up)",
+        "Redis",
+        (16, 0, 4, 5),
+        "Whether the exporter can read Redis; when it cannot, service states are unknown.",
+    )
+    database = big_number(
+        "Database",
+        "min by (database) (heartbeat_database_up)",
+        "{{database}}",
+        (20, 0, 4, 5),
+        "The active SQL probe against the pipeline database.",
+    )
+    up = up.color_scheme(db.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color("green"))
+    up = up.color_mode(common.BigValueColorMode.VALUE).text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+    down = (
+        down.thresholds(RED_ABOVE_ZERO)
+        .color_scheme(BY_THRESHOLD)
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+    )
+    down = down.text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+    for flag in (store, database):
+        flag.thresholds(RED_BELOW_ONE).color_scheme(BY_THRESHOLD).mappings(UP_DOWN)
+        flag.color_mode(common.BigValueColorMode.BACKGROUND)
+    for panel in (up, down, store, database):
+        panel.graph_mode(common.BigValueGraphMode.NONE).reduce_options(LAST)
+    return [up, down, store, database]
+
+
+def services_table() -> Panel:
+    organize = {
+        "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True},
+        "renameByName": {
+            "service_name": "Service",
+            "service_type": "Type",
+            "Value #A": "Age",
+            "Value #B": "Timeout",
+            "Value #C": "State",
         },
-        "annotations": {"list": []},
-        "panels": panels(),
     }
+    timeout = f"heartbeat_age_seconds{{{TYPE}}} * 0 + on (service_type) group_left heartbeat_timeout_seconds"
+    return (
+        place(
+            table.Panel(),
+            "Services",
+            "Every service with its age, its type's timeout and its state.",
+            "s",
+            (0, 5, 12, 10),
+        )
+        .with_target(query(f"heartbeat_age_seconds{{{TYPE}}}", ref="A", instant_table=True))
+        .with_target(query(timeout, ref="B", instant_table=True))
+        .with_target(query(f"heartbeat_up{{{TYPE}}}", ref="C", instant_table=True))
+        .with_transformation(model.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(model.DataTransformerConfig(id_val="organize", options=organize))
+        .override_by_name(
+            "State",
+            [
+                model.DynamicConfigValue("unit", "none"),
+                model.DynamicConfigValue("mappings", UP_DOWN),
+                model.DynamicConfigValue("custom.cellOptions", {"type": "color-background"}),
+            ],
+        )
+        .sort_by([TableSortByFieldState().display_name("State").desc(False)])
+    )
+
+
+def pipeline() -> Panel:
+    nodes = (
+        'label_replace(sum by (service_type) (heartbeat_services{state="up"}), '
+        '"id", "$1", "service_type", "(.*)") '
+        'or label_replace(max(heartbeat_database_up), "id", "database", "", "")'
+    )
+    edges = (
+        "label_replace(label_replace(label_replace("
+        "sum by (edge) (rate(heartbeat_traffic_records_total[$__rate_interval])), "
+        '"id", "$1", "edge", "(.*)"), "source", "$1", "edge", "(.*)_to_.*"), '
+        '"target", "$1", "edge", ".*_to_(.*)")'
+    )
+    description = "The pipeline: nodes are service types (value: services up), edges carry the traffic rate."
+    return (
+        place(nodegraph.Panel(), "Pipeline", description, "suffix: rows/s", (12, 5, 12, 10))
+        .with_target(query(nodes, ref="nodes", instant_table=True))
+        .with_target(query(edges, ref="edges", instant_table=True))
+    )
+
+
+def history() -> Panel:
+    return (
+        place(
+            statetimeline.Panel(),
+            "Up/down history",
+            "When each service was up or down.",
+            "none",
+            (0, 15, 24, 8),
+        )
+        .with_target(query(f"max by (service_name) (heartbeat_up{{{TYPE}}})", "{{service_name}}"))
+        .mappings(UP_DOWN)
+        .color_scheme(BY_THRESHOLD)
+        .thresholds(RED_BELOW_ONE)
+        .show_value(common.VisibilityMode.NEVER)
+        .merge_values(True)
+    )
+
+
+def trend(title: str, description: str, unit: str, grid: tuple[int, int, int, int], *targets: Any) -> Panel:
+    panel = place(timeseries.Panel(), title, description, unit, grid)
+    for target in targets:
+        panel.with_target(target)
+    return panel
+
+
+def trends() -> list[Panel]:
+    rate = "rate(heartbeat_traffic_records_total[$__rate_interval])"
+    return [
+        trend(
+            "Traffic per edge",
+            "Rows per second along each pipeline edge.",
+            "suffix: rows/s",
+            (0, 23, 12, 8),
+            query(f"sum by (edge) ({rate})", "{{edge}}"),
+        ),
+        trend(
+            "Traffic per IP",
+            "Rows per second per source and target address.",
+            "suffix: rows/s",
+            (12, 23, 12, 8),
+            query(f"sum by (edge, source, target) ({rate})", "{{edge}}: {{source}} → {{target}}"),
+        ),
+        trend(
+            "Heartbeat age",
+            "Seconds since each service's last heartbeat; it drops to zero on every beat.",
+            "s",
+            (0, 31, 12, 8),
+            query(f"heartbeat_age_seconds{{{TYPE}}}", "{{service_name}}"),
+        ),
+        trend(
+            "Database probe latency",
+            "How long the probe query took.",
+            "s",
+            (12, 31, 12, 8),
+            query("heartbeat_database_probe_duration_seconds", "{{database}}"),
+        ),
+        trend(
+            "Exporter work",
+            "Time the exporter spends per scrape and per traffic poll.",
+            "s",
+            (0, 39, 12, 7),
+            query("heartbeat_scrape_duration_seconds", "scrape", "A"),
+            query("heartbeat_traffic_poll_duration_seconds", "traffic poll", "B"),
+        ),
+        trend(
+            "Share of services up",
+            "From the recording rule service_type:heartbeat_up:ratio.",
+            "percentunit",
+            (12, 39, 12, 7),
+            query(f"service_type:heartbeat_up:ratio{{{TYPE}}}", "{{service_type}}"),
+        )
+        .min(0)
+        .max(1),
+    ]
+
+
+def dashboard() -> db.Dashboard:
+    types = "label_values(heartbeat_timeout_seconds, service_type)"
+    board = (
+        db.Dashboard("Heartbeat Monitor — overview")
+        .uid("heartbeat-overview")
+        .tags(["heartbeat", "pipeline"])
+        .timezone("browser")
+        .editable()
+        .refresh("30s")
+        .time("now-3h", "now")
+        .with_variable(db.DatasourceVariable("datasource").label("Data source").type("prometheus"))
+        .with_variable(
+            db.QueryVariable("service_type")
+            .label("Type")
+            .datasource(DS)
+            .query({"query": types, "refId": "types"})
+            .include_all(True)
+            .multi(True)
+            .all_value(".*")
+            .current(model.VariableOption(text="All", value="$__all"))
+            .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(model.VariableSort.ALPHABETICAL_ASC)
+        )
+    )
+    for number, panel in enumerate([*counts(), services_table(), pipeline(), history(), *trends()], start=1):
+        board.with_panel(panel.id(number))
+    return board
 
 
 def render() -> str:
-    return json.dumps(dashboard(), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(dashboard().build(), cls=JSONEncoder, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -117,7 +117,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
             dashboard = json.loads(path.read_text(encoding="utf-8"))
             for variable in dashboard["templating"]["list"]:
                 if variable["type"] == "query":
-                    expr = variable["definition"]
+                    query = variable["query"]
+                    expr = query["query"] if isinstance(query, dict) else query
                     label = re.match(r"label_values\((\w+), (\w+)\)", expr)
                     assert label, expr
                     assert prometheus.query(label.group(1))["data"]["result"], expr
