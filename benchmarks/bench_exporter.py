@@ -33,8 +33,10 @@ from exporter.database import make_engine
 from exporter.exposition import render
 from exporter.traffic import TrafficCounter
 from harness.servers import PostgresServer
-from heartbeat_core.config import DEFAULT_TABLES, from_mapping
-from heartbeat_core.store import Beat, make_store
+from heartbeat_core.config import from_mapping
+from heartbeat_core.record import Beat
+from heartbeat_core.sections import DEFAULT_TABLES
+from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer
 
 # Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
@@ -107,7 +109,7 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             exporter = build(from_mapping({"redis_url": server.url, "max_services": n + 1}))
             ours = timed(lambda e=exporter: render(e.registry), repeat)  # type: ignore[misc]
             size = len(render(exporter.registry))
-            snapshot = exporter.reader.read()
+            snapshot = exporter.watch.read().snapshot
             assert snapshot is not None and len(snapshot.services) == n
 
             reference = CollectorRegistry()

@@ -25,7 +25,8 @@ from contextlib import ExitStack
 
 from harness.servers import wait_http
 from heartbeat_core.config import from_mapping
-from heartbeat_core.store import Beat, make_store
+from heartbeat_core.record import Beat
+from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer, free_port
 
 THREADS = 4

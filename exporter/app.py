@@ -13,12 +13,13 @@ from sqlalchemy.engine import Engine
 
 from exporter import status
 from exporter.auth import Authenticator
-from exporter.collector import HeartbeatCollector, StoreReader
+from exporter.collector import HeartbeatCollector
 from exporter.database import make_engine
 from exporter.exposition import negotiate
 from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
+from exporter.watch import IngestWatch
 from exporter.worker import Worker
 from heartbeat_core.config import Settings
 from heartbeat_core.store import HeartbeatStore, make_store
@@ -32,7 +33,7 @@ class Exporter:
     """Everything one exporter process holds; kept on ``app.extensions['exporter']``."""
 
     settings: Settings
-    reader: StoreReader
+    watch: IngestWatch
     probe: DatabaseProbe | None
     traffic: TrafficCounter | None
     worker: Worker | None
@@ -45,7 +46,7 @@ class Exporter:
 def build(
     settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
 ) -> Exporter:
-    reader = StoreReader(store or make_store(settings))
+    watch = IngestWatch(store or make_store(settings), settings, clock)
     probe = traffic = worker = engine = None
     if settings.database_url:
         engine = make_engine(settings.database_url, settings.probe_timeout)
@@ -61,10 +62,10 @@ def build(
         worker = Worker(probe, traffic, settings.poll_interval)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        HeartbeatCollector(reader, settings.service_types, probe, traffic, settings.poll_interval, clock)
+        HeartbeatCollector(watch, settings.service_types, probe, traffic, settings.poll_interval, clock)
     )
     auth = Authenticator(settings.users, settings.secret_key, settings.token_ttl_seconds, clock)
-    return Exporter(settings, reader, probe, traffic, worker, registry, clock, auth, engine)
+    return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine)
 
 
 def create_app(

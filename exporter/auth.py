@@ -11,8 +11,8 @@ from flask import request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from heartbeat_core.config import User
 from heartbeat_core.errors import ApiError
+from heartbeat_core.sections import User
 
 # checked when the user does not exist, so that a wrong name costs as long as a wrong password
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))

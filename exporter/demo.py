@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exporter.schema import table
-from heartbeat_core.config import DEFAULT_TABLES, TableSpec
 from heartbeat_core.edges import LOG_TABLE_BY_NAME
+from heartbeat_core.sections import DEFAULT_TABLES, TableSpec
 
 
 def insert_demo_rows(

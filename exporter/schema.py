@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from heartbeat_core.config import DEFAULT_TABLES, TableSpec
+from heartbeat_core.sections import DEFAULT_TABLES, TableSpec
 
 EXPORTER_ROLE = "heartbeat_exporter"
 

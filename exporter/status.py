@@ -75,12 +75,15 @@ def status() -> ResponseReturnValue:
     if end - start > settings.max_window_seconds:
         raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
 
-    snapshot = exporter.reader.read()
+    sight = exporter.watch.read()
+    snapshot = sight.snapshot
     if snapshot is None:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
     service_status: dict[str, Any] = {t.status_key: [] for t in types.all}
-    for view in sorted(service_views(snapshot.services, types, now), key=lambda v: v.record.name):
+    for view in sorted(
+        service_views(snapshot.services, types, sight.now, sight.watch), key=lambda v: v.record.name
+    ):
         service_status[types.by_name[view.service_type].status_key].append(
             {
                 "service": view.record.name,
@@ -90,6 +93,7 @@ def status() -> ResponseReturnValue:
                 "age_seconds": round(view.age, 3),
                 "timeout_seconds": view.timeout,
                 "is_alive": view.alive,
+                "state": view.state.value,
             }
         )
     service_status["database"] = _database(exporter)

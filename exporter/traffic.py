@@ -31,8 +31,8 @@ from sqlalchemy.engine import Connection, Engine
 from exporter.database import DeadlineRunner
 from exporter.failure import classify_table
 from exporter.schema import table as make_table
-from heartbeat_core.config import TableSpec
 from heartbeat_core.edges import EDGES, Key
+from heartbeat_core.sections import TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 
 from exporter.failure import classify_table
 from exporter.schema import table as make_table
-from heartbeat_core.config import TableSpec
 from heartbeat_core.edges import EDGES
+from heartbeat_core.sections import TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,93 +14,29 @@ import os
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BeforeValidator, Field, ValidationError
 from pydantic import model_validator as model_check
-from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
-from heartbeat_core.edges import LOG_TABLES
+from heartbeat_core.sections import (
+    DEFAULT_TABLES,
+    ListenField,
+    TableSpec,
+    Tokens,
+    TypeName,
+    TypeSpec,
+    User,
+    with_default_tables,
+)
 from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
-
-Identifier = Annotated[
-    str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a plain SQL identifier")
-]
-TypeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-Listen = tuple[str, Annotated[int, Field(gt=0, lt=65536)]]
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; one line per bad location."""
-
-
-def parse_listen(value: Any) -> Any:
-    """``host:port`` (IPv6 as ``[::1]:port``) into a pair; anything else is left to the schema."""
-    if not isinstance(value, str):
-        return value
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isascii() or not port.isdecimal():
-        raise ValueError(f"expected host:port, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _comma_list(value: Any) -> Any:
-    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-
-
-def _werkzeug_hash(value: str) -> str:
-    if "$" not in value:
-        raise ValueError("not a werkzeug hash (make one with `heartbeat-exporter hash-password`)")
-    return value
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TypeSpec(_Section):
-    """Overrides of one service type; a new name adds a type."""
-
-    prefixes: tuple[Annotated[str, Field(min_length=1)], ...] | None = None
-    timeout: Annotated[float, Field(ge=1)] | None = None
-    status_key: str | None = None
-
-
-class TableSpec(_Section):
-    """Where one pipeline log table lives and which columns the traffic counters read."""
-
-    table: Identifier
-    id_column: Identifier = "id"
-    time_column: Identifier = "created_at"
-    time_kind: Literal["timestamp", "unix"] = "timestamp"
-    ip_columns: tuple[Identifier, ...] = ()
-
-
-DEFAULT_TABLES: Mapping[str, TableSpec] = MappingProxyType(
-    {t.name: TableSpec(table=t.name, ip_columns=t.ip_columns) for t in LOG_TABLES}
-)
-
-
-def _with_default_tables(value: Any) -> Any:
-    """Partial overrides (``{access_logs: {table: nginx}}``) on top of each table's defaults."""
-    if not isinstance(value, Mapping):
-        return value
-    merged: dict[Any, Any] = {name: spec.model_dump() for name, spec in DEFAULT_TABLES.items()}
-    for name, override in value.items():
-        merged[name] = {**merged.get(name, {}), **override} if isinstance(override, Mapping) else override
-    return merged
-
-
-class User(_Section):
-    password_hash: Annotated[str, AfterValidator(_werkzeug_hash)]
-    role: Literal["admin", "viewer"] = "viewer"
-
-
-Tokens = Annotated[tuple[Annotated[str, Field(min_length=16)], ...], NoDecode, BeforeValidator(_comma_list)]
-ListenField = Annotated[Listen, NoDecode, BeforeValidator(parse_listen)]
 
 
 class Settings(BaseSettings):
@@ -111,7 +47,7 @@ class Settings(BaseSettings):
     )
 
     types: dict[TypeName, TypeSpec] = Field(
-        {}, description="per type: `prefixes`, `timeout` (s), `status_key`"
+        {}, description="per type: `prefixes`, `timeout` (s), `late_after` (s), `status_key`"
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
@@ -162,7 +98,7 @@ class Settings(BaseSettings):
         description="proxies in front whose `X-Forwarded-For` is trusted",
         json_schema_extra={"app": "receiver"},
     )
-    tables: Annotated[dict[str, TableSpec], BeforeValidator(_with_default_tables)] = Field(
+    tables: Annotated[dict[str, TableSpec], BeforeValidator(with_default_tables)] = Field(
         default_factory=lambda: dict(DEFAULT_TABLES),
         description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
         json_schema_extra={"app": "exporter"},
@@ -190,6 +126,31 @@ class Settings(BaseSettings):
         366 * 86400.0,
         ge=1,
         description="the longest status API window",
+        json_schema_extra={"app": "exporter"},
+    )
+    late_factor: float = Field(
+        1.5,
+        ge=1,
+        description="a service is late after its declared `interval` × this",
+        json_schema_extra={"app": "exporter"},
+    )
+    receiver_ttl: float = Field(
+        10.0,
+        ge=1,
+        description="a receiver that has not announced itself for this long is gone",
+        json_schema_extra={"app": "both"},
+    )
+    silence_fraction: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="this share of live services going quiet together is an ingest fault",
+        json_schema_extra={"app": "exporter"},
+    )
+    silence_min_services: int = Field(
+        5,
+        ge=1,
+        description="fewer live services than this are never taken for a fleet-wide silence",
         json_schema_extra={"app": "exporter"},
     )
     workers: int = Field(
@@ -221,11 +182,14 @@ class Settings(BaseSettings):
         merged = {t.name: t for t in DEFAULT_TYPES}
         for name, spec in self.types.items():
             base = merged.get(name, ServiceType(name, (), 120.0, name))
+            timeout = base.timeout if spec.timeout is None else spec.timeout
             merged[name] = ServiceType(
                 name,
                 base.prefixes if spec.prefixes is None else spec.prefixes,
-                base.timeout if spec.timeout is None else spec.timeout,
+                timeout,
                 base.status_key if spec.status_key is None else spec.status_key,
+                # a changed timeout moves the default late_after with it
+                spec.late_after or (base.late_after if spec.timeout is None else 0.0),
             )
         other = merged.pop(OTHER)
         return ServiceTypes((*merged.values(), other), self.type_codes)

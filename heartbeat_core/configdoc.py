@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from heartbeat_core.config import DEFAULT_TABLES, Settings
+from heartbeat_core.config import Settings
+from heartbeat_core.sections import DEFAULT_TABLES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 BEGIN, END = "<!-- keys: begin (generated) -->", "<!-- keys: end -->"

@@ -1,27 +1,54 @@
 """The status rule: what state a service is in, from its record, its type's rules and the clock.
 
 This is the one place that decides it. ``/metrics``, the status API and the status page all
-take their answer from :func:`assess`, so they can never disagree about a service. A new state
-is a new member of :class:`State` and one more rule in :func:`state_of`.
+take their answer from :func:`assess`, so they can never disagree about a service. The states
+and their order are SPEC §8's: the first rule that matches wins.
+
+=========  ======================================================================================
+paused     it said goodbye and has sent nothing since, or a maintenance window covers it now
+unknown    the monitor cannot tell: ingest is blind now, or the service has not beaten since a
+           blind spell or a window ended and a full timeout has not passed since then
+down       silent for longer than its type's timeout
+late       silent for longer than ``late_after``: its declared interval × ``late_factor``, or
+           its type's ``late_after``
+up         otherwise
+=========  ======================================================================================
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
-from heartbeat_core.store import ServiceRecord
+from heartbeat_core.maintenance import Window
+from heartbeat_core.record import ServiceRecord
 from heartbeat_core.types import ServiceType, ServiceTypes
 
 
 class State(str, Enum):
-    UP = "up"
+    PAUSED = "paused"
+    UNKNOWN = "unknown"
     DOWN = "down"
+    LATE = "late"
+    UP = "up"
 
 
 STATES: tuple[State, ...] = tuple(State)
-ALIVE = frozenset({State.UP})
+ALIVE = frozenset({State.UP, State.LATE})  # what ``is_alive`` and ``heartbeat_up 1`` mean
+JUDGED = frozenset({State.UP, State.LATE, State.DOWN})  # the states ``heartbeat_up`` is given for
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the monitor knows about itself: whether it could see heartbeats arrive, and when."""
+
+    blind: bool = False  # heartbeats cannot reach the store now, or the store cannot be read
+    blind_since: float | None = None  # start of the last blind spell
+    blind_until: float | None = None  # end of the last blind spell
+    windows: tuple[Window, ...] = ()
+    late_factor: float = 1.5
 
 
 class ServiceView(NamedTuple):
@@ -38,19 +65,57 @@ class ServiceView(NamedTuple):
         return self.state in ALIVE
 
 
-def state_of(age: float, service_type: ServiceType) -> State:
+def late_after(record: ServiceRecord, service_type: ServiceType, late_factor: float) -> float:
+    """The first missed beat: its declared interval with some slack, else its type's setting."""
+    return record.interval * late_factor if record.interval else service_type.late_after
+
+
+def is_paused(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> bool:
+    if record.stopping:
+        return True
+    return any(w.active(now) and w.covers(record.name, service_type.name) for w in watch.windows)
+
+
+def grace_start(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> float | None:
+    """When the monitor last regained sight of this service, if it has not beaten since.
+
+    The end of a blind spell (for a service that was not already down when it began) or of a
+    maintenance window covering it. Until a full timeout has passed from there, its silence
+    says nothing.
+    """
+    ends = [w.end for w in watch.windows if w.end <= now and w.covers(record.name, service_type.name)]
+    if watch.blind_until is not None and (
+        watch.blind_since is None or record.last_seen + service_type.timeout >= watch.blind_since
+    ):
+        ends.append(watch.blind_until)
+    latest = max((end for end in ends if end > record.last_seen), default=None)
+    return latest if latest is not None and now - latest <= service_type.timeout else None
+
+
+def state_of(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> State:
     """The first rule that matches wins."""
+    age = now - record.last_seen
+    if is_paused(record, service_type, watch, now):
+        return State.PAUSED
+    if watch.blind or grace_start(record, service_type, watch, now) is not None:
+        return State.UNKNOWN
     if age > service_type.timeout:
         return State.DOWN
+    if age > late_after(record, service_type, watch.late_factor):
+        return State.LATE
     return State.UP
 
 
-def assess(record: ServiceRecord, types: ServiceTypes, now: float) -> ServiceView:
+def assess(record: ServiceRecord, types: ServiceTypes, now: float, watch: Watch = Watch()) -> ServiceView:
     """A record's type (``other`` once no longer configured), age and state at ``now``."""
     service_type = types.get(record.service_type)
     age = max(0.0, now - record.last_seen)
-    return ServiceView(record, service_type.name, age, service_type.timeout, state_of(age, service_type))
+    return ServiceView(
+        record, service_type.name, age, service_type.timeout, state_of(record, service_type, watch, now)
+    )
 
 
-def service_views(records: Iterable[ServiceRecord], types: ServiceTypes, now: float) -> list[ServiceView]:
-    return [assess(record, types, now) for record in records]
+def service_views(
+    records: Iterable[ServiceRecord], types: ServiceTypes, now: float, watch: Watch = Watch()
+) -> list[ServiceView]:
+    return [assess(record, types, now, watch) for record in records]

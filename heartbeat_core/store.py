@@ -6,17 +6,25 @@ in one slot of a Redis Cluster and both scripts run there unchanged.
 
 Layout (``P`` is the prefix):
 
-* ``{P}:seen``    sorted set, service -> receiver time of its last heartbeat
-* ``{P}:info``    hash, service -> ``service_type<TAB>address<TAB>sent_at`` (tabs cannot occur in any of them)
-* ``{P}:count``   hash, service -> heartbeats received
-* ``{P}:refused`` integer, heartbeats refused because the service cap was reached
+* ``{P}:seen``        sorted set, service -> receiver time of its last heartbeat
+* ``{P}:info``        hash, service -> the fields of its last heartbeat (``heartbeat_core.record``)
+* ``{P}:count``       hash, service -> heartbeats received
+* ``{P}:refused``     integer, heartbeats refused because the service cap was reached
+* ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
+* ``{P}:maintenance`` hash, window id -> the window as JSON
+* ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
+                      ``last_from`` and ``last_until`` of the last one that ended
+
+Receivers announce themselves with Redis' own clock (``TIME`` inside the script), and the
+snapshot counts the live ones with the same clock, so hosts' clock skew cannot make a receiver
+look dead or alive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,6 +33,8 @@ from redis.retry import Retry
 
 from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
+from heartbeat_core.maintenance import Window
+from heartbeat_core.record import Beat, ServiceRecord, decode, encode_meta
 
 # One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
 # heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
@@ -55,12 +65,26 @@ return results
 
 # One consistent snapshot for the exporter: a script runs atomically.
 SNAPSHOT_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 return {
   redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'),
   redis.call('HGETALL', KEYS[2]),
   redis.call('HGETALL', KEYS[3]),
   redis.call('GET', KEYS[4]) or '0',
+  redis.call('ZCOUNT', KEYS[5], tostring(now - tonumber(ARGV[1])), '+inf'),
+  redis.call('HGETALL', KEYS[6]),
+  redis.call('HGETALL', KEYS[7]),
 }
+"""
+
+# A receiver process says it is alive (a write: a store that refuses writes silences it too).
+ANNOUNCE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], tostring(now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[2])))
+return 1
 """
 
 PRUNE_BATCH = 20
@@ -68,29 +92,14 @@ PRUNE_BATCH = 20
 RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
 
 
-class ServiceRecord(NamedTuple):
-    """One service as stored (a tuple: the exporter makes one per service per scrape)."""
-
-    name: str
-    service_type: str
-    address: str
-    last_seen: float
-    received: int
-    sent_at: float | None
-
-
 @dataclass(frozen=True)
 class Snapshot:
     services: tuple[ServiceRecord, ...]
     refused_total: int
-
-
-class Beat(NamedTuple):
-    """One heartbeat as the record script takes it."""
-
-    name: str
-    now: float
-    meta: str  # service_type<TAB>address<TAB>sent_at
+    receivers: int = 0  # receiver processes that announced themselves within the TTL
+    windows: tuple[Window, ...] = ()
+    blind_since: float | None = None  # an exporter saw a blind spell start then, still on
+    last_spell: tuple[float, float] | None = None  # (start, end) of the last blind spell that ended
 
 
 class CapacityExceeded(Exception):
@@ -129,10 +138,16 @@ class HeartbeatStore:
         self.client = client
         tag = "{" + prefix + "}"
         self.keys = [f"{tag}:seen", f"{tag}:info", f"{tag}:count", f"{tag}:refused"]
+        self.receivers_key, self.maintenance_key, self.ingest_key = (
+            f"{tag}:receivers",
+            f"{tag}:maintenance",
+            f"{tag}:ingest",
+        )
         self.max_services = max_services
         self.retention_seconds = retention_seconds
         self._record = client.register_script(RECORD_SCRIPT)
         self._snapshot = client.register_script(SNAPSHOT_SCRIPT)
+        self._announce = client.register_script(ANNOUNCE_SCRIPT)
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
 
     def ping(self) -> bool:
@@ -140,14 +155,22 @@ class HeartbeatStore:
         return bool(self.client.ping())
 
     def record(
-        self, name: str, service_type: str, address: str, now: float, sent_at: float | None = None
+        self,
+        name: str,
+        service_type: str,
+        address: str,
+        now: float,
+        sent_at: float | None = None,
+        *,
+        interval: float | None = None,
+        stopping: bool = False,
     ) -> int:
         """Store one heartbeat; return how many this service has sent.
 
         Heartbeats recorded by several threads at once share one Redis call (group commit).
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        meta = f"{service_type}\t{address}\t{'' if sent_at is None else repr(sent_at)}"
+        meta = encode_meta(service_type, address, sent_at, interval, stopping)
         result = self._commits.submit(Beat(name, now, meta))
         if result < 0:
             raise CapacityExceeded(name)
@@ -184,30 +207,59 @@ class HeartbeatStore:
             if closed:
                 connection.disconnect()
 
-    def snapshot(self) -> Snapshot:
-        """Every service in one atomic read (one script call, not one command per service)."""
+    def snapshot(self, receiver_ttl: float = 10.0) -> Snapshot:
+        """Everything the exporter reads, in one atomic script call."""
         self._drop_closed_connection()
-        seen, info, counts, refused = cast(list[Any], self._snapshot(keys=self.keys))
+        keys = [*self.keys, self.receivers_key, self.maintenance_key, self.ingest_key]
+        reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
+        seen, info, counts, refused, receivers, windows, ingest = reply
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))
-        services = []
-        for name, score in zip(seen[::2], seen[1::2]):
-            service_type, address, sent_at = _meta(info_map.get(name))
-            services.append(
-                ServiceRecord(name, service_type, address, float(score), int(count_map.get(name, 0)), sent_at)
-            )
-        return Snapshot(tuple(services), int(refused))
+        services = tuple(
+            decode(name, float(score), int(count_map.get(name, 0)), info_map.get(name))
+            for name, score in zip(seen[::2], seen[1::2])
+        )
+        marks = dict(zip(ingest[::2], ingest[1::2]))
+        found = (Window.from_json(raw) for raw in windows[1::2])
+        return Snapshot(
+            services,
+            int(refused),
+            int(receivers),
+            tuple(sorted((w for w in found if w is not None), key=lambda w: (w.start, w.id))),
+            _mark(marks.get("blind_since")),
+            _spell(_mark(marks.get("last_from")), _mark(marks.get("last_until"))),
+        )
+
+    def announce(self, receiver: str, ttl: float) -> None:
+        """A receiver process is alive now (by Redis' clock); entries older than ``ttl`` go."""
+        self._drop_closed_connection()
+        self._announce(keys=[self.receivers_key], args=[receiver, ttl])
+
+    def mark_blind(self, since: float, until: float | None = None) -> None:
+        """Record that a blind spell began at ``since`` or, with ``until``, that it ended."""
+        if until is None:
+            self.client.hset(self.ingest_key, "blind_since", repr(since))
+        else:
+            self.client.hset(self.ingest_key, mapping={"last_from": repr(since), "last_until": repr(until)})
+            self.client.hdel(self.ingest_key, "blind_since")
+
+    def put_window(self, window: Window) -> None:
+        self.client.hset(self.maintenance_key, window.id, window.to_json())
+
+    def drop_windows(self, ids: list[str]) -> None:
+        if ids:
+            self.client.hdel(self.maintenance_key, *ids)
 
 
-def _meta(raw: str | None) -> tuple[str, str, float | None]:
-    parts = (raw or "").split("\t")
-    if len(parts) != 3:
-        return "other", "", None
-    service_type, address, sent_at = parts
+def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:
+    return None if start is None or end is None else (start, end)
+
+
+def _mark(raw: str | None) -> float | None:
     try:
-        return service_type or "other", address, float(sent_at) if sent_at else None
+        return float(raw) if raw else None
     except ValueError:
-        return service_type or "other", address, None
+        return None
 
 
 def make_store(

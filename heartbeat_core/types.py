@@ -17,6 +17,13 @@ class ServiceType:
     prefixes: tuple[str, ...]
     timeout: float
     status_key: str
+    late_after: float = (
+        0.0  # silence after which a service that declares no interval is late; 0: 3/4 of the timeout
+    )
+
+    def __post_init__(self) -> None:
+        if not self.late_after:
+            object.__setattr__(self, "late_after", self.timeout * 0.75)
 
 
 DEFAULT_TYPES: tuple[ServiceType, ...] = (

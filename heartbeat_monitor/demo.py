@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from exporter.demo import insert_demo_rows
 from heartbeat_agent import HeartbeatSender
-from heartbeat_core.config import TableSpec
+from heartbeat_core.sections import TableSpec
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from heartbeat_core.web import errors, openapi
 from heartbeat_receiver import routes
 from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.ingest import Ingest
+from heartbeat_receiver.presence import Presence
 
 
 def create_app(
@@ -32,6 +33,7 @@ def create_app(
     ingest = Ingest(store, settings.service_types, clock, settings.max_body_bytes, settings.ingest_tokens)
     app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_ingest"] = ingest
+    app.extensions["heartbeat_presence"] = Presence(store, settings.receiver_ttl).start()
     if fast_path:
         app.wsgi_app = FastHeartbeats(app.wsgi_app, ingest)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # outermost, so that the fast path sees the client's address too

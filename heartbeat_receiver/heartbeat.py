@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from heartbeat_core.errors import ApiError
+from heartbeat_core.record import STOPPING
 from heartbeat_core.types import ServiceTypes
 
 MAX_NAME = 200
@@ -23,6 +24,8 @@ class Heartbeat:
     service: str
     service_type: str
     sent_at: float | None
+    interval: float | None = None
+    stopping: bool = False  # a goodbye: the service stops on purpose
 
 
 def _number(body: Mapping[str, Any], key: str) -> float | None:
@@ -69,5 +72,10 @@ def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
     if len(name) > MAX_NAME:
         raise ApiError(400, "invalid_field", "the derived service name is too long")
     sent_at = _number(body, "timestamp")
-    _number(body, "interval")
-    return Heartbeat(name, types.classify(name, declared), sent_at)
+    interval = _number(body, "interval")
+    if interval is not None and interval <= 0:
+        raise ApiError(400, "invalid_field", "'interval' must be a positive number of seconds")
+    status = body.get("status", "ok")
+    if not isinstance(status, str):
+        raise ApiError(400, "invalid_field", "'status' must be a string ('ok' or 'stopping')")
+    return Heartbeat(name, types.classify(name, declared), sent_at, interval, status == STOPPING)

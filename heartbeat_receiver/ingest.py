@@ -112,7 +112,15 @@ class Ingest:
         beat = parse(decoded, self.types, peer or "unknown")
         now = self.clock()
         try:
-            self.store.record(beat.service, beat.service_type, peer, now, beat.sent_at)
+            self.store.record(
+                beat.service,
+                beat.service_type,
+                peer,
+                now,
+                beat.sent_at,
+                interval=beat.interval,
+                stopping=beat.stopping,
+            )
         except CapacityExceeded:
             raise ApiError(
                 429,

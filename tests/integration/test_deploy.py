@@ -11,7 +11,7 @@ import yaml
 
 from exporter.traffic import TrafficCounter
 from harness.servers import PostgresServer
-from heartbeat_core.config import DEFAULT_TABLES
+from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]

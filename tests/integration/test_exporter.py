@@ -107,10 +107,13 @@ def test_a_store_outage_is_reported_not_shown_as_every_service_dying(
     assert "heartbeat_up" not in names(m) and "heartbeat_services" not in names(m)
     assert value(m, "heartbeat_store_read_errors_total") == 1
     own_redis.start()
+    receiver.extensions["heartbeat_presence"].announce()  # what its thread does every 2 s
+    assert value(scrape(http), "heartbeat_store_up") == 1
+    clock.advance(1)
     beat(receiver, {"service": "kafka-1"})
     m = scrape(http)
-    assert value(m, "heartbeat_store_up") == 1
-    assert value(m, "heartbeat_up", service_name="kafka-1", service_type="kafka") == 1
+    kafka = {"service_name": "kafka-1", "service_type": "kafka"}
+    assert value(m, "heartbeat_up", **kafka) == 1 and value(m, "heartbeat_state", **kafka, state="up") == 1
 
 
 def test_traffic_counters_follow_new_rows(pair: tuple[Flask, Flask], sqlite_url: str) -> None:

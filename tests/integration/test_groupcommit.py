@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from heartbeat_core.config import from_mapping
-from heartbeat_core.store import Beat, CapacityExceeded, make_store
+from heartbeat_core.record import Beat
+from heartbeat_core.store import CapacityExceeded, make_store
 from heartbeat_monitor.redis_server import RedisServer
 
 

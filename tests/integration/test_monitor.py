@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from harness.servers import wait_until
-from heartbeat_core.config import DEFAULT_TABLES
+from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import free_port
 from tests.support import parse_samples
 

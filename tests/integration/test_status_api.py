@@ -15,7 +15,8 @@ from werkzeug.security import generate_password_hash
 from exporter.app import Exporter
 from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema, table
-from heartbeat_core.config import DEFAULT_TABLES, from_mapping
+from heartbeat_core.config import from_mapping
+from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock
@@ -114,6 +115,7 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
         "age_seconds": 30.0,
         "timeout_seconds": 120.0,
         "is_alive": True,
+        "state": "up",
     }
     assert [s["service"] for s in services["other"]] == ["type-4@10.0.0.7"]
     assert services["kafka_process"][0]["service"] == "kafka-1"

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from exporter.database import make_engine
 from exporter.schema import create_schema, table
 from exporter.traffic import OVERFLOW, TrafficCounter
-from heartbeat_core.config import DEFAULT_TABLES, from_mapping
+from heartbeat_core.config import from_mapping
+from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock
 
 NODE = table(DEFAULT_TABLES["node_monitor_metrics"])

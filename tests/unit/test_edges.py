@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from exporter.schema import init_sql
-from heartbeat_core.config import DEFAULT_TABLES, from_mapping
+from heartbeat_core.config import from_mapping
 from heartbeat_core.edges import EDGES, LOG_TABLE_BY_NAME, Edge
+from heartbeat_core.sections import DEFAULT_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_EDGES = [  # SPEC §4, in order

@@ -1,36 +1,139 @@
-"""The status rule: one function decides a service's state from its record, its type and the clock."""
+"""The status rule, row by row of SPEC §8's state table, with its edges, on an injected clock."""
 
 from __future__ import annotations
 
+import pytest
+
 from heartbeat_core.config import from_mapping
-from heartbeat_core.status import State, assess
-from heartbeat_core.store import ServiceRecord
+from heartbeat_core.maintenance import Window
+from heartbeat_core.record import ServiceRecord
+from heartbeat_core.status import State, Watch, assess
 
 TYPES = from_mapping({"types": {"batch": {"prefixes": ["batch-"], "timeout": 3600}}}).service_types
 NOW = 1_763_800_000.0
 
 
-def record(service_type: str, last_seen: float) -> ServiceRecord:
-    return ServiceRecord("svc", service_type, "10.0.0.7", last_seen, 1, None)
+def record(
+    service_type: str = "redis",
+    age: float = 0.0,
+    *,
+    interval: float | None = None,
+    stopping: bool = False,
+    name: str = "redis-1",
+) -> ServiceRecord:
+    return ServiceRecord(name, service_type, "10.0.0.7", NOW - age, 1, None, interval, stopping)
 
 
-def test_up_through_the_timeout_itself_and_down_just_after() -> None:
-    assert assess(record("redis", NOW - 60), TYPES, NOW).state is State.UP
-    assert assess(record("redis", NOW - 60.001), TYPES, NOW).state is State.DOWN
-    assert assess(record("kafka", NOW - 60.001), TYPES, NOW).state is State.UP  # 120 s type
+def state(rec: ServiceRecord, watch: Watch | None = None, now: float = NOW) -> State:
+    return assess(rec, TYPES, now, watch or Watch()).state
 
 
-def test_a_view_carries_what_every_reader_shows() -> None:
-    view = assess(record("batch", NOW - 100), TYPES, NOW)
-    assert (view.service_type, view.age, view.timeout, view.alive) == ("batch", 100.0, 3600.0, True)
+# redis: timeout 60 s; with no declared interval, late after 3/4 of it (45 s)
+@pytest.mark.parametrize(
+    ("age", "expected"),
+    [
+        (0, State.UP),
+        (45, State.UP),
+        (45.001, State.LATE),
+        (60, State.LATE),
+        (60.001, State.DOWN),
+        (600, State.DOWN),
+    ],
+)
+def test_up_late_down_by_age_with_exact_edges(age: float, expected: State) -> None:
+    assert state(record(age=age)) is expected
+
+
+def test_a_declared_interval_sets_late_after_with_the_late_factor() -> None:
+    assert state(record(age=15, interval=10)) is State.UP  # 10 × 1.5 = 15: not yet
+    assert state(record(age=15.001, interval=10)) is State.LATE
+    assert state(record(age=16, interval=10), Watch(late_factor=2)) is State.UP
+    # a declared interval longer than the timeout: down comes first, never late
+    assert state(record(age=59, interval=50)) is State.UP
+    assert state(record(age=61, interval=50)) is State.DOWN
 
 
 def test_a_type_no_longer_configured_is_judged_as_other() -> None:
-    view = assess(record("retired", NOW - 100), TYPES, NOW)
-    assert (view.service_type, view.timeout, view.state) == ("other", 120.0, State.UP)
+    view = assess(record("retired", 100), TYPES, NOW)
+    assert (view.service_type, view.timeout, view.state) == ("other", 120.0, State.LATE)  # 100 > 90
 
 
 def test_a_last_seen_ahead_of_the_clock_counts_as_just_seen() -> None:
-    # replicas' clocks differ a little: a beat stamped later than this exporter's now is age 0
-    view = assess(record("redis", NOW + 5), TYPES, NOW)
+    view = assess(record(age=-5), TYPES, NOW)
     assert (view.age, view.state) == (0.0, State.UP)
+
+
+def test_a_goodbye_pauses_until_the_next_beat() -> None:
+    assert state(record(age=3600, stopping=True)) is State.PAUSED
+    assert state(record(age=1, stopping=False)) is State.UP  # the next beat is an ordinary one
+
+
+def test_blind_now_is_unknown_for_every_service_that_is_not_paused() -> None:
+    watch = Watch(blind=True, blind_since=NOW - 30)
+    assert state(record(age=1), watch) is State.UNKNOWN
+    assert state(record(age=600), watch) is State.UNKNOWN
+    assert state(record(age=600, stopping=True), watch) is State.PAUSED
+
+
+@pytest.mark.parametrize(
+    ("spell", "age", "expected"),
+    [
+        # a 20 s spell, shorter than the timeout, ended 10 s ago; the service last beat before it
+        ((NOW - 30, NOW - 10), 40, State.UNKNOWN),
+        # ... it beat after the spell: judged as usual
+        ((NOW - 30, NOW - 10), 5, State.UP),
+        # a 5-minute spell, longer than the timeout, ended 59 s ago: still unknown ...
+        ((NOW - 359, NOW - 59), 400, State.UNKNOWN),
+        # ... a full timeout (60 s) after the spell ended: down, as any silent service
+        ((NOW - 361, NOW - 60.001), 400, State.DOWN),
+        # a service already down when the spell began stays down after it
+        ((NOW - 30, NOW - 10), 200, State.DOWN),
+    ],
+)
+def test_after_a_blind_spell_silence_says_nothing_for_one_timeout(
+    spell: tuple[float, float], age: float, expected: State
+) -> None:
+    watch = Watch(blind=False, blind_since=spell[0], blind_until=spell[1])
+    assert state(record(age=age), watch) is expected
+
+
+def window(start: float, end: float, **covers: str) -> Window:
+    return Window(f"w{start}-{end}", start, end, covers.get("service_type"), covers.get("service_prefix"))
+
+
+def test_a_window_pauses_what_it_covers_and_only_that() -> None:
+    by_type = Watch(windows=(window(NOW - 10, NOW + 10, service_type="redis"),))
+    assert state(record(age=600), by_type) is State.PAUSED
+    assert state(record("kafka", 600, name="kafka-1"), by_type) is State.DOWN
+    by_prefix = Watch(windows=(window(NOW - 10, NOW + 10, service_prefix="REDIS-"),))
+    assert state(record(age=600), by_prefix) is State.PAUSED
+    both = Watch(windows=(window(NOW - 10, NOW + 10, service_type="redis", service_prefix="cache-"),))
+    assert state(record(age=600), both) is State.DOWN  # both must match
+    future = Watch(windows=(window(NOW + 10, NOW + 20, service_type="redis"),))
+    assert state(record(age=600), future) is State.DOWN
+
+
+def test_after_a_window_a_silent_service_is_unknown_for_one_timeout() -> None:
+    ended = Watch(windows=(window(NOW - 300, NOW - 30, service_type="redis"),))
+    assert state(record(age=200), ended) is State.UNKNOWN  # not beaten since the window ended
+    assert state(record(age=20), ended) is State.UP  # beat 10 s after it ended
+    assert state(record(age=200), ended, now=NOW + 31) is State.DOWN  # 61 s after the end
+
+
+def test_overlapping_windows_pause_until_the_last_one_ends() -> None:
+    watch = Watch(
+        windows=(
+            window(NOW - 100, NOW + 10, service_type="redis"),
+            window(NOW, NOW + 100, service_prefix="redis"),
+        )
+    )
+    assert state(record(age=600), watch, now=NOW + 50) is State.PAUSED  # the first has ended
+    assert state(record(age=600), watch, now=NOW + 150) is State.UNKNOWN  # 50 s after the second
+    assert state(record(age=600), watch, now=NOW + 161) is State.DOWN
+
+
+def test_a_window_deleted_early_ends_then() -> None:
+    # DELETE /maintenance/<id> moves the end to the moment of deletion
+    deleted = Watch(windows=(window(NOW - 100, NOW - 5, service_type="redis"),))
+    assert state(record(age=600), deleted) is State.UNKNOWN
+    assert state(record(age=600), deleted, now=NOW + 56) is State.DOWN

@@ -1,0 +1,107 @@
+"""The per-service and ingest metric families of one scrape, from one :class:`~exporter.watch.Sight`.
+
+Every state comes from the one status rule (``heartbeat_core.status.assess``). While the store
+cannot be read the per-service series are left out: a store outage must never look like every
+service dying.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.samples import Sample
+
+from exporter.watch import Sight
+from heartbeat_core.status import JUDGED, STATES, assess
+from heartbeat_core.types import ServiceTypes
+
+SERVICE_LABELS = ["service_name", "service_type"]
+
+
+def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
+def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
+    """What the monitor knows about itself: store, ingest, receivers, timeouts."""
+    yield gauge(
+        "heartbeat_store_up", "1 when the exporter can read the heartbeat store", sight.snapshot is not None
+    )
+    yield gauge(
+        "heartbeat_ingest_up",
+        "1 while heartbeats can reach the store: readable, a receiver alive, the fleet not all silent",
+        0 if sight.watch.blind else 1,
+    )
+    if sight.snapshot is not None:
+        yield gauge(
+            "heartbeat_receivers",
+            "Receiver processes that announced themselves recently",
+            sight.snapshot.receivers,
+        )
+    timeout = GaugeMetricFamily(
+        "heartbeat_timeout_seconds",
+        "Silence after which a service of this type is down",
+        labels=["service_type"],
+    )
+    for service_type in types.all:
+        timeout.add_metric([service_type.name], service_type.timeout)
+    yield timeout
+
+
+def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
+    snapshot = sight.snapshot
+    if snapshot is None:
+        return
+    last_seen = GaugeMetricFamily(
+        "heartbeat_last_seen_timestamp_seconds", "Receiver time of the last heartbeat", labels=SERVICE_LABELS
+    )
+    age = GaugeMetricFamily(
+        "heartbeat_age_seconds", "Seconds since the last heartbeat", labels=SERVICE_LABELS
+    )
+    up = GaugeMetricFamily(
+        "heartbeat_up",
+        "1 while up or late, 0 while down; absent while paused or unknown",
+        labels=SERVICE_LABELS,
+    )
+    state = GaugeMetricFamily(
+        "heartbeat_state",
+        "1 for the service's state, 0 for the other four",
+        labels=[*SERVICE_LABELS, "state"],
+    )
+    received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
+    counts: Counter[tuple[str, str]] = Counter({(t.name, s.value): 0 for t in types.all for s in STATES})
+    # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
+    # shared by the families without a state label, instead of add_metric's per-call zip and dict
+    seen_samples, age_samples, up_samples, state_samples = (
+        last_seen.samples,
+        age.samples,
+        up.samples,
+        state.samples,
+    )
+    received_samples = received.samples
+    for record in snapshot.services:
+        view = assess(record, types, sight.now, sight.watch)
+        labels = {"service_name": record.name, "service_type": view.service_type}
+        seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
+        age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
+        if view.state in JUDGED:
+            up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
+        for each in STATES:
+            value = 1.0 if each is view.state else 0.0
+            state_samples.append(Sample("heartbeat_state", {**labels, "state": each.value}, value, None))
+        received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
+        counts[(view.service_type, view.state.value)] += 1
+    services = GaugeMetricFamily(
+        "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
+    )
+    for (service_type, name), n in sorted(counts.items()):
+        services.add_metric([service_type, name], n)
+    refused = CounterMetricFamily(
+        "heartbeat_services_refused", "Heartbeats of new services refused because the service cap was reached"
+    )
+    refused.add_metric([], snapshot.refused_total)
+    yield from (last_seen, age, up, state, received, services, refused)

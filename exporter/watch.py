@@ -1,0 +1,114 @@
+"""What the exporter sees, and whether it can trust its eyes: the store, and blind spells.
+
+Ingest is *blind* while heartbeats cannot reach the store: the store cannot be read, no receiver
+has announced itself within ``receiver_ttl`` (they are gone, or Redis refuses their writes), or
+the fleet fell silent all at once, which is far likelier a network or load-balancer fault than a
+mass death. A blind spell is recorded in the store when it starts and ends, so that every
+exporter, and this one after a restart, keeps services ``unknown`` for a timeout after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from heartbeat_core.config import Settings
+from heartbeat_core.record import ServiceRecord
+from heartbeat_core.status import Watch, late_after
+from heartbeat_core.store import HeartbeatStore, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sight:
+    """One read of the store and what the monitor knows about itself at that instant."""
+
+    snapshot: Snapshot | None
+    watch: Watch
+    now: float
+    silent: bool = False  # the fleet fell silent together
+
+
+class IngestWatch:
+    """Reads the store for scrapes and status calls, and keeps the record of blind spells."""
+
+    def __init__(
+        self, store: HeartbeatStore, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._since: float | None = None  # the spell this exporter sees now
+        self._last: tuple[float, float] | None = None  # the last spell this exporter saw end
+        self._silent_since: float | None = None
+        self._silent_fleet = 0
+
+    def read(self) -> Sight:
+        try:
+            snapshot: Snapshot | None = self.store.snapshot(self.settings.receiver_ttl)
+        except Exception as exc:  # redis down, timeout, cluster moved: all mean "cannot read now"
+            with self._lock:
+                self.errors += 1
+            log.warning("cannot read the heartbeat store: %s", exc)
+            snapshot = None
+        with self._lock:
+            now = self.clock()
+            silent = snapshot is not None and self._silent(snapshot.services, now)
+            blind = snapshot is None or snapshot.receivers == 0 or silent
+            self._mark(blind, now, snapshot is not None)
+            spells = [self._last, snapshot.last_spell if snapshot is not None else None]
+        # the store's record covers other exporters and this one's restarts: the latest spell counts
+        last = max((s for s in spells if s is not None), key=lambda s: s[1], default=None)
+        watch = Watch(
+            blind=blind,
+            blind_since=last[0] if last else None,
+            blind_until=last[1] if last else None,
+            windows=snapshot.windows if snapshot is not None else (),
+            late_factor=self.settings.late_factor,
+        )
+        return Sight(snapshot, watch, now, silent)
+
+    def _mark(self, blind: bool, now: float, readable: bool) -> None:
+        """Note a spell's start and end, here and (when it can be written) in the store."""
+        if blind and self._since is None:
+            self._since = now
+            log.warning("ingest is blind: services are unknown until heartbeats can arrive again")
+            self._write(now, None, readable)
+        elif not blind and self._since is not None:
+            self._last = (self._since, now)
+            log.info("ingest can see again; services stay unknown until they beat or a timeout passes")
+            self._write(self._since, now, readable)
+            self._since = None
+
+    def _write(self, since: float, until: float | None, readable: bool) -> None:
+        if not readable:
+            return  # written when the spell ends, once the store is back
+        try:
+            self.store.mark_blind(since, until)
+        except Exception as exc:
+            log.warning("cannot record the blind spell in the store: %s", exc)
+
+    def _silent(self, services: Sequence[ServiceRecord], now: float) -> bool:
+        """Most live services quiet together; the spell lasts until some of them beat again."""
+        types, factor = self.settings.service_types, self.settings.late_factor
+        if self._silent_since is not None:
+            back = sum(1 for r in services if r.last_seen > self._silent_since)
+            if back < max(1, math.ceil((1 - self.settings.silence_fraction) * self._silent_fleet)):
+                return True
+            self._silent_since = None
+        live = [r for r in services if not r.stopping and now - r.last_seen <= types.timeout(r.service_type)]
+        quiet = sum(1 for r in live if now - r.last_seen > late_after(r, types.get(r.service_type), factor))
+        if len(live) >= self.settings.silence_min_services and quiet >= self.settings.silence_fraction * len(
+            live
+        ):
+            self._silent_since = max(r.last_seen for r in live)
+            self._silent_fleet = len(live)
+            return True
+        return False

@@ -1,0 +1,71 @@
+"""A service as the store keeps it: what its last heartbeat said, and when it arrived.
+
+One hash field per service holds the fields of its last heartbeat, tab-separated (a tab cannot
+occur in any of them: names refuse control characters, the rest are numbers and fixed words).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+OTHER = "other"
+STOPPING = "stopping"  # the heartbeat ``status`` that says goodbye
+
+
+class ServiceRecord(NamedTuple):
+    """One service as stored (a tuple: the exporter makes one per service per scrape)."""
+
+    name: str
+    service_type: str
+    address: str
+    last_seen: float  # the receiver's clock
+    received: int
+    sent_at: float | None = None  # the sender's clock, if it sent one
+    interval: float | None = None  # the beat interval the sender declares
+    stopping: bool = False  # the last heartbeat was a goodbye
+
+
+class Beat(NamedTuple):
+    """One heartbeat as the record script takes it."""
+
+    name: str
+    now: float
+    meta: str
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def encode_meta(
+    service_type: str, address: str, sent_at: float | None, interval: float | None, stopping: bool
+) -> str:
+    return "\t".join(
+        (service_type, address, _number(sent_at), _number(interval), STOPPING if stopping else "")
+    )
+
+
+def _float(raw: str) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def decode(name: str, last_seen: float, received: int, meta: str | None) -> ServiceRecord:
+    """A record from its stored fields; older layouts (three fields) and damage read as defaults."""
+    parts = (meta or "").split("\t")
+    if len(parts) not in (3, 5):
+        return ServiceRecord(name, OTHER, "", last_seen, received)
+    parts += ["", ""][: 5 - len(parts)]
+    service_type, address, sent_at, interval, status = parts
+    return ServiceRecord(
+        name,
+        service_type or OTHER,
+        address,
+        last_seen,
+        received,
+        _float(sent_at),
+        _float(interval),
+        status == STOPPING,
+    )
