@@ -11,7 +11,7 @@ from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from exporter import status
+from exporter import maintenance, status
 from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector
 from exporter.database import make_engine
@@ -84,6 +84,7 @@ def create_app(
     app.extensions["exporter"] = exporter
     errors.register(app)
     app.register_blueprint(status.bp)
+    app.register_blueprint(maintenance.bp)
     openapi.register(app, Path(__file__).with_name("openapi.yaml"))
 
     @app.get("/")

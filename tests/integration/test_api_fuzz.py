@@ -36,13 +36,15 @@ def exporter_schema(redis_server: RedisServer, sqlite_url: str) -> schemathesis.
     create_schema(sa.create_engine(sqlite_url))
     app = create_exporter(settings_, start_worker=False)
     app.extensions["exporter"].worker.cycle()
+    login = app.test_client().post("/auth/login", json={"username": "alice", "password": "alice-password"})
+    app.config["ADMIN_TOKEN"] = login.get_json()["access_token"]  # so that cases reach past the auth check
     return schemathesis.openapi.from_wsgi("/openapi.json", app)
 
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
-def fuzz(schema: schemathesis.BaseSchema) -> set[str]:
+def fuzz(schema: schemathesis.BaseSchema, token: str | None = None) -> set[str]:
     """Every operation, with Hypothesis driving schemathesis' generated cases; returns those run."""
     operations = set()
     for result in schema.get_all_operations():
@@ -51,7 +53,8 @@ def fuzz(schema: schemathesis.BaseSchema) -> set[str]:
         @FUZZ
         @given(case=operation.as_strategy())
         def run(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
+            headers = {"Authorization": f"Bearer {token}"} if token else None
+            case.call_and_validate(checks=CHECKS, headers=headers)
 
         run()
         operations.add(operation.label)
@@ -71,9 +74,13 @@ def test_receiver_api(receiver_schema: schemathesis.BaseSchema) -> None:
 
 
 def test_status_api(exporter_schema: schemathesis.BaseSchema) -> None:
-    assert fuzz(exporter_schema) == {
+    token = exporter_schema.app.config["ADMIN_TOKEN"]
+    assert fuzz(exporter_schema, token) == {
         "POST /auth/login",
         "POST /heartbeat/status",
+        "POST /maintenance",
+        "GET /maintenance",
+        "DELETE /maintenance/{window_id}",
         "GET /metrics",
         "GET /healthz",
     }

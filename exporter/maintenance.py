@@ -1,0 +1,129 @@
+"""Maintenance windows over HTTP, for admins: ``POST``, ``GET`` and ``DELETE /maintenance``.
+
+Windows are kept in Redis through the store, so every exporter sees the same ones. Deleting a
+window that has begun ends it now (its services then get a timeout's grace, as after any
+window); deleting one that has not begun removes it. Windows that ended longer ago than the
+longest timeout no longer matter to any state and are pruned.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from heartbeat_core.errors import ApiError
+from heartbeat_core.maintenance import Window
+from heartbeat_core.web.body import read_json
+
+if TYPE_CHECKING:
+    from exporter.app import Exporter
+
+bp = Blueprint("maintenance", __name__)
+
+MAX_REASON = 500
+MAX_PREFIX = 200
+
+
+def _admin() -> Exporter:
+    exporter: Exporter = current_app.extensions["exporter"]
+    if not exporter.auth.principal().is_admin:
+        raise ApiError(403, "forbidden", "maintenance windows are for admins")
+    return exporter
+
+
+def _windows(exporter: Exporter) -> tuple[Window, ...]:
+    snapshot = exporter.watch.read().snapshot
+    if snapshot is None:
+        raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
+    return snapshot.windows
+
+
+def _prune(exporter: Exporter, windows: tuple[Window, ...], now: float) -> None:
+    keep = max(t.timeout for t in exporter.settings.service_types.all)
+    exporter.watch.store.drop_windows([w.id for w in windows if w.end < now - keep])
+
+
+def _optional_text(body: dict[str, Any], key: str, limit: int) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ApiError(
+            400, "invalid_field", f"'{key}' must be a non-empty string of at most {limit} characters"
+        )
+    return value
+
+
+def _time(body: dict[str, Any], key: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(400, "invalid_field", f"'{key}' must be Unix seconds (a number)")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not 0 <= number < 253_402_300_800:  # finite, and no later than the year 9999
+        raise ApiError(400, "invalid_field", f"'{key}' must be Unix seconds before the year 10000")
+    return number
+
+
+def parse_window(body: Any, types: set[str]) -> Window:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    service_type = _optional_text(body, "service_type", 64)
+    prefix = _optional_text(body, "service_prefix", MAX_PREFIX)
+    if service_type is None and prefix is None:
+        raise ApiError(400, "missing_field", "a window needs 'service_type', 'service_prefix' or both")
+    if service_type is not None and service_type not in types:
+        raise ApiError(400, "invalid_field", f"unknown service type {service_type!r}")
+    start, end = _time(body, "start"), _time(body, "end")
+    if end <= start:
+        raise ApiError(400, "invalid_field", "'end' must be after 'start'")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise ApiError(400, "invalid_field", f"'reason' must be a string of at most {MAX_REASON} characters")
+    return Window(secrets.token_hex(8), start, end, service_type, prefix, reason)
+
+
+@bp.post("/maintenance")
+def create() -> ResponseReturnValue:
+    exporter = _admin()
+    window = parse_window(read_json(), set(exporter.settings.service_types.by_name))
+    exporter.watch.store.put_window(window)
+    return jsonify(window.__dict__), 201
+
+
+@bp.get("/maintenance")
+def listing() -> ResponseReturnValue:
+    exporter = _admin()
+    now = exporter.clock()
+    windows = _windows(exporter)
+    _prune(exporter, windows, now)
+    return jsonify(windows=[w.__dict__ for w in windows if w.end > now])
+
+
+@bp.delete("/maintenance/<window_id>")
+def end(window_id: str) -> ResponseReturnValue:
+    exporter = _admin()
+    now = exporter.clock()
+    found = [w for w in _windows(exporter) if w.id == window_id]
+    if not found:
+        raise ApiError(404, "not_found", "no such maintenance window")
+    (window,) = found
+    if window.start > now:
+        exporter.watch.store.drop_windows([window.id])
+        return jsonify(deleted=window.id)
+    ended = Window(
+        window.id,
+        window.start,
+        min(window.end, now),
+        window.service_type,
+        window.service_prefix,
+        window.reason,
+    )
+    exporter.watch.store.put_window(ended)
+    return jsonify(ended.__dict__)
