@@ -7,8 +7,12 @@ program (or a PyInstaller build) and used as ``from agent import HeartbeatSender
     sender = HeartbeatSender(urls=["http://127.0.0.1:26002/heartbeat"], interval=30, payload={"type": 4})
     sender.start()
     ...
-    sender.stop()
+    sender.stop()  # says goodbye: the monitor shows the service paused, not down
     print(sender.stats())
+
+Every beat carries ``interval``, ``seq`` (up by one per beat, from 0 at each start),
+``instance`` (unique per sender) and ``timestamp`` (this host's clock); the payload's own
+fields win over them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -130,6 +135,8 @@ class HeartbeatSender:
         self._last_error: str | None = None
         self._last_success: float | None = None
         self._last_url: str | None = None
+        self.instance = uuid.uuid4().hex[:16]
+        self._seq = -1  # the sequence number of the beat being sent
 
     # -- public face -------------------------------------------------------------------------
 
@@ -143,8 +150,14 @@ class HeartbeatSender:
             self._thread.start()
         return self
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop sending; a request in flight is cut off so this returns promptly."""
+    def stop(self, timeout: float = 2.0, *, goodbye: bool = True) -> None:
+        """Stop sending; a request in flight is cut off so this returns promptly.
+
+        ``goodbye``: then send one heartbeat with ``"status": "stopping"`` (best effort, no
+        retry, within ``timeout``), so the monitor shows the service paused instead of paging.
+        """
+        deadline = self.clock() + timeout
+        was_running = self.running
         self._stop.set()
         with self._lock:
             connection = self._connection
@@ -154,6 +167,8 @@ class HeartbeatSender:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        if goodbye and was_running:
+            self.send_goodbye(max(0.1, deadline - self.clock()))
 
     @property
     def running(self) -> bool:
@@ -176,6 +191,17 @@ class HeartbeatSender:
     def run_foreground(self, count: int | None = None) -> None:
         """The schedule in the calling thread (the CLI); ``stop()`` from elsewhere ends it."""
         self.run(self._stop.wait, count=count)
+
+    def send_goodbye(self, timeout: float | None = None) -> bool:
+        """One goodbye to the URL that worked last; True when the receiver took it. Never raises."""
+        url = self.urls[self._current]
+        try:
+            self._post(url, self._body({"status": "stopping"}), final=True, timeout=timeout)
+        except Exception as exc:  # best effort: the process is on its way out
+            log.warning("goodbye to %s failed: %s", url, exc)
+            return False
+        log.debug("goodbye sent to %s", url)
+        return True
 
     def send_once(self) -> bool:
         """One beat with its retries (failover, backoff); True when the receiver took it."""
@@ -218,6 +244,8 @@ class HeartbeatSender:
         for attempt in range(self.max_attempts):
             url = self.urls[(self._current + attempt) % len(self.urls)]
             try:
+                if attempt == 0:
+                    self._seq += 1  # retries of one beat keep its number
                 body = self._body()
                 self._post(url, body)
             except SendError as exc:
@@ -254,30 +282,38 @@ class HeartbeatSender:
             self._last_error = error
         return False
 
-    def _body(self) -> bytes:
+    def _body(self, extra: Mapping[str, Any] | None = None) -> bytes:
         payload = self.payload() if callable(self.payload) else self.payload
-        return json.dumps(dict(payload), ensure_ascii=False).encode("utf-8")
+        fields = {
+            "interval": self.interval,
+            "seq": max(self._seq, 0),
+            "instance": self.instance,
+            "timestamp": self.wall_clock(),
+            **payload,
+            **(extra or {}),
+        }
+        return json.dumps(fields, ensure_ascii=False).encode("utf-8")
 
-    def _post(self, url: str, body: bytes) -> None:
+    def _post(self, url: str, body: bytes, *, final: bool = False, timeout: float | None = None) -> None:
         with self._lock:
             self._attempts += 1
         parts = urllib.parse.urlsplit(url)
         factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
+        connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=timeout or self.timeout)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.connect()
             with self._lock:
                 # registered under the lock that stop() takes: either stop() sees this connection
                 # and cuts it, or we see the stop flag here
-                if self._stop.is_set():
+                if self._stop.is_set() and not final:
                     raise SendError("stopped", retryable=False)
                 self._connection = connection
             connection.request("POST", path, body=body, headers=self.headers)
             response = connection.getresponse()
             response.read(65536)
         except (OSError, http.client.HTTPException) as exc:
-            if self._stop.is_set():
+            if self._stop.is_set() and not final:
                 raise SendError("stopped", retryable=False) from None
             raise SendError(f"{type(exc).__name__}: {exc}") from None
         finally:
@@ -338,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="extra JSON fields, e.g. '{\"user_id\": 7}'")
     parser.add_argument("--token", help="ingest token (Authorization: Bearer)")
     parser.add_argument("--once", action="store_true", help="send one beat; exit 0 on success, 1 on failure")
+    parser.add_argument(
+        "--goodbye", action="store_true", help="send one goodbye (the service stops on purpose); exit 0 or 1"
+    )
     parser.add_argument("--count", type=int, help="send N beats, then exit")
     parser.add_argument("--timestamp", action="store_true", help="add the sender's time to each beat")
     parser.add_argument("--log-level", default="INFO")
@@ -354,6 +393,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as exc:
         parser.error(str(exc))
+    if args.goodbye:
+        ok = sender.send_goodbye()
+        print(json.dumps({"goodbye": ok}), flush=True)
+        return 0 if ok else 1
     if args.once:
         ok = sender.send_once()
         print(json.dumps(sender.stats()), flush=True)
@@ -361,9 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sender.run_foreground(args.count)
     except KeyboardInterrupt:
-        pass
+        sender.send_goodbye()  # stopped on purpose: paused, not down
     finally:
-        sender.stop()
+        sender.stop(goodbye=False)
         print(json.dumps(sender.stats()), flush=True)
     if args.count is not None:
         return 0 if sender.stats()["failed"] == 0 else 1

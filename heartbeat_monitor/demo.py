@@ -52,7 +52,9 @@ class Demo:
         for sender, lifetime in self.senders:
             sender.start()
             if lifetime is not None:
-                timer = threading.Timer(lifetime, sender.stop)
+                timer = threading.Timer(
+                    lifetime, sender.stop, kwargs={"goodbye": False}
+                )  # a crash, not a goodbye
                 timer.daemon = True
                 timer.start()
         threading.Thread(target=self._traffic, name="demo-traffic", daemon=True).start()

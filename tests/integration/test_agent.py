@@ -151,9 +151,12 @@ class StatusServer(http.server.ThreadingHTTPServer):
     """A plain HTTP server answering every POST with one status: a broken receiver."""
 
     def __init__(self, status: int) -> None:
+        bodies: list[dict[str, Any]] = []
+        self.bodies = bodies
+
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -347,3 +350,55 @@ def test_cli_runs_until_ctrl_c_then_prints_its_statistics(
     assert process.returncode == 0, err
     stats = json.loads(out)
     assert stats["sent"] >= 3 and stats["failed"] == 0
+
+
+def test_beats_carry_interval_seq_instance_and_timestamp() -> None:
+    server = StatusServer(200)
+    sender = HeartbeatSender(
+        f"http://127.0.0.1:{server.server_port}/heartbeat", interval=5, payload={"type": 4}
+    )
+    assert sender.send_once() and sender.send_once()
+    first, second = server.bodies
+    assert (first["seq"], second["seq"]) == (0, 1)
+    assert first["instance"] == second["instance"] and len(first["instance"]) == 16
+    assert first["interval"] == 5 and first["type"] == 4 and first["timestamp"] > 1.7e9
+    assert HeartbeatSender(f"http://127.0.0.1:{server.server_port}/").instance != first["instance"]
+    mine = HeartbeatSender(f"http://127.0.0.1:{server.server_port}/", payload={"seq": 77, "interval": 1})
+    assert mine.send_once() and server.bodies[-1]["seq"] == 77  # the payload's own fields win
+    server.shutdown()
+
+
+def test_retries_of_one_beat_keep_its_sequence_number() -> None:
+    server = StatusServer(500)
+    sender = HeartbeatSender(f"http://127.0.0.1:{server.server_port}/", interval=60, backoff_base=0.01)
+    assert not sender.send_once()
+    assert [b["seq"] for b in server.bodies] == [0, 0, 0]
+    assert not sender.send_once()
+    assert server.bodies[-1]["seq"] == 1
+    server.shutdown()
+
+
+def test_stop_says_goodbye_and_the_service_is_paused(
+    live_receiver: LiveServer, redis_server: RedisServer
+) -> None:
+    store = make_store(from_mapping({"redis_url": redis_server.url}))
+    quiet = HeartbeatSender(live_receiver.url("/heartbeat"), interval=60, payload={"service": "crashing"})
+    polite = HeartbeatSender(live_receiver.url("/heartbeat"), interval=60, payload={"service": "leaving"})
+    for sender in (quiet, polite):
+        sender.start()
+    wait_until(lambda: services(redis_server) == {"crashing": 1, "leaving": 1})
+    quiet.stop(goodbye=False)
+    polite.stop()
+    records = {r.name: r for r in store.snapshot().services}
+    assert records["leaving"].stopping and records["leaving"].received == 2
+    assert not records["crashing"].stopping and records["crashing"].received == 1
+    assert records["leaving"].interval == 60
+
+
+def test_cli_goodbye(live_receiver: LiveServer, redis_server: RedisServer) -> None:
+    result = run_cli("--url", live_receiver.url("/heartbeat"), "--service", "batch-7", "--goodbye")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"goodbye": True}
+    (record,) = make_store(from_mapping({"redis_url": redis_server.url})).snapshot().services
+    assert (record.name, record.stopping) == ("batch-7", True)
+    assert run_cli("--url", dead_url(), "--service", "batch-7", "--goodbye").returncode == 1
