@@ -7,6 +7,7 @@ controls it by announcing or not, with a one-second TTL).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +73,11 @@ class Monitor:
 @pytest.fixture
 def monitor(redis_server: RedisServer, clock: FakeClock) -> Iterator[Monitor]:
     users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
-    settings = from_mapping({"redis_url": redis_server.url, "users": users, "receiver_ttl": 1})
+    # a prefix of its own: receivers that other tests left running announce under the default one
+    prefix = f"states-{uuid.uuid4().hex[:8]}"
+    settings = from_mapping(
+        {"redis_url": redis_server.url, "users": users, "receiver_ttl": 1, "redis_key_prefix": prefix}
+    )
     receiver = create_receiver(settings, clock=clock)
     exporter = create_exporter(settings, clock=clock, start_worker=False)
     login = exporter.test_client().post(
