@@ -121,10 +121,16 @@ def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval:
 class PrometheusServer:
     """Debian's prometheus binary on a loopback port, scraping what the test gives it."""
 
-    def __init__(self, scrape_port: int, rule_files: list[str], interval: str = "1s") -> None:
+    def __init__(
+        self,
+        scrape_port: int,
+        rule_files: list[str],
+        interval: str = "1s",
+        alertmanager_port: int | None = None,
+    ) -> None:
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="heartbeat-prom-"))
-        config = {
+        config: dict[str, Any] = {
             "global": {"scrape_interval": interval, "evaluation_interval": interval},
             "rule_files": rule_files,
             "scrape_configs": [
@@ -134,6 +140,9 @@ class PrometheusServer:
                 }
             ],
         }
+        if alertmanager_port is not None:
+            targets = [f"127.0.0.1:{alertmanager_port}"]
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": targets}]}]}
         import yaml
 
         (self.folder / "prometheus.yml").write_text(yaml.safe_dump(config))

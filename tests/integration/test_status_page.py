@@ -52,9 +52,13 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
     exporter_app = create_exporter(settings, clock=clock, start_worker=False)
     server = LiveServer(exporter_app)
     try:
-        for name in ("kafka-1", "前端-web-1"):
+        for body in (
+            {"service": "kafka-1"},
+            {"service": "前端-web-1"},
+            {"service": "redis-1", "status": "stopping"},
+        ):
             response = receiver.test_client().post(
-                "/heartbeat", data=json.dumps({"service": name}), content_type="application/json"
+                "/heartbeat", data=json.dumps(body), content_type="application/json"
             )
             assert response.status_code == 200
         exporter_app.extensions["exporter"].worker.cycle()
@@ -74,10 +78,19 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         expect(page.locator("section[data-type=frontend] .service")).to_have_text("前端-web-1")
         expect(page.locator("#database")).to_contain_text("CONNECTED")
 
-        clock.advance(121)  # kafka's heartbeats stop: past its 120 s timeout
+        redis = page.locator("section[data-type=redis] tbody tr", has_text="redis-1")
+        expect(redis.locator(".state")).to_have_text("PAUSED")  # it said goodbye
+        expect(redis.locator(".state")).to_have_class("state paused")
+
+        clock.advance(91)  # kafka's heartbeats stop: past 3/4 of its 120 s timeout, it is late
         page.select_option("#window", "3600")  # refreshes now rather than in 5 s
+        expect(kafka.locator(".state")).to_have_text("LATE")
+        expect(kafka.locator(".state")).to_have_class("state late")
+        clock.advance(30)  # past the timeout
+        page.select_option("#window", "86400")
         expect(kafka.locator(".state")).to_have_text("DOWN")
         expect(kafka.locator(".state")).to_have_class("state down")
+        expect(page.locator("#summary")).to_contain_text("1 paused")
 
         now = dt.datetime.now(dt.timezone.utc)
         with engine.begin() as conn:

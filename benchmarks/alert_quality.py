@@ -1,0 +1,213 @@
+"""Alert quality: every real outage pages fast, and nothing else pages. Measured on the real stack.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality              # real time, ~45 min
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --scale 12   # compressed, ~4 min
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --rules-from 6c49fae  # rules of a commit
+
+Scenarios, in order, each followed by enough time for late pages to show: warm-up; one crash per
+type; ±20 % jitter with one beat in ten lost (never two in a row); the receiver stopped 90 s;
+Redis stopped 90 s; the exporter stopped 60 s; a goodbye; a maintenance window over a type that
+stops sending during it and resumes 30 s after it ends. A *page* is a firing notification that
+Alertmanager delivers (to any receiver). Reported: recall, each crash's detection delay (last
+beat to notification) against its bound (timeout + one beat interval + one scrape + one
+evaluation + group_wait), unexpected pages per scenario, and how many HeartbeatMissing alerts
+reached ``firing`` in Prometheus outside the crash scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks.quality_stack import ROOT, Stack
+from heartbeat_core.types import DEFAULT_TYPES
+
+MONITOR = {
+    "receiver": "HeartbeatIngestDown",
+    "redis": "HeartbeatStoreDown",
+    "exporter": "HeartbeatExporterDown",
+}
+TIMEOUT = {t.name: t.timeout for t in DEFAULT_TYPES}
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    pages: list[tuple[float, list[str]]]  # (when, firing alert names and services)
+    expected: Counter[str] = field(default_factory=Counter)  # alert names that should page, how often
+    delays: dict[str, tuple[float, float]] = field(default_factory=dict)  # crashed service -> (delay, bound)
+    firing_missing: int = 0
+
+    @property
+    def unexpected(self) -> int:
+        left = Counter(self.expected)
+        extra = 0
+        for _, names in self.pages:
+            name = names[0].split("/")[0]
+            if left[name] > 0:
+                left[name] -= 1
+            else:
+                extra += 1
+        return extra + sum(left.values())  # a page that should have come and did not counts too
+
+
+class Bench:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.k = stack.scale
+
+    def s(self, seconds: float) -> float:
+        return seconds / self.k
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(self.s(seconds))
+
+    def scenario(self, name: str, action: Callable[[], Outcome | None], settle: float) -> Outcome:
+        started, seen = time.time(), len(self.stack.recorder.notes)
+        outcome = action() or Outcome(name, [])
+        self.wait(settle)
+        for when, _, body in self.stack.recorder.notes[seen:]:
+            if body["status"] == "firing":
+                firing = [a["labels"] for a in body["alerts"] if a["status"] == "firing"]
+                outcome.pages.append(
+                    (when, [f"{a['alertname']}/{a.get('service_name', '')}" for a in firing])
+                )
+        outcome.scenario = name
+        if name != "one crash per type":
+            outcome.firing_missing = self.missing_fired(time.time() - started)
+        print(f"{name}: {len(outcome.pages)} pages, {outcome.unexpected} unexpected", flush=True)
+        return outcome
+
+    def missing_fired(self, seconds: float) -> int:
+        expr = (
+            f'max_over_time(ALERTS{{alertname="HeartbeatMissing", alertstate="firing"}}[{int(seconds) + 1}s])'
+        )
+        return len(self.stack.prometheus.query(expr)["data"]["result"])
+
+    def crashes(self) -> Outcome:
+        fleet = self.stack.fleet
+        victims = [next(a for a in fleet.agents.values() if a.service_type == t.name) for t in DEFAULT_TYPES]
+        for agent in victims:
+            agent.crashed = True
+        outcome = Outcome("", [], Counter({"HeartbeatMissing": len(victims)}))
+        deadline = time.time() + self.s(max(TIMEOUT.values()) + 150)
+        pending = {a.name: a for a in victims}
+        seen = len(self.stack.recorder.notes)
+        while pending and time.time() < deadline:
+            time.sleep(0.2)
+            for when, _, body in self.stack.recorder.notes[seen:]:
+                for alert in body["alerts"]:
+                    crashed = pending.get(alert["labels"].get("service_name", ""))
+                    if crashed is None or alert["status"] != "firing" or crashed.last_beat is None:
+                        continue
+                    del pending[crashed.name]
+                    bound = TIMEOUT[crashed.service_type] + 30 + 15 + 15 + 30
+                    outcome.delays[crashed.name] = ((when - crashed.last_beat) * self.k, bound)
+            seen = len(self.stack.recorder.notes)
+        for agent in victims:
+            agent.crashed = False
+        return outcome
+
+    def jitter(self) -> None:
+        fleet = self.stack.fleet
+        fleet.jitter, fleet.loss = 0.2, 0.1
+        self.wait(300)
+        fleet.jitter, fleet.loss = 0.0, 0.0
+
+    def outage(self, component: str, seconds: float) -> Outcome:
+        if component == "redis":
+            self.stack.redis.stop()
+            self.wait(seconds)
+            self.stack.redis.start()
+        else:
+            self.stack.kill(component)
+            self.wait(seconds)
+            self.stack.start(component)
+        return Outcome("", [], Counter({MONITOR[component]: 1}))
+
+    def goodbye(self) -> None:
+        self.stack.fleet.goodbye(next(iter(self.stack.fleet.agents)))
+
+    def maintenance(self) -> None:
+        fleet, now = self.stack.fleet, time.time()
+        self.stack.window("redis", now, now + self.s(180))
+        self.wait(30)
+        quiet = [a for a in fleet.agents.values() if a.service_type == "redis"]
+        for agent in quiet:
+            agent.crashed = True
+        self.wait(180)  # the window ends 30 s before this
+        for agent in quiet:
+            agent.crashed = False
+
+
+def run(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
+    stack = Stack(scale, rules, alertmanager)
+    bench = Bench(stack)
+    try:
+        return [
+            bench.scenario("warm-up", lambda: None, 150),
+            bench.scenario("one crash per type", bench.crashes, 90),
+            bench.scenario("jitter ±20 % and one beat in ten lost", lambda: bench.jitter(), 30),
+            bench.scenario("receiver stopped 90 s", lambda: bench.outage("receiver", 90), 150),
+            bench.scenario("Redis stopped 90 s", lambda: bench.outage("redis", 90), 150),
+            bench.scenario("exporter stopped 60 s", lambda: bench.outage("exporter", 60), 150),
+            bench.scenario("a goodbye", lambda: bench.goodbye(), 150),
+            bench.scenario("maintenance window, resumed 30 s after it", lambda: bench.maintenance(), 150),
+        ]
+    finally:
+        stack.close()
+
+
+def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
+    crash = next(o for o in outcomes if o.scenario == "one crash per type")
+    crashed = crash.expected["HeartbeatMissing"]
+    return {
+        "scale": scale,
+        "recall": len(crash.delays) / crashed,
+        "delays": {
+            name: {"delay_s": round(d, 1), "bound_s": b} for name, (d, b) in sorted(crash.delays.items())
+        },
+        "scenarios": {
+            o.scenario: {
+                "pages": len(o.pages),
+                "unexpected_pages": o.unexpected,
+                "missing_alerts_firing_in_prometheus": o.firing_missing,
+                "paged": [names for _, names in o.pages],
+            }
+            for o in outcomes
+        },
+    }
+
+
+def at_revision(revision: str | None, path: str) -> str:
+    if revision is None:
+        return (ROOT / path).read_text(encoding="utf-8")
+    return subprocess.run(
+        ["git", "show", f"{revision}:{path}"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="divide every duration by this (1: real time)"
+    )
+    parser.add_argument("--rules-from", help="a git revision whose alerts/ to use (default: the work tree)")
+    args = parser.parse_args()
+    logging.getLogger("heartbeat_agent").setLevel(logging.CRITICAL)  # outages make every agent warn
+    rules = at_revision(args.rules_from, "alerts/heartbeat.rules.yml")
+    alertmanager = at_revision(args.rules_from, "alerts/alertmanager.yml")
+    print(json.dumps(report(run(args.scale, rules, alertmanager), args.scale), indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The real stack the alert-quality benchmark runs, on loopback, optionally with time compressed.
+
+redis-server (persistent, so an outage keeps the data as a real one would), the receiver and the
+exporter as their own commands (so they can be stopped and started), Prometheus with the shipped
+rules at the shipped scrape and evaluation intervals, Alertmanager with the shipped routes and
+inhibitions whose receivers point at a local recorder, and a fleet of agents.
+
+``scale`` divides every duration: the types' timeouts, the beat interval, the scrape and
+evaluation intervals, the rules' ``for:``, Alertmanager's waits. 1 is real time.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from werkzeug.security import generate_password_hash
+
+from harness.alertmanager import AlertmanagerServer
+from harness.servers import PrometheusServer, wait_http
+from heartbeat_agent import HeartbeatSender
+from heartbeat_core.types import DEFAULT_TYPES
+from heartbeat_monitor.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+PASSWORD = "benchmark-admin-password"  # noqa: S105 (a throwaway user of a loopback-only stack)
+
+
+def scaled(value: str, scale: float) -> str:
+    """A Prometheus/Alertmanager duration divided by ``scale``, in milliseconds."""
+    match = DURATION.match(value)
+    if not match:
+        raise ValueError(f"not a duration: {value}")
+    return f"{max(1, round(int(match.group(1)) * UNITS[match.group(2)] * 1000 / scale))}ms"
+
+
+def scaled_rules(text: str, scale: float) -> dict[str, Any]:
+    rules = yaml.safe_load(text)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = scaled(rule["for"], scale)
+    return dict(rules)
+
+
+def scaled_alertmanager(text: str, scale: float, webhook: str) -> dict[str, Any]:
+    config = yaml.safe_load(text)
+
+    def walk(route: dict[str, Any]) -> None:
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            if key in route:
+                route[key] = scaled(route[key], scale)
+        for child in route.get("routes", []):
+            walk(child)
+
+    walk(config["route"])
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = f"{webhook}/{receiver['name']}"
+    return dict(config)
+
+
+class Recorder(http.server.ThreadingHTTPServer):
+    """Alertmanager's webhook target: every notification with the time it arrived."""
+
+    def __init__(self) -> None:
+        notes: list[tuple[float, str, dict[str, Any]]] = []
+        self.notes = notes
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                notes.append((time.time(), self.path.rsplit("/", 1)[-1], body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}/alerts"
+
+
+@dataclass
+class Agent:
+    """One simulated service: the product's agent sends each beat; the schedule is the scenario's."""
+
+    name: str
+    service_type: str
+    sender: HeartbeatSender
+    crashed: bool = False
+    last_beat: float | None = None
+    skipped: bool = False
+
+
+@dataclass
+class Fleet:
+    url: str
+    interval: float
+    per_type: int
+    jitter: float = 0.0  # ±share of the interval
+    loss: float = 0.0  # chance to lose a beat (never two in a row)
+    agents: dict[str, Agent] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        prefixes = {t.name: (t.prefixes[-1] if t.prefixes else "misc") for t in DEFAULT_TYPES}
+        for service_type, prefix in prefixes.items():
+            for i in range(self.per_type):
+                name = f"{prefix}-{i}"
+                sender = HeartbeatSender(
+                    self.url, interval=self.interval, timeout=self.interval / 3, payload={"service": name}
+                )
+                self.agents[name] = Agent(name, service_type, sender)
+        for agent in self.agents.values():
+            threading.Thread(target=self._run, args=(agent,), daemon=True).start()
+
+    def _run(self, agent: Agent) -> None:
+        self.stop.wait(self.rng.uniform(0, self.interval))  # agents start spread over one interval
+        while not self.stop.is_set():
+            if not agent.crashed:
+                lose = self.loss and not agent.skipped and self.rng.random() < self.loss
+                agent.skipped = bool(lose)
+                if not lose and agent.sender.send_once():
+                    agent.last_beat = time.time()
+            delay = self.interval * (1 + self.rng.uniform(-self.jitter, self.jitter))
+            self.stop.wait(delay)
+
+    def goodbye(self, name: str) -> None:
+        self.agents[name].crashed = True
+        self.agents[name].sender.send_goodbye()
+
+
+class Stack:
+    def __init__(self, scale: float, rules: str, alertmanager: str, per_type: int = 10) -> None:
+        self.scale = scale
+        self.stack = ExitStack()
+        self.folder = Path(tempfile.mkdtemp(prefix="alert-quality-"))
+        self.stack.callback(shutil.rmtree, self.folder, True)
+        self.redis = RedisServer(
+            folder=self.folder / "redis", extra_args=("--appendonly", "yes", "--appendfsync", "always")
+        )
+        (self.folder / "redis").mkdir(exist_ok=True)
+        self.redis.start()
+        self.stack.callback(self.redis.close)
+        self.config = self.folder / "heartbeat.yaml"
+        types = {
+            t.name: {"timeout": t.timeout / scale, "late_after": t.late_after / scale} for t in DEFAULT_TYPES
+        }
+        users = {"admin": {"password_hash": generate_password_hash(PASSWORD), "role": "admin"}}
+        settings = {
+            "types": types,
+            "receiver_ttl": max(1.0, 10 / scale),
+            "users": users,
+            "secret_key": "k" * 32,
+        }
+        self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        self.env = {**os.environ, "HEARTBEAT_CONFIG": str(self.config), "HEARTBEAT_REDIS_URL": self.redis.url}
+        self.ports = {"receiver": free_port(), "exporter": free_port()}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        for name in self.ports:
+            self.start(name)
+        self.recorder = Recorder()
+        self.stack.callback(self.recorder.shutdown)
+        self.alertmanager = AlertmanagerServer(scaled_alertmanager(alertmanager, scale, self.recorder.url))
+        self.stack.callback(self.alertmanager.close)
+        rules_file = self.folder / "heartbeat.rules.yml"
+        rules_file.write_text(yaml.safe_dump(scaled_rules(rules, scale)), encoding="utf-8")
+        interval = scaled("15s", scale)
+        self.prometheus = PrometheusServer(
+            self.ports["exporter"], [str(rules_file)], interval, self.alertmanager.port
+        )
+        self.stack.callback(self.prometheus.close)
+        self.fleet = Fleet(f"http://127.0.0.1:{self.ports['receiver']}/heartbeat", 30 / scale, per_type)
+        self.stack.callback(self.fleet.stop.set)
+        self.fleet.start()
+
+    def start(self, name: str) -> None:
+        module = {"receiver": "heartbeat_receiver", "exporter": "exporter"}[name]
+        extra = ["--workers", "1"] if name == "receiver" else []
+        command = [sys.executable, "-m", module, "--listen", f"127.0.0.1:{self.ports[name]}", *extra]
+        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115
+        self.processes[name] = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        wait_http(f"http://127.0.0.1:{self.ports[name]}/healthz", timeout=30)
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.terminate()
+        process.wait(20)
+
+    def window(self, service_type: str, start: float, end: float) -> None:
+        base = f"http://127.0.0.1:{self.ports['exporter']}"
+        token = _post(f"{base}/auth/login", {"username": "admin", "password": PASSWORD})["access_token"]
+        _post(f"{base}/maintenance", {"service_type": service_type, "start": start, "end": end}, token)
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.kill(name)
+        self.stack.close()
+
+
+def _post(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.load(response))
