@@ -23,6 +23,26 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TYPE = 'service_type=~"$service_type"'
 OUT = Path(__file__).with_name("heartbeat-overview.json")
+# the five states as one number per service, for tables and timelines (heartbeat_state is an enum)
+STATE_CODES = {"up": 4, "late": 3, "down": 2, "unknown": 1, "paused": 0}
+STATE_COLOURS = {"up": "green", "late": "yellow", "down": "red", "unknown": "purple", "paused": "text"}
+STATES = [
+    model.ValueMap(
+        {
+            str(code): model.ValueMappingResult(name.upper(), STATE_COLOURS[name], index=code)
+            for name, code in STATE_CODES.items()
+        }
+    )
+]
+
+
+def state_code(selector: str) -> str:
+    parts = [
+        f'(heartbeat_state{{state="{name}", {selector}}} == 1) * {code}' for name, code in STATE_CODES.items()
+    ]
+    return "max by (service_name, service_type) (" + " or ".join(parts) + ")"
+
+
 UP_DOWN = [
     model.ValueMap(
         {
@@ -77,21 +97,35 @@ def counts() -> list[Panel]:
         "Services up",
         f'sum by (service_type) (heartbeat_services{{state="up", {TYPE}}})',
         "{{service_type}}",
-        (0, 0, 8, 5),
-        "Services whose last heartbeat is within their type's timeout.",
+        (0, 0, 5, 5),
+        "Services beating on time.",
+    )
+    late = big_number(
+        "Services late",
+        f'sum by (service_type) (heartbeat_services{{state="late", {TYPE}}})',
+        "{{service_type}}",
+        (5, 0, 4, 5),
+        "Services that missed a beat but are within their type's timeout: no page.",
     )
     down = big_number(
         "Services down",
         f'sum by (service_type) (heartbeat_services{{state="down", {TYPE}}})',
         "{{service_type}}",
-        (8, 0, 8, 5),
+        (9, 0, 5, 5),
         "Services silent for longer than their type's timeout.",
+    )
+    ingest = big_number(
+        "Ingest",
+        "min(heartbeat_ingest_up)",
+        "receivers",
+        (14, 0, 3, 5),
+        "Whether heartbeats can reach the store; when they cannot, services are unknown, not down.",
     )
     store = big_number(
         "Heartbeat store",
         "min(heartbeat_store_up)",
         "Redis",
-        (16, 0, 4, 5),
+        (17, 0, 3, 5),
         "Whether the exporter can read Redis; when it cannot, service states are unknown.",
     )
     database = big_number(
@@ -109,12 +143,14 @@ def counts() -> list[Panel]:
         .color_mode(common.BigValueColorMode.BACKGROUND)
     )
     down = down.text_mode(common.BigValueTextMode.VALUE_AND_NAME)
-    for flag in (store, database):
+    late = late.color_scheme(db.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color("yellow"))
+    late = late.color_mode(common.BigValueColorMode.VALUE).text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+    for flag in (ingest, store, database):
         flag.thresholds(RED_BELOW_ONE).color_scheme(BY_THRESHOLD).mappings(UP_DOWN)
         flag.color_mode(common.BigValueColorMode.BACKGROUND)
-    for panel in (up, down, store, database):
+    for panel in (up, late, down, ingest, store, database):
         panel.graph_mode(common.BigValueGraphMode.NONE).reduce_options(LAST)
-    return [up, down, store, database]
+    return [up, late, down, ingest, store, database]
 
 
 def services_table() -> Panel:
@@ -139,14 +175,14 @@ def services_table() -> Panel:
         )
         .with_target(query(f"heartbeat_age_seconds{{{TYPE}}}", ref="A", instant_table=True))
         .with_target(query(timeout, ref="B", instant_table=True))
-        .with_target(query(f"heartbeat_up{{{TYPE}}}", ref="C", instant_table=True))
+        .with_target(query(state_code(TYPE), ref="C", instant_table=True))
         .with_transformation(model.DataTransformerConfig(id_val="merge", options={}))
         .with_transformation(model.DataTransformerConfig(id_val="organize", options=organize))
         .override_by_name(
             "State",
             [
                 model.DynamicConfigValue("unit", "none"),
-                model.DynamicConfigValue("mappings", UP_DOWN),
+                model.DynamicConfigValue("mappings", STATES),
                 model.DynamicConfigValue("custom.cellOptions", {"type": "color-background"}),
             ],
         )

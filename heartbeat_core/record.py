@@ -23,6 +23,8 @@ class ServiceRecord(NamedTuple):
     sent_at: float | None = None  # the sender's clock, if it sent one
     interval: float | None = None  # the beat interval the sender declares
     stopping: bool = False  # the last heartbeat was a goodbye
+    seq: int | None = None  # the sender's sequence number of its last beat
+    instance: str | None = None  # the sender's process instance
 
 
 class Beat(NamedTuple):
@@ -38,11 +40,25 @@ def _number(value: float | None) -> str:
 
 
 def encode_meta(
-    service_type: str, address: str, sent_at: float | None, interval: float | None, stopping: bool
+    service_type: str,
+    address: str,
+    sent_at: float | None,
+    interval: float | None,
+    stopping: bool,
+    seq: int | None = None,
+    instance: str | None = None,
 ) -> str:
-    return "\t".join(
-        (service_type, address, _number(sent_at), _number(interval), STOPPING if stopping else "")
+    status = STOPPING if stopping else ""
+    fields = (
+        service_type,
+        address,
+        _number(sent_at),
+        _number(interval),
+        status,
+        _number(seq),
+        instance or "",
     )
+    return "\t".join(fields)
 
 
 def _float(raw: str) -> float | None:
@@ -53,12 +69,13 @@ def _float(raw: str) -> float | None:
 
 
 def decode(name: str, last_seen: float, received: int, meta: str | None) -> ServiceRecord:
-    """A record from its stored fields; older layouts (three fields) and damage read as defaults."""
+    """A record from its stored fields; older layouts (three or five fields) and damage read as defaults."""
     parts = (meta or "").split("\t")
-    if len(parts) not in (3, 5):
+    if len(parts) not in (3, 5, 7):
         return ServiceRecord(name, OTHER, "", last_seen, received)
-    parts += ["", ""][: 5 - len(parts)]
-    service_type, address, sent_at, interval, status = parts
+    parts += [""] * (7 - len(parts))
+    service_type, address, sent_at, interval, status, seq, instance = parts
+    number = _float(seq)
     return ServiceRecord(
         name,
         service_type or OTHER,
@@ -68,4 +85,6 @@ def decode(name: str, last_seen: float, received: int, meta: str | None) -> Serv
         _float(sent_at),
         _float(interval),
         status == STOPPING,
+        None if number is None else int(number),
+        instance or None,
     )

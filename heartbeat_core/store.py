@@ -164,13 +164,15 @@ class HeartbeatStore:
         *,
         interval: float | None = None,
         stopping: bool = False,
+        seq: int | None = None,
+        instance: str | None = None,
     ) -> int:
         """Store one heartbeat; return how many this service has sent.
 
         Heartbeats recorded by several threads at once share one Redis call (group commit).
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        meta = encode_meta(service_type, address, sent_at, interval, stopping)
+        meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
         result = self._commits.submit(Beat(name, now, meta))
         if result < 0:
             raise CapacityExceeded(name)

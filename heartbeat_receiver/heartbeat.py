@@ -26,6 +26,8 @@ class Heartbeat:
     sent_at: float | None
     interval: float | None = None
     stopping: bool = False  # a goodbye: the service stops on purpose
+    seq: int | None = None
+    instance: str | None = None
 
 
 def _number(body: Mapping[str, Any], key: str) -> float | None:
@@ -78,4 +80,12 @@ def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
     status = body.get("status", "ok")
     if not isinstance(status, str):
         raise ApiError(400, "invalid_field", "'status' must be a string ('ok' or 'stopping')")
-    return Heartbeat(name, types.classify(name, declared), sent_at, interval, status == STOPPING)
+    seq = body.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63):
+        raise ApiError(400, "invalid_field", "'seq' must be a non-negative integer")
+    instance = body.get("instance")
+    if instance is not None:
+        instance = _name(instance, "instance")[:64]
+    return Heartbeat(
+        name, types.classify(name, declared), sent_at, interval, status == STOPPING, seq, instance
+    )

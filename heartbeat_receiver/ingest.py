@@ -120,6 +120,8 @@ class Ingest:
                 beat.sent_at,
                 interval=beat.interval,
                 stopping=beat.stopping,
+                seq=beat.seq,
+                instance=beat.instance,
             )
         except CapacityExceeded:
             raise ApiError(

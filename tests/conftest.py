@@ -80,3 +80,26 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs on both real databases."""
     name = "pg_url" if request.param == "postgresql" else "sqlite_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture(autouse=True)
+def stop_presences(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Receivers' presence threads end with the test that made them.
+
+    A receiver app announces itself every ``receiver_ttl / 5`` seconds from a daemon thread for
+    as long as the process lives; left running, one test's receivers would count as alive in
+    the next test's Redis.
+    """
+    from heartbeat_receiver.presence import Presence
+
+    started: list[Presence] = []
+    original = Presence.start
+
+    def start(self: Presence) -> Presence:
+        started.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Presence, "start", start)
+    yield
+    for presence in started:
+        presence.stop()
