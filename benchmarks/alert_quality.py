@@ -70,10 +70,10 @@ class Bench:
         time.sleep(self.s(seconds))
 
     def scenario(self, name: str, action: Callable[[], Outcome | None], settle: float) -> Outcome:
-        started, seen = time.time(), len(self.stack.recorder.notes)
+        started, seen = time.time(), len(self.stack.recorder.posts)
         outcome = action() or Outcome(name, [])
         self.wait(settle)
-        for when, _, body in self.stack.recorder.notes[seen:]:
+        for when, _, body in self.stack.recorder.posts[seen:]:
             if body["status"] == "firing":
                 firing = [a["labels"] for a in body["alerts"] if a["status"] == "firing"]
                 outcome.pages.append(
@@ -99,10 +99,10 @@ class Bench:
         outcome = Outcome("", [], Counter({"HeartbeatMissing": len(victims)}))
         deadline = time.time() + self.s(max(TIMEOUT.values()) + 150)
         pending = {a.name: a for a in victims}
-        seen = len(self.stack.recorder.notes)
+        seen = len(self.stack.recorder.posts)
         while pending and time.time() < deadline:
             time.sleep(0.2)
-            for when, _, body in self.stack.recorder.notes[seen:]:
+            for when, _, body in self.stack.recorder.posts[seen:]:
                 for alert in body["alerts"]:
                     crashed = pending.get(alert["labels"].get("service_name", ""))
                     if crashed is None or alert["status"] != "firing" or crashed.last_beat is None:
@@ -110,7 +110,7 @@ class Bench:
                     del pending[crashed.name]
                     bound = TIMEOUT[crashed.service_type] + 30 + 15 + 15 + 30
                     outcome.delays[crashed.name] = ((when - crashed.last_beat) * self.k, bound)
-            seen = len(self.stack.recorder.notes)
+            seen = len(self.stack.recorder.posts)
         for agent in victims:
             agent.crashed = False
         return outcome

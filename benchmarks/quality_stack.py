@@ -11,7 +11,6 @@ evaluation intervals, the rules' ``for:``, Alertmanager's waits. 1 is real time.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import random
@@ -32,6 +31,7 @@ import yaml
 from werkzeug.security import generate_password_hash
 
 from harness.alertmanager import AlertmanagerServer
+from harness.served import RecordingServer
 from harness.servers import PrometheusServer, wait_http
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.types import DEFAULT_TYPES
@@ -75,32 +75,6 @@ def scaled_alertmanager(text: str, scale: float, webhook: str) -> dict[str, Any]
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = f"{webhook}/{receiver['name']}"
     return dict(config)
-
-
-class Recorder(http.server.ThreadingHTTPServer):
-    """Alertmanager's webhook target: every notification with the time it arrived."""
-
-    def __init__(self) -> None:
-        notes: list[tuple[float, str, dict[str, Any]]] = []
-        self.notes = notes
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                notes.append((time.time(), self.path.rsplit("/", 1)[-1], body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}/alerts"
 
 
 @dataclass
@@ -183,9 +157,11 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         for name in self.ports:
             self.start(name)
-        self.recorder = Recorder()
+        self.recorder = RecordingServer()
         self.stack.callback(self.recorder.shutdown)
-        self.alertmanager = AlertmanagerServer(scaled_alertmanager(alertmanager, scale, self.recorder.url))
+        self.alertmanager = AlertmanagerServer(
+            scaled_alertmanager(alertmanager, scale, f"http://127.0.0.1:{self.recorder.server_port}/alerts")
+        )
         self.stack.callback(self.alertmanager.close)
         rules_file = self.folder / "heartbeat.rules.yml"
         rules_file.write_text(yaml.safe_dump(scaled_rules(rules, scale)), encoding="utf-8")

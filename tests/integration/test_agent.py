@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
 import shutil
@@ -10,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zipapp
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.served import RecordingServer
 from harness.servers import wait_until
 from heartbeat_agent import HeartbeatSender, backoff_delay, next_due
 from heartbeat_agent import agent as agent_module
@@ -147,25 +146,7 @@ def test_503_with_retry_after_is_honoured(own_redis: RedisServer) -> None:
         server.stop()
 
 
-class StatusServer(http.server.ThreadingHTTPServer):
-    """A plain HTTP server answering every POST with one status: a broken receiver."""
-
-    def __init__(self, status: int) -> None:
-        bodies: list[dict[str, Any]] = []
-        self.bodies = bodies
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+StatusServer = RecordingServer  # a plain HTTP server answering every POST with one status
 
 
 @pytest.mark.parametrize(("status", "attempts"), [(500, 3), (400, 1)])

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -13,24 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from harness.servers import wait_http, wait_until
-from heartbeat_monitor.redis_server import RedisServer, free_port
+from harness.served import served
+from harness.servers import wait_until
+from heartbeat_monitor.redis_server import RedisServer
 from tests.support import parse_samples
 
 
 @pytest.fixture
 def exporter(redis_server: RedisServer, tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    database = f"sqlite:///{tmp_path / 'pipeline.db'}"
-    env = {**os.environ, "HEARTBEAT_REDIS_URL": redis_server.url, "HEARTBEAT_POLL_INTERVAL": "0.5"}
-    command = [sys.executable, "-m", "exporter", "--listen", f"127.0.0.1:{port}", "--database-url", database]
-    process = subprocess.Popen(command, env=env)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+    env = {"HEARTBEAT_REDIS_URL": redis_server.url, "HEARTBEAT_POLL_INTERVAL": "0.5"}
+    with served("exporter", "--database-url", f"sqlite:///{tmp_path / 'pipeline.db'}", env=env) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 def scrape(port: int, timeout: float = 5.0) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

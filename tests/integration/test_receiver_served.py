@@ -4,35 +4,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from harness.servers import wait_http
+from harness.served import served
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer, free_port
+from heartbeat_monitor.redis_server import RedisServer
 
 
 @pytest.fixture
 def receiver(redis_server: RedisServer) -> Iterator[int]:
-    port = free_port()
-    env = {**os.environ, "HEARTBEAT_REDIS_URL": redis_server.url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "heartbeat_receiver", "--listen", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz")
+    with served(
+        "heartbeat_receiver", "--workers", "1", env={"HEARTBEAT_REDIS_URL": redis_server.url}
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(15)
 
 
 def test_seed_curl_example_against_the_served_receiver(receiver: int, redis_server: RedisServer) -> None:
