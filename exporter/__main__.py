@@ -3,6 +3,7 @@
 heartbeat-exporter [serve]          serve on 127.0.0.1:26003 (one process: counters live in it)
 heartbeat-exporter init-db          create the configured log tables and their indexes
 heartbeat-exporter init-sql         print the PostgreSQL DDL of the configured tables and the exporter's role
+heartbeat-exporter alert-config     print the Alertmanager configuration, inhibitions from the topology
 heartbeat-exporter demo-rows N      insert N realistic rows into each log table
 heartbeat-exporter hash-password    print a password hash for the users section of the config
 """
@@ -15,12 +16,13 @@ import sys
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from exporter.alertconfig import alertmanager_config
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema, init_sql
 from heartbeat_core.cli import common_parser, default, settings_from
 from heartbeat_core.web.serving import export_flags, serve
 
-COMMANDS = ["serve", "init-db", "init-sql", "demo-rows", "hash-password"]
+COMMANDS = ["serve", "init-db", "init-sql", "alert-config", "demo-rows", "hash-password"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = settings_from(args, flags)
     if args.command == "init-sql":
         print(init_sql(settings.tables), end="")
+        return
+    if args.command == "alert-config":
+        print(alertmanager_config(settings), end="")
         return
     if args.command in ("init-db", "demo-rows"):
         if not settings.database_url:

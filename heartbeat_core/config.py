@@ -30,8 +30,10 @@ from heartbeat_core.sections import (
     TypeName,
     TypeSpec,
     User,
+    parse_links,
     with_default_tables,
 )
+from heartbeat_core.topology import DATABASE, DEFAULT_TOPOLOGY, Topology
 from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
 
 
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
         env_prefix="HEARTBEAT_", env_nested_delimiter="__", extra="forbid", frozen=True, validate_default=True
     )
 
+    topology: Annotated[tuple[tuple[TypeName, TypeName], ...], BeforeValidator(parse_links)] = Field(
+        DEFAULT_TOPOLOGY,
+        description="the pipeline's edges between types (and `database`), as `source -> target`",
+    )
     types: dict[TypeName, TypeSpec] = Field(
         {}, description="per type: `prefixes`, `timeout` (s), `late_after` (s), `status_key`"
     )
@@ -165,6 +171,8 @@ class Settings(BaseSettings):
             for code, name in self.type_codes.items()
             if name not in self.service_types.by_name
         ]
+        known = set(self.service_types.by_name) | {DATABASE}
+        problems += [f"topology: unknown node {node!r}" for node in self.pipeline.nodes if node not in known]
         for name, spec in self.tables.items():
             if name not in DEFAULT_TABLES:
                 problems.append(f"tables.{name}: unknown log table (known: {', '.join(DEFAULT_TABLES)})")
@@ -175,6 +183,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @cached_property
+    def pipeline(self) -> Topology:
+        return Topology(self.topology)
 
     @cached_property
     def service_types(self) -> ServiceTypes:

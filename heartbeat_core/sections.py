@@ -87,3 +87,19 @@ class User(_Section):
 
 Tokens = Annotated[tuple[Annotated[str, Field(min_length=16)], ...], NoDecode, BeforeValidator(_comma_list)]
 ListenField = Annotated[Listen, NoDecode, BeforeValidator(parse_listen)]
+
+
+def parse_links(value: Any) -> Any:
+    """``["data_collection -> kafka", ...]`` or ``[[data_collection, kafka], ...]`` into pairs."""
+    if not isinstance(value, (list, tuple)):
+        return value
+    links = []
+    for item in value:
+        if isinstance(item, str):
+            source, arrow, target = item.partition("->")
+            if not arrow:
+                raise ValueError(f"expected 'source -> target', got {item!r}")
+            links.append((source.strip(), target.strip()))
+        else:
+            links.append(item)
+    return links

@@ -12,6 +12,7 @@ import yaml
 
 from harness.alertmanager import AlertmanagerServer
 from harness.servers import wait_until
+from heartbeat_core.config import from_mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "alerts" / "alertmanager.yml"
@@ -78,23 +79,55 @@ def test_a_whole_type_down_holds_back_its_services_only(alertmanager: Alertmanag
     assert states(alertmanager, names)[("HeartbeatMissing", "backend-9")] == "active"
 
 
-def test_a_database_outage_holds_back_stopped_traffic(alertmanager: AlertmanagerServer) -> None:
-    alertmanager.post(
-        [
-            alert("HeartbeatDatabaseDown", database="pipeline", job="j3"),
-            alert("HeartbeatTrafficStopped", edge="kafka_to_database", severity="warning", job="j3"),
-        ]
-    )
-    wait_until(
-        lambda: (
-            states(alertmanager, {"HeartbeatTrafficStopped"}).get(
-                ("HeartbeatTrafficStopped", "kafka_to_database")
-            )
-            == "suppressed"
-        ),
-        timeout=15,
-        interval=0.2,
-    )
+TOPOLOGY = from_mapping({}).pipeline
+
+
+@pytest.mark.parametrize("root", [n for n in TOPOLOGY.nodes if TOPOLOGY.downstream_links(n)])
+def test_a_root_down_holds_back_downstream_traffic_and_stalls_and_pages_itself(root: str) -> None:
+    alertmanager = AlertmanagerServer(
+        yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
+    )  # its own: no leftovers
+    try:
+        check_root(alertmanager, root)
+    finally:
+        alertmanager.close()
+
+
+def check_root(alertmanager: AlertmanagerServer, root: str) -> None:
+    job = {"job": f"topology-{root}"}
+    if root == "database":
+        source = alert("HeartbeatDatabaseDown", database="pipeline", edge="", **job)
+    else:
+        source = alert("HeartbeatServiceTypeDown", service_type=root, **job)
+    downstream = [link.name for link in TOPOLOGY.downstream_links(root)]
+    unrelated = [link.name for link in TOPOLOGY.links if link.name not in downstream]
+    stalls = [t for t in TOPOLOGY.downstream_nodes(root) if t != "database"]
+    targets = [
+        alert("HeartbeatTrafficStopped", edge=e, severity="warning", **job) for e in downstream + unrelated
+    ]
+    targets += [
+        alert("HeartbeatStalled", service_type=t, service_name=f"{root}-{t}-1", severity="warning", **job)
+        for t in stalls
+    ]
+    alertmanager.post([source, *targets])
+
+    def verdicts() -> dict[str, str]:
+        return {
+            a["labels"].get("edge") or a["labels"].get("service_name") or a["labels"]["alertname"]: a[
+                "status"
+            ]["state"]
+            for a in alertmanager.alerts()
+            if a["labels"].get("job") == job["job"]
+        }
+
+    expected = {
+        **{e: "suppressed" for e in downstream},
+        **{e: "active" for e in unrelated},
+        **{f"{root}-{t}-1": "suppressed" for t in stalls},
+    }
+    wait_until(lambda: all(verdicts().get(k) == v for k, v in expected.items()), timeout=15, interval=0.2)
+    root_alert = source["labels"]["alertname"]
+    assert verdicts()[root_alert] == "active"  # the root itself pages
 
 
 def route(*labels: str) -> str:

@@ -84,3 +84,9 @@ def test_init_sql_prints_the_shipped_init_sql() -> None:
     result = run("exporter", "init-sql")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")
+
+
+def test_alert_config_prints_the_shipped_alertmanager_yml() -> None:
+    result = run("exporter", "alert-config")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "alerts" / "alertmanager.yml").read_text(encoding="utf-8")

@@ -82,6 +82,10 @@ def test_bad_configuration_is_refused_with_the_key_named(tmp_path: Path, text: s
 
 # one valid, non-default value per key, as the environment spells it, and what it must become
 ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
+    "topology": (
+        '["kafka -> database"]',
+        lambda s: [link.name for link in s.pipeline.links] == ["kafka_to_database"],
+    ),
     "types": ('{"redis": {"timeout": 90}}', lambda s: s.service_types.timeout("redis") == 90),
     "type_codes": ('{"4": "backend"}', lambda s: s.type_codes == {4: "backend"}),
     "redis_url": ("redis://env:1/0", lambda s: s.redis_url == "redis://env:1/0"),
