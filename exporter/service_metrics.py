@@ -47,9 +47,17 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
         "Silence after which a service of this type is down",
         labels=["service_type"],
     )
+    quorum = GaugeMetricFamily(
+        "heartbeat_min_up",
+        "Services of this type that must be up or late (its quorum)",
+        labels=["service_type"],
+    )
     for service_type in types.all:
         timeout.add_metric([service_type.name], service_type.timeout)
+        if service_type.min_up:
+            quorum.add_metric([service_type.name], service_type.min_up)
     yield timeout
+    yield quorum
 
 
 def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:

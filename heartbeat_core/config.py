@@ -53,7 +53,7 @@ class Settings(BaseSettings):
         description="the pipeline's edges between types (and `database`), as `source -> target`",
     )
     types: dict[TypeName, TypeSpec] = Field(
-        {}, description="per type: `prefixes`, `timeout` (s), `late_after` (s), `status_key`"
+        {}, description="per type: `prefixes`, `timeout` (s), `late_after` (s), `min_up`, `status_key`"
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
@@ -202,6 +202,7 @@ class Settings(BaseSettings):
                 base.status_key if spec.status_key is None else spec.status_key,
                 # a changed timeout moves the default late_after with it
                 spec.late_after or (base.late_after if spec.timeout is None else 0.0),
+                base.min_up if spec.min_up is None else spec.min_up,
             )
         other = merged.pop(OTHER)
         return ServiceTypes((*merged.values(), other), self.type_codes)

@@ -53,6 +53,7 @@ class TypeSpec(_Section):
     timeout: Annotated[float, Field(ge=1)] | None = None
     status_key: str | None = None
     late_after: Annotated[float, Field(gt=0)] | None = None
+    min_up: Annotated[int, Field(ge=0)] | None = None
 
 
 class TableSpec(_Section):

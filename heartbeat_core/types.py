@@ -17,9 +17,9 @@ class ServiceType:
     prefixes: tuple[str, ...]
     timeout: float
     status_key: str
-    late_after: float = (
-        0.0  # silence after which a service that declares no interval is late; 0: 3/4 of the timeout
-    )
+    # silence after which a service that declares no interval is late; 0: three quarters of the timeout
+    late_after: float = 0.0
+    min_up: int = 0  # fewer services up or late than this is a lost quorum (0: no quorum)
 
     def __post_init__(self) -> None:
         if not self.late_after:

@@ -290,3 +290,10 @@ def test_metrics_negotiate_openmetrics_and_gzip_as_client_python_does(pair: tupl
         text.endswith(b"# EOF\n") and b'heartbeat_up{service_name="kafka-1",service_type="kafka"} 1.0' in text
     )
     assert len(scrape.data) < len(text) / 3
+
+
+def test_a_quorum_is_exported_for_the_types_that_set_one(redis_server: RedisServer) -> None:
+    settings = from_mapping({"redis_url": redis_server.url, "types": {"kafka": {"min_up": 2}}})
+    m = scrape(create_exporter(settings, start_worker=False).test_client())
+    assert value(m, "heartbeat_min_up", service_type="kafka") == 2
+    assert [labels for name, labels in m if name == "heartbeat_min_up"] == [(("service_type", "kafka"),)]
