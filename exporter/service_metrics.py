@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.samples import Sample
 
 from exporter.watch import Sight
+from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES, assess
 from heartbeat_core.types import ServiceTypes
 
@@ -81,6 +82,7 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
         labels=[*SERVICE_LABELS, "state"],
     )
     received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
+    sequence = SequenceFamilies()
     counts: Counter[tuple[str, str]] = Counter({(t.name, s.value): 0 for t in types.all for s in STATES})
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict
@@ -103,6 +105,7 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
             state_samples.append(Sample("heartbeat_state", {**labels, "state": each.value}, value, None))
         received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
+        sequence.add(record, labels, view.timeout, sight.now)
     services = GaugeMetricFamily(
         "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
     )
@@ -113,3 +116,43 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     )
     refused.add_metric([], snapshot.refused_total)
     yield from (last_seen, age, up, state, received, services, refused)
+    yield from sequence.families()
+
+
+class SequenceFamilies:
+    """What ``seq``, ``instance`` and ``timestamp`` tell: lost beats, restarts, copies, clock skew.
+
+    Only for services that send them: a sender without ``instance`` gets no lost, restart or
+    instance series, one without ``timestamp`` no skew.
+    """
+
+    def __init__(self) -> None:
+        self.skew = GaugeMetricFamily(
+            "heartbeat_clock_skew_seconds", "Receive time minus the sender's timestamp", labels=SERVICE_LABELS
+        )
+        self.lost = CounterMetricFamily(
+            "heartbeat_lost", "Beats missing from seq gaps within one instance", labels=SERVICE_LABELS
+        )
+        self.restarts = CounterMetricFamily(
+            "heartbeat_restarts", "How often the sender's instance changed", labels=SERVICE_LABELS
+        )
+        self.instances = GaugeMetricFamily(
+            "heartbeat_instances",
+            "Instances seen within one timeout; 2 means two copies run",
+            labels=SERVICE_LABELS,
+        )
+
+    def add(self, record: ServiceRecord, labels: dict[str, str], timeout: float, now: float) -> None:
+        if record.sent_at is not None:
+            self.skew.samples.append(
+                Sample("heartbeat_clock_skew_seconds", labels, record.last_seen - record.sent_at, None)
+            )
+        if record.instance is None:
+            return
+        self.lost.samples.append(Sample("heartbeat_lost_total", labels, float(record.lost), None))
+        self.restarts.samples.append(Sample("heartbeat_restarts_total", labels, float(record.restarts), None))
+        other = record.other_seen is not None and now - record.other_seen <= timeout
+        self.instances.samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0, None))
+
+    def families(self) -> tuple[Metric, ...]:
+        return (self.skew, self.lost, self.restarts, self.instances)

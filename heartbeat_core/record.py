@@ -25,6 +25,9 @@ class ServiceRecord(NamedTuple):
     stopping: bool = False  # the last heartbeat was a goodbye
     seq: int | None = None  # the sender's sequence number of its last beat
     instance: str | None = None  # the sender's process instance
+    lost: int = 0  # beats missing from seq gaps within one instance
+    restarts: int = 0  # how often the instance changed to one not seen just before
+    other_seen: float | None = None  # the last beat of the other instance it switched from
 
 
 class Beat(NamedTuple):
@@ -33,6 +36,8 @@ class Beat(NamedTuple):
     name: str
     now: float
     meta: str
+    seq: str = ""  # the sender's sequence number, "" when it sends none
+    instance: str = ""  # the sender's instance, "" when it sends none: nothing is tracked then
 
 
 def _number(value: float | None) -> str:
@@ -68,7 +73,20 @@ def _float(raw: str) -> float | None:
         return None
 
 
-def decode(name: str, last_seen: float, received: int, meta: str | None) -> ServiceRecord:
+def _sequence(raw: str | None) -> tuple[int, int, float | None]:
+    """(lost, restarts, the other instance's last beat) from the record script's tracking field."""
+    parts = (raw or "").split("\t")
+    if len(parts) != 8:
+        return 0, 0, None
+    try:
+        return int(float(parts[2])), int(float(parts[3])), _float(parts[5])
+    except ValueError:
+        return 0, 0, None
+
+
+def decode(
+    name: str, last_seen: float, received: int, meta: str | None, sequence: str | None = None
+) -> ServiceRecord:
     """A record from its stored fields; older layouts (three or five fields) and damage read as defaults."""
     parts = (meta or "").split("\t")
     if len(parts) not in (3, 5, 7):
@@ -87,4 +105,5 @@ def decode(name: str, last_seen: float, received: int, meta: str | None) -> Serv
         status == STOPPING,
         None if number is None else int(number),
         instance or None,
+        *_sequence(sequence),
     )

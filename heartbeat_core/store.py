@@ -35,57 +35,7 @@ from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.maintenance import Window
 from heartbeat_core.record import Beat, ServiceRecord, decode, encode_meta
-
-# One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
-# heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
-# last-seen from moving backwards when replicas' clocks differ.
-RECORD_SCRIPT = """
-local seen, info, count, refused = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local cap, cutoff, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
-for _, gone in ipairs(old) do
-  redis.call('ZREM', seen, gone)
-  redis.call('HDEL', info, gone)
-  redis.call('HDEL', count, gone)
-end
-local results = {}
-for i = 4, #ARGV, 3 do
-  local name, now, meta = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
-    redis.call('INCR', refused)
-    results[#results + 1] = -1
-  else
-    redis.call('ZADD', seen, 'GT', now, name)
-    redis.call('HSET', info, name, meta)
-    results[#results + 1] = redis.call('HINCRBY', count, name, 1)
-  end
-end
-return results
-"""
-
-# One consistent snapshot for the exporter: a script runs atomically.
-SNAPSHOT_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-return {
-  redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'),
-  redis.call('HGETALL', KEYS[2]),
-  redis.call('HGETALL', KEYS[3]),
-  redis.call('GET', KEYS[4]) or '0',
-  redis.call('ZCOUNT', KEYS[5], tostring(now - tonumber(ARGV[1])), '+inf'),
-  redis.call('HGETALL', KEYS[6]),
-  redis.call('HGETALL', KEYS[7]),
-}
-"""
-
-# A receiver process says it is alive (a write: a store that refuses writes silences it too).
-ANNOUNCE_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-redis.call('ZADD', KEYS[1], tostring(now), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[2])))
-return 1
-"""
+from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRIPT
 
 PRUNE_BATCH = 20
 
@@ -137,7 +87,7 @@ class HeartbeatStore:
     ) -> None:
         self.client = client
         tag = "{" + prefix + "}"
-        self.keys = [f"{tag}:seen", f"{tag}:info", f"{tag}:count", f"{tag}:refused"]
+        self.keys = [f"{tag}:seen", f"{tag}:info", f"{tag}:count", f"{tag}:refused", f"{tag}:seqs"]
         self.receivers_key, self.maintenance_key, self.ingest_key = (
             f"{tag}:receivers",
             f"{tag}:maintenance",
@@ -173,7 +123,7 @@ class HeartbeatStore:
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
         meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
-        result = self._commits.submit(Beat(name, now, meta))
+        result = self._commits.submit(Beat(name, now, meta, "" if seq is None else str(seq), instance or ""))
         if result < 0:
             raise CapacityExceeded(name)
         return result
@@ -186,7 +136,7 @@ class HeartbeatStore:
         cutoff = min(beat.now for beat in beats) - self.retention_seconds
         args: list[str | int] = [self.max_services, repr(cutoff), PRUNE_BATCH]
         for beat in beats:
-            args += (beat.name, repr(beat.now), beat.meta)
+            args += (beat.name, repr(beat.now), beat.meta, beat.seq, beat.instance)
         return [int(n) for n in self._record(keys=self.keys, args=args)]
 
     def _drop_closed_connection(self) -> None:
@@ -212,13 +162,24 @@ class HeartbeatStore:
     def snapshot(self, receiver_ttl: float = 10.0) -> Snapshot:
         """Everything the exporter reads, in one atomic script call."""
         self._drop_closed_connection()
-        keys = [*self.keys, self.receivers_key, self.maintenance_key, self.ingest_key]
+        seen_, info_, count_, refused_, seqs_ = self.keys
+        keys = [
+            seen_,
+            info_,
+            count_,
+            refused_,
+            self.receivers_key,
+            self.maintenance_key,
+            self.ingest_key,
+            seqs_,
+        ]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
-        seen, info, counts, refused, receivers, windows, ingest = reply
+        seen, info, counts, refused, receivers, windows, ingest, seqs = reply
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))
+        seq_map = dict(zip(seqs[::2], seqs[1::2]))
         services = tuple(
-            decode(name, float(score), int(count_map.get(name, 0)), info_map.get(name))
+            decode(name, float(score), int(count_map.get(name, 0)), info_map.get(name), seq_map.get(name))
             for name, score in zip(seen[::2], seen[1::2])
         )
         marks = dict(zip(ingest[::2], ingest[1::2]))

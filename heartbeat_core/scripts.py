@@ -1,0 +1,93 @@
+"""The store's Lua scripts: each runs atomically in Redis, in one round trip.
+
+The layout they read and write is described in ``heartbeat_core.store``.
+"""
+
+# One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
+# heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
+# last-seen from moving backwards when replicas' clocks differ.
+RECORD_SCRIPT = """
+local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local cap, cutoff, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+
+local function split(text)
+  local out, start = {}, 1
+  while true do
+    local stop = string.find(text, '\t', start, true)
+    if not stop then
+      out[#out + 1] = string.sub(text, start)
+      return out
+    end
+    out[#out + 1] = string.sub(text, start, stop - 1)
+    start = stop + 1
+  end
+end
+
+-- instance, seq, lost, restarts, other instance, its last beat, backwards steps, this one's last beat
+local function track(name, now, seq, instance)
+  local f = {'', '', '0', '0', '', '', '0', ''}
+  local raw = redis.call('HGET', seqs, name)
+  if raw then f = split(raw) end
+  local last, lost, restarts, backwards = tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[7])
+  local other, other_seen = f[5], f[6]
+  if f[1] == instance then
+    if seq and last and seq > last + 1 then
+      lost = lost + seq - last - 1
+    elseif seq and last and seq <= last then
+      backwards = backwards + 1
+    end
+  elseif f[1] ~= '' then
+    if instance ~= other then restarts = restarts + 1 end  -- not the other copy coming round again
+    other, other_seen = f[1], f[8]
+  end
+  redis.call('HSET', seqs, name, table.concat({instance, seq and tostring(seq) or '', lost, restarts,
+    other, other_seen, backwards, now}, '\t'))
+end
+
+local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
+for _, gone in ipairs(old) do
+  redis.call('ZREM', seen, gone)
+  redis.call('HDEL', info, gone)
+  redis.call('HDEL', count, gone)
+  redis.call('HDEL', seqs, gone)
+end
+local results = {}
+for i = 4, #ARGV, 5 do
+  local name, now, meta, seq, instance = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
+    redis.call('INCR', refused)
+    results[#results + 1] = -1
+  else
+    redis.call('ZADD', seen, 'GT', now, name)
+    redis.call('HSET', info, name, meta)
+    results[#results + 1] = redis.call('HINCRBY', count, name, 1)
+    if instance ~= '' then track(name, now, tonumber(seq), instance) end
+  end
+end
+return results
+"""
+
+# One consistent snapshot for the exporter: a script runs atomically.
+SNAPSHOT_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+return {
+  redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES'),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('HGETALL', KEYS[3]),
+  redis.call('GET', KEYS[4]) or '0',
+  redis.call('ZCOUNT', KEYS[5], tostring(now - tonumber(ARGV[1])), '+inf'),
+  redis.call('HGETALL', KEYS[6]),
+  redis.call('HGETALL', KEYS[7]),
+  redis.call('HGETALL', KEYS[8]),
+}
+"""
+
+# A receiver process says it is alive (a write: a store that refuses writes silences it too).
+ANNOUNCE_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('ZADD', KEYS[1], tostring(now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tostring(now - tonumber(ARGV[2])))
+return 1
+"""
