@@ -48,6 +48,11 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
         "Silence after which a service of this type is down",
         labels=["service_type"],
     )
+    stall = GaugeMetricFamily(
+        "heartbeat_stall_after_seconds",
+        "No progress for this long while up is a stall, per type",
+        labels=["service_type"],
+    )
     quorum = GaugeMetricFamily(
         "heartbeat_min_up",
         "Services of this type that must be up or late (its quorum)",
@@ -55,10 +60,10 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     )
     for service_type in types.all:
         timeout.add_metric([service_type.name], service_type.timeout)
+        stall.add_metric([service_type.name], service_type.stall_after)
         if service_type.min_up:
             quorum.add_metric([service_type.name], service_type.min_up)
-    yield timeout
-    yield quorum
+    yield from (timeout, stall, quorum)
 
 
 def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
@@ -120,7 +125,7 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
 
 
 class SequenceFamilies:
-    """What ``seq``, ``instance`` and ``timestamp`` tell: lost beats, restarts, copies, clock skew.
+    """What ``seq``, ``instance``, ``timestamp`` and ``progress`` tell: losses, restarts, copies, skew.
 
     Only for services that send them: a sender without ``instance`` gets no lost, restart or
     instance series, one without ``timestamp`` no skew.
@@ -136,6 +141,14 @@ class SequenceFamilies:
         self.restarts = CounterMetricFamily(
             "heartbeat_restarts", "How often the sender's instance changed", labels=SERVICE_LABELS
         )
+        self.progress = CounterMetricFamily(
+            "heartbeat_progress", "The sender's progress counters", labels=[*SERVICE_LABELS, "counter"]
+        )
+        self.progressed = GaugeMetricFamily(
+            "heartbeat_last_progress_timestamp_seconds",
+            "Receiver time when a progress counter last changed",
+            labels=SERVICE_LABELS,
+        )
         self.instances = GaugeMetricFamily(
             "heartbeat_instances",
             "Instances seen within one timeout; 2 means two copies run",
@@ -147,6 +160,13 @@ class SequenceFamilies:
             self.skew.samples.append(
                 Sample("heartbeat_clock_skew_seconds", labels, record.last_seen - record.sent_at, None)
             )
+        for counter, value in record.progress:
+            sample_labels = {**labels, "counter": counter}
+            self.progress.samples.append(Sample("heartbeat_progress_total", sample_labels, value, None))
+        if record.progress_at is not None:
+            self.progressed.samples.append(
+                Sample("heartbeat_last_progress_timestamp_seconds", labels, record.progress_at, None)
+            )
         if record.instance is None:
             return
         self.lost.samples.append(Sample("heartbeat_lost_total", labels, float(record.lost), None))
@@ -155,4 +175,4 @@ class SequenceFamilies:
         self.instances.samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0, None))
 
     def families(self) -> tuple[Metric, ...]:
-        return (self.skew, self.lost, self.restarts, self.instances)
+        return (self.skew, self.lost, self.restarts, self.instances, self.progress, self.progressed)

@@ -101,6 +101,7 @@ class HeartbeatSender:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        progress: Callable[[], Mapping[str, float]] | None = None,
     ) -> None:
         if isinstance(urls, str):
             urls = [urls]
@@ -123,6 +124,7 @@ class HeartbeatSender:
         self.clock = clock
         self.wall_clock = wall_clock
         self.rand = rand
+        self.progress = progress  # ever-growing counters, e.g. lambda: {"records_out": n}
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -289,6 +291,7 @@ class HeartbeatSender:
             "seq": max(self._seq, 0),
             "instance": self.instance,
             "timestamp": self.wall_clock(),
+            **({"progress": dict(self.progress())} if self.progress else {}),
             **payload,
             **(extra or {}),
         }

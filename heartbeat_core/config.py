@@ -53,7 +53,8 @@ class Settings(BaseSettings):
         description="the pipeline's edges between types (and `database`), as `source -> target`",
     )
     types: dict[TypeName, TypeSpec] = Field(
-        {}, description="per type: `prefixes`, `timeout` (s), `late_after` (s), `min_up`, `status_key`"
+        {},
+        description="per type: `prefixes`, `timeout`/`late_after`/`stall_after` (s), `min_up`, `status_key`",
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
@@ -134,6 +135,13 @@ class Settings(BaseSettings):
         description="the longest status API window",
         json_schema_extra={"app": "exporter"},
     )
+    max_progress_counters: int = Field(
+        8,
+        ge=0,
+        le=64,
+        description="progress counters a heartbeat may carry; more get a 400",
+        json_schema_extra={"app": "receiver"},
+    )
     late_factor: float = Field(
         1.5,
         ge=1,
@@ -203,6 +211,7 @@ class Settings(BaseSettings):
                 # a changed timeout moves the default late_after with it
                 spec.late_after or (base.late_after if spec.timeout is None else 0.0),
                 base.min_up if spec.min_up is None else spec.min_up,
+                base.stall_after if spec.stall_after is None else spec.stall_after,
             )
         other = merged.pop(OTHER)
         return ServiceTypes((*merged.values(), other), self.type_codes)

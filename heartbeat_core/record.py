@@ -6,6 +6,7 @@ occur in any of them: names refuse control characters, the rest are numbers and 
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 OTHER = "other"
@@ -28,6 +29,8 @@ class ServiceRecord(NamedTuple):
     lost: int = 0  # beats missing from seq gaps within one instance
     restarts: int = 0  # how often the instance changed to one not seen just before
     other_seen: float | None = None  # the last beat of the other instance it switched from
+    progress: tuple[tuple[str, float], ...] = ()  # its progress counters, by name
+    progress_at: float | None = None  # when they last changed (grew, or reset with a new instance)
 
 
 class Beat(NamedTuple):
@@ -38,6 +41,7 @@ class Beat(NamedTuple):
     meta: str
     seq: str = ""  # the sender's sequence number, "" when it sends none
     instance: str = ""  # the sender's instance, "" when it sends none: nothing is tracked then
+    progress: str = ""  # its progress counters as compact JSON, "" when it sends none
 
 
 def _number(value: float | None) -> str:
@@ -84,8 +88,21 @@ def _sequence(raw: str | None) -> tuple[int, int, float | None]:
         return 0, 0, None
 
 
+def _progress(raw: str | None) -> tuple[tuple[str, float], ...]:
+    try:
+        counters = json.loads(raw) if raw else {}
+        return tuple((str(k), float(v)) for k, v in sorted(counters.items()))
+    except (ValueError, TypeError, AttributeError):
+        return ()
+
+
 def decode(
-    name: str, last_seen: float, received: int, meta: str | None, sequence: str | None = None
+    name: str,
+    last_seen: float,
+    received: int,
+    meta: str | None,
+    sequence: str | None = None,
+    progress: tuple[str | None, str | None] = (None, None),
 ) -> ServiceRecord:
     """A record from its stored fields; older layouts (three or five fields) and damage read as defaults."""
     parts = (meta or "").split("\t")
@@ -106,4 +123,6 @@ def decode(
         None if number is None else int(number),
         instance or None,
         *_sequence(sequence),
+        _progress(progress[0]),
+        _float(progress[1] or ""),
     )

@@ -8,6 +8,7 @@ The layout they read and write is described in ``heartbeat_core.store``.
 # last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local progress, progress_at = KEYS[6], KEYS[7]
 local cap, cutoff, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 
 local function split(text)
@@ -50,10 +51,13 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', info, gone)
   redis.call('HDEL', count, gone)
   redis.call('HDEL', seqs, gone)
+  redis.call('HDEL', progress, gone)
+  redis.call('HDEL', progress_at, gone)
 end
 local results = {}
-for i = 4, #ARGV, 5 do
+for i = 4, #ARGV, 6 do
   local name, now, meta, seq, instance = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local counters = ARGV[i + 5]
   if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
     redis.call('INCR', refused)
     results[#results + 1] = -1
@@ -62,6 +66,10 @@ for i = 4, #ARGV, 5 do
     redis.call('HSET', info, name, meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
     if instance ~= '' then track(name, now, tonumber(seq), instance) end
+    if counters ~= '' and redis.call('HGET', progress, name) ~= counters then
+      redis.call('HSET', progress, name, counters)  -- a counter grew (or reset): progress now
+      redis.call('HSET', progress_at, name, now)
+    end
   end
 end
 return results
@@ -80,6 +88,8 @@ return {
   redis.call('HGETALL', KEYS[6]),
   redis.call('HGETALL', KEYS[7]),
   redis.call('HGETALL', KEYS[8]),
+  redis.call('HGETALL', KEYS[9]),
+  redis.call('HGETALL', KEYS[10]),
 }
 """
 

@@ -54,6 +54,7 @@ class TypeSpec(_Section):
     status_key: str | None = None
     late_after: Annotated[float, Field(gt=0)] | None = None
     min_up: Annotated[int, Field(ge=0)] | None = None
+    stall_after: Annotated[float, Field(gt=0)] | None = None
 
 
 class TableSpec(_Section):

@@ -87,7 +87,8 @@ class HeartbeatStore:
     ) -> None:
         self.client = client
         tag = "{" + prefix + "}"
-        self.keys = [f"{tag}:seen", f"{tag}:info", f"{tag}:count", f"{tag}:refused", f"{tag}:seqs"]
+        names = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at")
+        self.keys = [f"{tag}:{name}" for name in names]
         self.receivers_key, self.maintenance_key, self.ingest_key = (
             f"{tag}:receivers",
             f"{tag}:maintenance",
@@ -116,6 +117,7 @@ class HeartbeatStore:
         stopping: bool = False,
         seq: int | None = None,
         instance: str | None = None,
+        progress: str = "",
     ) -> int:
         """Store one heartbeat; return how many this service has sent.
 
@@ -123,7 +125,8 @@ class HeartbeatStore:
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
         meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
-        result = self._commits.submit(Beat(name, now, meta, "" if seq is None else str(seq), instance or ""))
+        beat = Beat(name, now, meta, "" if seq is None else str(seq), instance or "", progress)
+        result = self._commits.submit(beat)
         if result < 0:
             raise CapacityExceeded(name)
         return result
@@ -136,7 +139,7 @@ class HeartbeatStore:
         cutoff = min(beat.now for beat in beats) - self.retention_seconds
         args: list[str | int] = [self.max_services, repr(cutoff), PRUNE_BATCH]
         for beat in beats:
-            args += (beat.name, repr(beat.now), beat.meta, beat.seq, beat.instance)
+            args += (beat.name, repr(beat.now), beat.meta, beat.seq, beat.instance, beat.progress)
         return [int(n) for n in self._record(keys=self.keys, args=args)]
 
     def _drop_closed_connection(self) -> None:
@@ -162,24 +165,22 @@ class HeartbeatStore:
     def snapshot(self, receiver_ttl: float = 10.0) -> Snapshot:
         """Everything the exporter reads, in one atomic script call."""
         self._drop_closed_connection()
-        seen_, info_, count_, refused_, seqs_ = self.keys
-        keys = [
-            seen_,
-            info_,
-            count_,
-            refused_,
-            self.receivers_key,
-            self.maintenance_key,
-            self.ingest_key,
-            seqs_,
-        ]
+        records, tracking = self.keys[:4], self.keys[4:]
+        keys = [*records, self.receivers_key, self.maintenance_key, self.ingest_key, *tracking]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
-        seen, info, counts, refused, receivers, windows, ingest, seqs = reply
+        seen, info, counts, refused, receivers, windows, ingest, seqs, progress, progress_at = reply
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))
-        seq_map = dict(zip(seqs[::2], seqs[1::2]))
+        seq_map, progress_map, at_map = (dict(zip(h[::2], h[1::2])) for h in (seqs, progress, progress_at))
         services = tuple(
-            decode(name, float(score), int(count_map.get(name, 0)), info_map.get(name), seq_map.get(name))
+            decode(
+                name,
+                float(score),
+                int(count_map.get(name, 0)),
+                info_map.get(name),
+                seq_map.get(name),
+                (progress_map.get(name), at_map.get(name)),
+            )
             for name, score in zip(seen[::2], seen[1::2])
         )
         marks = dict(zip(ingest[::2], ingest[1::2]))

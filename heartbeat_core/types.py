@@ -20,6 +20,7 @@ class ServiceType:
     # silence after which a service that declares no interval is late; 0: three quarters of the timeout
     late_after: float = 0.0
     min_up: int = 0  # fewer services up or late than this is a lost quorum (0: no quorum)
+    stall_after: float = 300.0  # up, but no progress counter grew for this long: stalled
 
     def __post_init__(self) -> None:
         if not self.late_after:

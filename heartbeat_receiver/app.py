@@ -30,7 +30,14 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     store = store or make_store(settings, writer=True)
-    ingest = Ingest(store, settings.service_types, clock, settings.max_body_bytes, settings.ingest_tokens)
+    ingest = Ingest(
+        store,
+        settings.service_types,
+        clock,
+        settings.max_body_bytes,
+        settings.ingest_tokens,
+        settings.max_progress_counters,
+    )
     app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_ingest"] = ingest
     app.extensions["heartbeat_presence"] = Presence(store, settings.receiver_ttl).start()

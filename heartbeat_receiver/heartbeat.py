@@ -6,7 +6,9 @@ Both of the user's shapes are accepted: the agent's bare ``{"type": 4}`` and a n
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ class Heartbeat:
     stopping: bool = False  # a goodbye: the service stops on purpose
     seq: int | None = None
     instance: str | None = None
+    progress: str = ""  # the counters as compact JSON with sorted keys, "" when none were sent
 
 
 def _number(body: Mapping[str, Any], key: str) -> float | None:
@@ -57,10 +60,29 @@ def _name(value: Any, key: str) -> str:
     return value
 
 
-def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
-    """Validate a decoded JSON body; raise :class:`ApiError` (400) on anything unusable."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+COUNTER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _progress(value: Any, limit: int) -> str:
+    """The counters of ``progress``, checked: a few named, non-negative, finite numbers."""
+    if value is None:
+        return ""
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_field", "'progress' must be an object of counters")
+    if len(value) > limit:
+        raise ApiError(400, "invalid_field", f"'progress' has more than {limit} counters")
+    for name, number in value.items():
+        if not COUNTER.fullmatch(name):
+            raise ApiError(
+                400, "invalid_field", f"'progress' counter names are [A-Za-z_][A-Za-z0-9_]*, got {name!r}"
+            )
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < 2**63:
+            raise ApiError(400, "invalid_field", f"'progress.{name}' must be a non-negative number")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _identity(body: dict[str, Any], types: ServiceTypes, address: str) -> tuple[str, str]:
+    """The service's name and type: named, or derived from the type and the sender's address."""
     declared = body.get("type")
     if declared is not None and (isinstance(declared, bool) or not isinstance(declared, (str, int))):
         raise ApiError(400, "invalid_field", "'type' must be a string or an integer")
@@ -73,6 +95,14 @@ def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
     name = _name(raw_name, key) if raw_name is not None else f"type-{declared}@{address}"
     if len(name) > MAX_NAME:
         raise ApiError(400, "invalid_field", "the derived service name is too long")
+    return name, types.classify(name, declared)
+
+
+def parse(body: Any, types: ServiceTypes, address: str, max_counters: int = 8) -> Heartbeat:
+    """Validate a decoded JSON body; raise :class:`ApiError` (400) on anything unusable."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    name, service_type = _identity(body, types, address)
     sent_at = _number(body, "timestamp")
     interval = _number(body, "interval")
     if interval is not None and interval <= 0:
@@ -86,6 +116,5 @@ def parse(body: Any, types: ServiceTypes, address: str) -> Heartbeat:
     instance = body.get("instance")
     if instance is not None:
         instance = _name(instance, "instance")[:64]
-    return Heartbeat(
-        name, types.classify(name, declared), sent_at, interval, status == STOPPING, seq, instance
-    )
+    progress = _progress(body.get("progress"), max_counters)
+    return Heartbeat(name, service_type, sent_at, interval, status == STOPPING, seq, instance, progress)

@@ -77,12 +77,14 @@ class Ingest:
         clock: Callable[[], float],
         max_body: int,
         tokens: tuple[str, ...],
+        max_counters: int = 8,
     ) -> None:
         self.store = store
         self.types = types
         self.clock = clock
         self.max_body = max_body
         self.tokens = tokens
+        self.max_counters = max_counters
 
     def accept(self, headers: Headers, body: bytes | None, peer: str) -> Answer:
         try:
@@ -109,7 +111,7 @@ class Ingest:
             decoded = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
-        beat = parse(decoded, self.types, peer or "unknown")
+        beat = parse(decoded, self.types, peer or "unknown", self.max_counters)
         now = self.clock()
         try:
             self.store.record(
@@ -122,6 +124,7 @@ class Ingest:
                 stopping=beat.stopping,
                 seq=beat.seq,
                 instance=beat.instance,
+                progress=beat.progress,
             )
         except CapacityExceeded:
             raise ApiError(
