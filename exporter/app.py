@@ -16,6 +16,7 @@ from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector
 from exporter.database import make_engine
 from exporter.exposition import negotiate
+from exporter.pipeline import EdgeRates, PipelineView
 from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
 from exporter.traffic import TrafficCounter
@@ -41,6 +42,7 @@ class Exporter:
     clock: Callable[[], float]
     auth: Authenticator
     engine: Engine | None
+    pipeline: PipelineView
 
 
 def build(
@@ -48,6 +50,7 @@ def build(
 ) -> Exporter:
     watch = IngestWatch(store or make_store(settings), settings, clock)
     probe = traffic = worker = engine = None
+    rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     if settings.database_url:
         engine = make_engine(settings.database_url, settings.probe_timeout)
         probe = DatabaseProbe(engine, database_label(settings.database_url), settings.probe_timeout, clock)
@@ -59,13 +62,16 @@ def build(
             timeout=max(settings.probe_timeout, settings.poll_interval * 2),
             clock=clock,
         )
-        worker = Worker(probe, traffic, settings.poll_interval)
+        worker = Worker(probe, traffic, settings.poll_interval, rates, clock)
+    pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        HeartbeatCollector(watch, settings.service_types, probe, traffic, settings.poll_interval, clock)
+        HeartbeatCollector(
+            watch, settings.service_types, probe, traffic, settings.poll_interval, clock, pipeline
+        )
     )
     auth = Authenticator(settings.users, settings.secret_key, settings.token_ttl_seconds, clock)
-    return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine)
+    return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine, pipeline)
 
 
 def create_app(

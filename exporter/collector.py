@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter.failure import REASONS
+from exporter.pipeline import PipelineView, edge_families
 from exporter.probe import DatabaseProbe
 from exporter.service_metrics import monitor_families, service_families
 from exporter.traffic import TrafficCounter
@@ -30,8 +32,10 @@ class HeartbeatCollector(Collector):
         traffic: TrafficCounter | None,
         poll_interval: float,
         clock: Callable[[], float] = time.time,
+        pipeline: PipelineView | None = None,
     ) -> None:
         self.watch = watch
+        self.pipeline = pipeline
         self.types = types
         self.probe = probe
         self.traffic = traffic
@@ -43,9 +47,12 @@ class HeartbeatCollector(Collector):
         started = time.perf_counter()
         sight = self.watch.read()
         yield from monitor_families(sight, self.types)
-        yield from service_families(sight, self.types)
+        counts: Counter[tuple[str, str]] = Counter()
+        yield from service_families(sight, self.types, counts)
         if self.probe is not None:
             yield from self._database(self.probe)
+        if self.pipeline is not None:
+            yield from edge_families(self.pipeline(counts, sight.watch.blind, sight.now))
         if self.traffic is not None:
             yield from self._traffic(self.traffic)
         yield from self._self()

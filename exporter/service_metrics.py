@@ -66,7 +66,10 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum)
 
 
-def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
+def service_families(
+    sight: Sight, types: ServiceTypes, counts: Counter[tuple[str, str]] | None = None
+) -> Iterator[Metric]:
+    """``counts`` (optional) is filled with services per (type, state), for the pipeline's edges."""
     snapshot = sight.snapshot
     if snapshot is None:
         return
@@ -88,7 +91,8 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     )
     received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
     sequence = SequenceFamilies()
-    counts: Counter[tuple[str, str]] = Counter({(t.name, s.value): 0 for t in types.all for s in STATES})
+    counts = Counter() if counts is None else counts
+    counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict
     seen_samples, age_samples, up_samples, state_samples = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify
@@ -81,9 +82,8 @@ def status() -> ResponseReturnValue:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
     service_status: dict[str, Any] = {t.status_key: [] for t in types.all}
-    for view in sorted(
-        service_views(snapshot.services, types, sight.now, sight.watch), key=lambda v: v.record.name
-    ):
+    views = service_views(snapshot.services, types, sight.now, sight.watch)
+    for view in sorted(views, key=lambda v: v.record.name):
         service_status[types.by_name[view.service_type].status_key].append(
             {
                 "service": view.record.name,
@@ -96,8 +96,18 @@ def status() -> ResponseReturnValue:
                 "state": view.state.value,
             }
         )
+    counts = Counter((view.service_type, view.state.value) for view in views)
     service_status["database"] = _database(exporter)
     answer: dict[str, Any] = {"service_status": service_status}
+    # states for everyone (whether data flows); the rates are traffic, for admins only
+    answer["pipeline"] = [
+        {
+            "edge": edge.edge,
+            "state": edge.state,
+            "records_per_minute": edge.records_per_minute if principal.is_admin else None,
+        }
+        for edge in exporter.pipeline(counts, sight.watch.blind, sight.now)
+    ]
     if principal.is_admin:
         error: str | None = "no pipeline database is configured"
         answer["traffic_status"] = empty_traffic()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
+from exporter.pipeline import EdgeRates
 from exporter.probe import DatabaseProbe
 from exporter.traffic import TrafficCounter
 
@@ -14,16 +17,26 @@ log = logging.getLogger(__name__)
 class Worker:
     """Runs in a daemon thread so that scrapes only ever read results, never wait for SQL."""
 
-    def __init__(self, probe: DatabaseProbe, traffic: TrafficCounter, interval: float) -> None:
+    def __init__(
+        self,
+        probe: DatabaseProbe,
+        traffic: TrafficCounter,
+        interval: float,
+        rates: EdgeRates | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.probe = probe
         self.traffic = traffic
         self.interval = interval
+        self.rates = rates
+        self.clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def cycle(self) -> None:
         self.probe.run()
-        self.traffic.poll()
+        if self.traffic.poll() and self.rates is not None:
+            self.rates.observe(self.traffic.snapshot(), self.clock())
 
     def _run(self) -> None:
         while not self._stop.is_set():

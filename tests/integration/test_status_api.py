@@ -19,7 +19,7 @@ from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.support import FakeClock
+from tests.support import FakeClock, parse_samples
 
 USERS = {
     "alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"},
@@ -240,3 +240,50 @@ def test_status_ignores_the_exporter_without_database(redis_server: RedisServer)
     body = post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()
     assert body["service_status"]["database"]["is_connected"] is False
     assert body["traffic_error"] == "no pipeline database is configured"
+
+
+def test_the_pipeline_section_says_where_data_flows(apps: tuple[Flask, Flask, str], clock: FakeClock) -> None:
+    receiver, exporter, url = apps
+    for name in ("collector-1", "kafka-1", "backend-1", "redis-1", "frontend-1"):
+        assert post(receiver.test_client(), "/heartbeat", {"service": name}).status_code == 200
+    worker = exporter.extensions["exporter"].worker
+    worker.cycle()  # counting starts
+    insert(url, "node_monitor_metrics", [{"ip": "10.0.0.7", "created_at": at(1)}] * 30)
+    clock.advance(60)
+    worker.cycle()
+    client = exporter.test_client()
+    edges = {
+        e["edge"]: e
+        for e in post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()["pipeline"]
+    }
+    assert list(edges) == [
+        "data_collection_to_kafka",
+        "kafka_to_database",
+        "database_to_backend",
+        "redis_to_backend",
+        "backend_to_frontend",
+    ]
+    assert edges["data_collection_to_kafka"] == {
+        "edge": "data_collection_to_kafka",
+        "state": "flowing",
+        "records_per_minute": 30.0,
+    }
+    assert edges["redis_to_backend"]["state"] == "stalled"
+    viewer = {
+        e["edge"]: e
+        for e in post(client, "/heartbeat/status", {}, login(client, "bob")).get_json()["pipeline"]
+    }
+    assert viewer["data_collection_to_kafka"] == {
+        **edges["data_collection_to_kafka"],
+        "records_per_minute": None,
+    }
+    samples = parse_samples(client.get("/metrics").get_data(as_text=True))
+    assert (
+        samples[("heartbeat_edge_state", (("edge", "data_collection_to_kafka"), ("state", "flowing")))] == 1
+    )
+    clock.advance(200)  # every service falls silent: the collectors are down, their edge blocked
+    edges = {
+        e["edge"]: e["state"]
+        for e in post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()["pipeline"]
+    }
+    assert edges["data_collection_to_kafka"] == "blocked_upstream"
