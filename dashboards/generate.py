@@ -43,6 +43,7 @@ def state_code(selector: str) -> str:
     return "max by (service_name, service_type) (" + " or ".join(parts) + ")"
 
 
+EDGE_COLOURS = {"flowing": "green", "stalled": "orange", "blocked_upstream": "red", "unknown": "purple"}
 UP_DOWN = [
     model.ValueMap(
         {
@@ -196,17 +197,24 @@ def pipeline() -> Panel:
         '"id", "$1", "service_type", "(.*)") '
         'or label_replace(max(heartbeat_database_up), "id", "database", "", "")'
     )
+    # the edges' states come from the exporter's one rule (heartbeat_edge_state), coloured here
+    edges = "max by (edge, state) (heartbeat_edge_state == 1)"
+    for state, colour in EDGE_COLOURS.items():
+        edges = f'label_replace({edges}, "color", "{colour}", "state", "{state}")'
     edges = (
-        "label_replace(label_replace(label_replace("
-        "sum by (edge) (rate(heartbeat_traffic_records_total[$__rate_interval])), "
-        '"id", "$1", "edge", "(.*)"), "source", "$1", "edge", "(.*)_to_.*"), '
-        '"target", "$1", "edge", ".*_to_(.*)")'
+        f'label_replace(label_replace(label_replace({edges}, "id", "$1", "edge", "(.*)"), '
+        '"source", "$1", "edge", "(.*)_to_.*"), "target", "$1", "edge", ".*_to_(.*)")'
     )
-    description = "The pipeline: nodes are service types (value: services up), edges carry the traffic rate."
+    description = "The pipeline: nodes are service types (value: services up), edges coloured by their state."
     return (
-        place(nodegraph.Panel(), "Pipeline", description, "suffix: rows/s", (12, 5, 12, 10))
+        place(nodegraph.Panel(), "Pipeline", description, "none", (12, 5, 12, 10))
         .with_target(query(nodes, ref="nodes", instant_table=True))
         .with_target(query(edges, ref="edges", instant_table=True))
+        .with_transformation(
+            model.DataTransformerConfig(
+                id_val="organize", options={"renameByName": {"state": "detail__state"}}
+            )
+        )
     )
 
 
@@ -214,15 +222,14 @@ def history() -> Panel:
     return (
         place(
             statetimeline.Panel(),
-            "Up/down history",
-            "When each service was up or down.",
+            "State history",
+            "Each service's state: up, late, down, unknown (the monitor could not see), paused.",
             "none",
             (0, 15, 24, 8),
         )
-        .with_target(query(f"max by (service_name) (heartbeat_up{{{TYPE}}})", "{{service_name}}"))
-        .mappings(UP_DOWN)
-        .color_scheme(BY_THRESHOLD)
-        .thresholds(RED_BELOW_ONE)
+        .with_target(query(state_code(TYPE), "{{service_name}}"))
+        .mappings(STATES)
+        .color_scheme(db.FieldColor().mode(model.FieldColorModeId.FIXED).fixed_color("text"))
         .show_value(common.VisibilityMode.NEVER)
         .merge_values(True)
     )
