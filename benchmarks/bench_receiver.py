@@ -89,6 +89,20 @@ HEARTBEATS = textwrap.dedent(
     """
 )
 
+# what the agent sends since sequence tracking: the record script also checks seq and instance
+AGENT_BEATS = textwrap.dedent(
+    """
+    counter = 0
+    request = function()
+      counter = counter + 1
+      local n = counter % 1000
+      local body = '{"service": "collector-' .. n .. '", "timestamp": 1763800000, "interval": 30, '
+        .. '"instance": "i' .. n .. '", "seq": ' .. math.floor(counter / 1000) .. '}'
+      return wrk.format("POST", "/heartbeat", {["Content-Type"] = "application/json"}, body)
+    end
+    """
+)
+
 PUSHES = textwrap.dedent(
     """
     counter = 0
@@ -258,6 +272,12 @@ def main() -> None:
                 "/healthz",
                 HEARTBEATS,
             )
+        workers, threads = args.receiver[0]
+        targets[receiver.format(workers, threads) + ", the agent's beats (seq, instance)"] = (
+            [*ours, "--workers", str(workers), "--threads", str(threads)],
+            "/healthz",
+            AGENT_BEATS,
+        )
         urls = {}
         for name, (command, health, _) in targets.items():
             port = free_port()
@@ -289,6 +309,11 @@ def main() -> None:
         mine = receiver.format(workers, threads)
         pairs += [(mine, floor_granian), (mine, floor), (mine, gateway), (mine, slow_name)]
     pairs.append(("receiver, gunicorn gthread 2x8", floor))
+    first = receiver.format(*args.receiver[0])
+    pairs += [
+        (first + ", the agent's beats (seq, instance)", first),
+        (first + ", the agent's beats (seq, instance)", gateway),
+    ]
     print(json.dumps(summarize(rounds, pairs), indent=2, ensure_ascii=False))
 
 
