@@ -96,6 +96,7 @@ def fill(url: str, services: int, now: float) -> None:
     beats = [Beat(f"{kinds[i % len(kinds)]}-{i}", now - i % 300, "other\t\t") for i in range(services)]
     for start in range(0, services, 5000):
         store.record_many(beats[start : start + 5000])
+    store.announce("benchmark", 3600)  # a live receiver: states are judged, not unknown
 
 
 def bench_metrics(sizes: list[int], repeat: int) -> None:
@@ -118,13 +119,16 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             g_age = Gauge("heartbeat_age_seconds", "x", labels, registry=reference)
             g_up = Gauge("heartbeat_up", "x", labels, registry=reference)
             c_rx = Counter("heartbeat_received", "x", labels, registry=reference)
+            g_state = Gauge("heartbeat_state", "x", [*labels, "state"], registry=reference)
             for s in snapshot.services:  # what a background updater would have set
                 g_seen.labels(s.name, s.service_type).set(s.last_seen)
                 g_age.labels(s.name, s.service_type).set(now - s.last_seen)
                 g_up.labels(s.name, s.service_type).set(1)
                 c_rx.labels(s.name, s.service_type).inc(s.received)
+                for state in ("paused", "unknown", "down", "late", "up"):
+                    g_state.labels(s.name, s.service_type, state).set(1 if state == "up" else 0)
             ref = timed(lambda r=reference: generate_latest(r), repeat)  # type: ignore[misc]
-            del reference, g_seen, g_age, g_up, c_rx
+            del reference, g_seen, g_age, g_up, c_rx, g_state
             gc.collect()
             cells = [
                 f"{n:,}",

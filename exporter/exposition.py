@@ -13,8 +13,11 @@ the same registry and parse them with client_python's parsers.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import gzip
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 
 from prometheus_client.exposition import choose_encoder, gzip_accepted
 from prometheus_client.registry import Collector
@@ -26,6 +29,32 @@ _TYPE = {"info": "gauge", "stateset": "gauge", "gaugehistogram": "histogram", "u
 OPENMETRICS = "application/openmetrics-text"
 # a scrape is very repetitive text: level 1 already shrinks it about tenfold (docs/benchmarks.md)
 GZIP_LEVEL = 1
+
+
+class Extended(dict[str, str]):
+    """A labels dict that is another one plus one label sorting after all of its keys.
+
+    The renderer then writes it from the other's label string, already made, instead of sorting
+    and escaping every label again: a service's five ``heartbeat_state`` samples share its
+    ``service_name`` and ``service_type``. To everything else it is a plain dict.
+    """
+
+    __slots__ = ("base", "suffix")
+
+    def __init__(self, base: dict[str, str], key: str, value: str) -> None:
+        super().__init__(base)
+        self[key] = value
+        self.base = base
+        self.suffix = f',{key}="{_escape(value)}"}}'
+
+
+def _number(value: float) -> str:
+    # the values of most samples; the same text floatToGoString writes for them
+    if value == 1.0:
+        return "1.0"
+    if value == 0.0 and math.copysign(1.0, value) > 0:
+        return "0.0"
+    return _go_float(value)
 
 
 def _escape(value: str) -> str:
@@ -43,8 +72,31 @@ def _header(metric_name: str, kind: str, unit: str, documentation: str, openmetr
     return f"# HELP {name} {doc}\n# TYPE {name} {_TYPE.get(kind, kind)}\n"
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a scrape is built.
+
+    A scrape of 10,000 services makes some 150,000 short-lived, acyclic objects (samples, label
+    dicts, strings), all freed by reference counting; their allocation alone would trigger
+    collections of the whole heap, 40 % of the scrape's time (docs/benchmarks.md). Collection
+    resumes afterwards; a concurrent scrape at most shortens the pause.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def render(registry: Collector, *, openmetrics: bool = False) -> bytes:
     """The exposition of every family the registry collects, for our families' shapes."""
+    with _collector_paused():
+        return _render(registry, openmetrics)
+
+
+def _render(registry: Collector, openmetrics: bool) -> bytes:
     output: list[str] = []
     # keyed by the labels dict itself (held in the value, so its id stays unique during this call):
     # the collector shares one dict among the families of a service
@@ -59,17 +111,24 @@ def render(registry: Collector, *, openmetrics: bool = False) -> bytes:
             ):
                 raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
             labels = sample.labels
-            if labels:
-                cached = labelstrs.get(id(labels))
-                if cached is None:
-                    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
-                    cached = labelstrs[id(labels)] = (labels, "{" + inner + "}")
-                output.append(f"{sample.name}{cached[1]} {_go_float(sample.value)}\n")
+            if isinstance(labels, Extended):
+                text = _labelstr(labels.base, labelstrs)[:-1] + labels.suffix
+                output.append(f"{sample.name}{text} {_number(sample.value)}\n")
+            elif labels:
+                output.append(f"{sample.name}{_labelstr(labels, labelstrs)} {_number(sample.value)}\n")
             else:
-                output.append(f"{sample.name} {_go_float(sample.value)}\n")
+                output.append(f"{sample.name} {_number(sample.value)}\n")
     if openmetrics:
         output.append("# EOF\n")
     return "".join(output).encode("utf-8")
+
+
+def _labelstr(labels: dict[str, str], cache: dict[int, tuple[dict[str, str], str]]) -> str:
+    cached = cache.get(id(labels))
+    if cached is None:
+        inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+        cached = cache[id(labels)] = (labels, "{" + inner + "}")
+    return cached[1]
 
 
 def negotiate(registry: Collector, accept: str, accept_encoding: str) -> tuple[bytes, dict[str, str]]:

@@ -73,7 +73,9 @@ def late_after(record: ServiceRecord, service_type: ServiceType, late_factor: fl
 def is_paused(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> bool:
     if record.stopping:
         return True
-    return any(w.active(now) and w.covers(record.name, service_type.name) for w in watch.windows)
+    return bool(watch.windows) and any(
+        w.active(now) and w.covers(record.name, service_type.name) for w in watch.windows
+    )
 
 
 def grace_start(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> float | None:
@@ -83,6 +85,8 @@ def grace_start(record: ServiceRecord, service_type: ServiceType, watch: Watch, 
     maintenance window covering it. Until a full timeout has passed from there, its silence
     says nothing.
     """
+    if watch.blind_until is None and not watch.windows:
+        return None  # the usual case, once per service per scrape: nothing to regain sight after
     ends = [w.end for w in watch.windows if w.end <= now and w.covers(record.name, service_type.name)]
     if watch.blind_until is not None and (
         watch.blind_since is None or record.last_seen + service_type.timeout >= watch.blind_since
