@@ -230,6 +230,9 @@ def main() -> None:
         default=[(2, 4)],
         help="Granian workers x threads to measure the receiver with, e.g. 2x4 2x8",
     )
+    parser.add_argument(
+        "--baseline", help="a git revision whose receiver runs beside today's in every round (e.g. 6c49fae)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-receiver-"))
     (folder / "bare.py").write_text(BARE_APP)
@@ -273,6 +276,15 @@ def main() -> None:
                 HEARTBEATS,
             )
         workers, threads = args.receiver[0]
+        if args.baseline:
+            tree = folder / "baseline"
+            subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline], check=True)
+            servers.callback(subprocess.run, ["git", "worktree", "remove", "--force", str(tree)], check=False)
+            targets[f"receiver at {args.baseline}, Granian {workers}x{threads}"] = (
+                ["env", f"PYTHONPATH={tree}", *ours, "--workers", str(workers), "--threads", str(threads)],
+                "/healthz",
+                HEARTBEATS,
+            )
         targets[receiver.format(workers, threads) + ", the agent's beats (seq, instance)"] = (
             [*ours, "--workers", str(workers), "--threads", str(threads)],
             "/healthz",
@@ -310,6 +322,10 @@ def main() -> None:
         pairs += [(mine, floor_granian), (mine, floor), (mine, gateway), (mine, slow_name)]
     pairs.append(("receiver, gunicorn gthread 2x8", floor))
     first = receiver.format(*args.receiver[0])
+    if args.baseline:
+        pairs.append(
+            (first, f"receiver at {args.baseline}, Granian {args.receiver[0][0]}x{args.receiver[0][1]}")
+        )
     pairs += [
         (first + ", the agent's beats (seq, instance)", first),
         (first + ", the agent's beats (seq, instance)", gateway),
