@@ -49,6 +49,7 @@ class IngestWatch:
         self._last: tuple[float, float] | None = None  # the last spell this exporter saw end
         self._silent_since: float | None = None
         self._silent_fleet = 0
+        self._failing = False  # in a store outage (reported once, at its start)
 
     def read(self) -> Sight:
         try:
@@ -56,8 +57,15 @@ class IngestWatch:
         except Exception as exc:  # redis down, timeout, cluster moved: all mean "cannot read now"
             with self._lock:
                 self.errors += 1
-            log.warning("cannot read the heartbeat store: %s", exc)
+                first, self._failing = not self._failing, True
+            # an outage is reported once, not at every scrape; heartbeat_store_read_errors_total counts
+            (log.warning if first else log.debug)("cannot read the heartbeat store: %s", exc)
             snapshot = None
+        else:
+            with self._lock:
+                back, self._failing = self._failing, False
+            if back:
+                log.info("the heartbeat store can be read again")
         with self._lock:
             now = self.clock()
             silent = snapshot is not None and self._silent(snapshot.services, now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -297,3 +298,21 @@ def test_a_quorum_is_exported_for_the_types_that_set_one(redis_server: RedisServ
     m = scrape(create_exporter(settings, start_worker=False).test_client())
     assert value(m, "heartbeat_min_up", service_type="kafka") == 2
     assert [labels for name, labels in m if name == "heartbeat_min_up"] == [(("service_type", "kafka"),)]
+
+
+def test_a_store_outage_is_logged_once_and_its_end_too(
+    own_redis: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    http = create_exporter(from_mapping({"redis_url": own_redis.url}), start_worker=False).test_client()
+    own_redis.stop()
+    with caplog.at_level(logging.INFO, logger="exporter.watch"):
+        for _ in range(3):
+            assert value(scrape(http), "heartbeat_store_up") == 0
+        own_redis.start()
+        assert value(scrape(http), "heartbeat_store_up") == 1
+    messages = [
+        (r.levelname, r.getMessage().split(":")[0]) for r in caplog.records if r.name == "exporter.watch"
+    ]
+    assert messages.count(("WARNING", "cannot read the heartbeat store")) == 1
+    assert ("INFO", "the heartbeat store can be read again") in messages
+    assert value(scrape(http), "heartbeat_store_read_errors_total") == 3
