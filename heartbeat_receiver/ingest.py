@@ -85,6 +85,7 @@ class Ingest:
         self.max_body = max_body
         self.tokens = tokens
         self.max_counters = max_counters
+        self._store_failing = False  # a plain flag: a race only repeats or skips one log line
 
     def accept(self, headers: Headers, body: bytes | None, peer: str) -> Answer:
         try:
@@ -92,8 +93,13 @@ class Ingest:
         except ApiError as exc:
             return error_answer(exc)
         except redis.RedisError as exc:
-            log.warning("heartbeat store unavailable: %s", exc)
+            first, self._store_failing = not self._store_failing, True
+            # an outage is reported once per process, not once per refused heartbeat
+            (log.warning if first else log.debug)("heartbeat store unavailable: %s", exc)
             return error_answer(store_unavailable())
+        if self._store_failing:
+            self._store_failing = False
+            log.info("heartbeat store available again")
         return Answer(200, (JSON,), encode(fields))
 
     def _record(self, headers: Headers, body: bytes | None, peer: str) -> dict[str, Any]:

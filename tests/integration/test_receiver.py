@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -175,8 +176,9 @@ def test_ingest_tokens_when_configured(redis_server: RedisServer, clock: FakeClo
 
 
 def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
-    own_redis: RedisServer, clock: FakeClock
+    own_redis: RedisServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="heartbeat_receiver.ingest")
     http, store = make_client(own_redis, clock)
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert http.get("/readyz").status_code == 200
@@ -187,10 +189,15 @@ def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(
     assert down.get_json()["error"] == "store_unavailable"
     assert http.get("/readyz").status_code == 503
     assert http.get("/healthz").status_code == 200
+    assert post(http, {"service": "kafka-2"}).status_code == 503
     own_redis.start()  # same port, empty data: the same app must carry on, from the first heartbeat
     assert post(http, {"service": "kafka-1"}).status_code == 200
     assert http.get("/readyz").status_code == 200
     assert [s.name for s in store.snapshot().services] == ["kafka-1"]
+    logged = [
+        (r.levelname, r.getMessage().split(":")[0]) for r in caplog.records if r.name.endswith("ingest")
+    ]
+    assert logged == [("WARNING", "heartbeat store unavailable"), ("INFO", "heartbeat store available again")]
 
 
 def test_a_redis_restart_between_heartbeats_costs_no_heartbeat(
