@@ -146,6 +146,54 @@ class Bench:
         for agent in quiet:
             agent.crashed = False
 
+    def expect(self, **names: int) -> Outcome:
+        return Outcome("", [], Counter(names))
+
+    def stalled(self) -> Outcome:
+        agent = self.stack.fleet.agents["backend-1"]
+        agent.stalled = True
+        self.wait(300 + 60)  # stall_after, then time to page
+        agent.stalled = False
+        return self.expect(HeartbeatStalled=1)
+
+    def kafka_down(self) -> Outcome:
+        brokers = [a for a in self.stack.fleet.agents.values() if a.service_type == "kafka"]
+        for agent in brokers:
+            agent.crashed = True
+        self.wait(TIMEOUT["kafka"] + 90 + 300 + 60)  # down, paged; then the backends' stall window
+        for agent in brokers:
+            agent.crashed = False
+        return self.expect(HeartbeatMissing=1, HeartbeatServiceTypeDown=1)
+
+    def duplicate(self) -> Outcome:
+        copy = self.stack.fleet.add("redis-1", "redis")
+        self.wait(300 + 90)
+        copy.crashed = True
+        return self.expect(HeartbeatDuplicateInstance=1)
+
+    def skew(self) -> Outcome:
+        agent = self.stack.fleet.agents["redis-2"]
+        agent.skew = 120.0
+        self.wait(600 + 90)
+        agent.skew = 0.0
+        return self.expect(HeartbeatClockSkew=1)
+
+
+def run_pipeline(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
+    """The pipeline scenarios: a stalled consumer, every Kafka broker down, a second copy, a wrong clock."""
+    stack = Stack(scale, rules, alertmanager)
+    bench = Bench(stack)
+    try:
+        return [
+            bench.scenario("warm-up", lambda: None, 150),
+            bench.scenario("one consumer alive but stalled", bench.stalled, 60),
+            bench.scenario("every Kafka broker killed", bench.kafka_down, 120),
+            bench.scenario("a second copy of a service", bench.duplicate, 90),
+            bench.scenario("one agent's clock 2 minutes ahead", bench.skew, 30),
+        ]
+    finally:
+        stack.close()
+
 
 def run(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
     stack = Stack(scale, rules, alertmanager)
@@ -166,11 +214,10 @@ def run(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
 
 
 def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
-    crash = next(o for o in outcomes if o.scenario == "one crash per type")
-    crashed = crash.expected["HeartbeatMissing"]
+    crash = next((o for o in outcomes if o.scenario == "one crash per type"), Outcome("", []))
     return {
         "scale": scale,
-        "recall": len(crash.delays) / crashed,
+        "recall": len(crash.delays) / crash.expected["HeartbeatMissing"] if crash.expected else None,
         "delays": {
             name: {"delay_s": round(d, 1), "bound_s": b} for name, (d, b) in sorted(crash.delays.items())
         },
@@ -202,11 +249,19 @@ def main() -> None:
         "--scale", type=float, default=1.0, help="divide every duration by this (1: real time)"
     )
     parser.add_argument("--rules-from", help="a git revision whose alerts/ to use (default: the work tree)")
+    parser.add_argument(
+        "--alertmanager-from",
+        help="a git revision whose alerts/alertmanager.yml to use (default: as --rules-from)",
+    )
+    parser.add_argument("--suite", choices=["pages", "pipeline"], default="pages")
     args = parser.parse_args()
     logging.getLogger("heartbeat_agent").setLevel(logging.CRITICAL)  # outages make every agent warn
     rules = at_revision(args.rules_from, "alerts/heartbeat.rules.yml")
-    alertmanager = at_revision(args.rules_from, "alerts/alertmanager.yml")
-    print(json.dumps(report(run(args.scale, rules, alertmanager), args.scale), indent=2, ensure_ascii=False))
+    alertmanager = at_revision(args.alertmanager_from or args.rules_from, "alerts/alertmanager.yml")
+    suite = run_pipeline if args.suite == "pipeline" else run
+    print(
+        json.dumps(report(suite(args.scale, rules, alertmanager), args.scale), indent=2, ensure_ascii=False)
+    )
 
 
 if __name__ == "__main__":

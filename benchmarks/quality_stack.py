@@ -87,6 +87,9 @@ class Agent:
     crashed: bool = False
     last_beat: float | None = None
     skipped: bool = False
+    records: int = 0  # its progress counter: grows with every beat while it has work
+    stalled: bool = False  # alive, but moving no data
+    skew: float = 0.0  # its host's clock, ahead by this much
 
 
 @dataclass
@@ -104,13 +107,33 @@ class Fleet:
         prefixes = {t.name: (t.prefixes[-1] if t.prefixes else "misc") for t in DEFAULT_TYPES}
         for service_type, prefix in prefixes.items():
             for i in range(self.per_type):
-                name = f"{prefix}-{i}"
-                sender = HeartbeatSender(
-                    self.url, interval=self.interval, timeout=self.interval / 3, payload={"service": name}
-                )
-                self.agents[name] = Agent(name, service_type, sender)
-        for agent in self.agents.values():
-            threading.Thread(target=self._run, args=(agent,), daemon=True).start()
+                self.add(f"{prefix}-{i}", service_type)
+
+    def add(self, name: str, service_type: str) -> Agent:
+        """One more agent; a name already in the fleet is a second copy of that service."""
+        holder: list[Agent] = []
+        sender = HeartbeatSender(
+            self.url,
+            interval=self.interval,
+            timeout=self.interval / 3,
+            payload={"service": name},
+            progress=lambda: {"records_out": holder[0].records},
+            wall_clock=lambda: time.time() + holder[0].skew,
+        )
+        agent = Agent(name, service_type, sender)
+        holder.append(agent)
+        key = name if name not in self.agents else f"{name}#copy"
+        self.agents[key] = agent
+        threading.Thread(target=self._run, args=(agent,), daemon=True).start()
+        return agent
+
+    def has_work(self, agent: Agent) -> bool:
+        """Backends consume what Kafka delivers: with every broker down they move nothing."""
+        if agent.stalled:
+            return False
+        if agent.service_type == "backend":
+            return any(not a.crashed for a in self.agents.values() if a.service_type == "kafka")
+        return True
 
     def _run(self, agent: Agent) -> None:
         self.stop.wait(self.rng.uniform(0, self.interval))  # agents start spread over one interval
@@ -118,6 +141,8 @@ class Fleet:
             if not agent.crashed:
                 lose = self.loss and not agent.skipped and self.rng.random() < self.loss
                 agent.skipped = bool(lose)
+                if self.has_work(agent):
+                    agent.records += 1
                 if not lose and agent.sender.send_once():
                     agent.last_beat = time.time()
             delay = self.interval * (1 + self.rng.uniform(-self.jitter, self.jitter))
@@ -142,7 +167,12 @@ class Stack:
         self.stack.callback(self.redis.close)
         self.config = self.folder / "heartbeat.yaml"
         types = {
-            t.name: {"timeout": t.timeout / scale, "late_after": t.late_after / scale} for t in DEFAULT_TYPES
+            t.name: {
+                "timeout": t.timeout / scale,
+                "late_after": t.late_after / scale,
+                "stall_after": t.stall_after / scale,
+            }
+            for t in DEFAULT_TYPES
         }
         users = {"admin": {"password_hash": generate_password_hash(PASSWORD), "role": "admin"}}
         settings = {
