@@ -44,6 +44,7 @@ class Outcome:
     expected: Counter[str] = field(default_factory=Counter)  # alert names that should page, how often
     delays: dict[str, tuple[float, float]] = field(default_factory=dict)  # crashed service -> (delay, bound)
     firing_missing: int = 0
+    since: float | None = None  # when the fault it should page for began (the pipeline suite)
 
     @property
     def unexpected(self) -> int:
@@ -152,9 +153,12 @@ class Bench:
     def stalled(self) -> Outcome:
         agent = self.stack.fleet.agents["backend-1"]
         agent.stalled = True
+        since = agent.last_beat  # its counter last grew with this beat
         self.wait(300 + 60)  # stall_after, then time to page
         agent.stalled = False
-        return self.expect(HeartbeatStalled=1)
+        outcome = self.expect(HeartbeatStalled=1)
+        outcome.since = since
+        return outcome
 
     def kafka_down(self) -> Outcome:
         brokers = [a for a in self.stack.fleet.agents.values() if a.service_type == "kafka"]
@@ -227,6 +231,9 @@ def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
                 "unexpected_pages": o.unexpected,
                 "missing_alerts_firing_in_prometheus": o.firing_missing,
                 "paged": [names for _, names in o.pages],
+                "first_page_after_s": round((o.pages[0][0] - o.since) * scale, 1)
+                if o.pages and o.since
+                else None,
             }
             for o in outcomes
         },

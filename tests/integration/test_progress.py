@@ -75,3 +75,35 @@ def test_the_agent_sends_its_progress_callable(live_receiver: LiveServer, redis_
 
     (record,) = make_store(from_mapping({"redis_url": redis_server.url})).snapshot().services
     assert record.progress == (("records_out", 200.0),)
+
+
+def test_every_new_family_passes_promtool(apps: tuple[Flask, Flask], clock: FakeClock) -> None:
+    import subprocess
+
+    receiver, exporter = apps
+    send(
+        receiver,
+        clock,
+        {"instance": "a", "seq": 0, "timestamp": clock.now, "progress": {"records_out": 1}},
+        {"instance": "a", "seq": 3, "timestamp": clock.now, "progress": {"records_out": 9}},
+        {"instance": "b", "seq": 0, "timestamp": clock.now + 500},
+    )
+    text = exporter.test_client().get("/metrics").get_data()
+    for family in (
+        b"heartbeat_state{",
+        b"heartbeat_progress_total{",
+        b"heartbeat_last_progress_timestamp_seconds{",
+        b"heartbeat_lost_total{",
+        b"heartbeat_restarts_total{",
+        b"heartbeat_instances{",
+        b"heartbeat_clock_skew_seconds{",
+        b"heartbeat_edge_state{",
+        b"heartbeat_ingest_up ",
+        b"heartbeat_receivers ",
+        b"heartbeat_stall_after_seconds{",
+    ):
+        assert family in text, family
+    result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), (
+        result.stdout + result.stderr
+    )
