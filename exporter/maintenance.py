@@ -8,7 +8,6 @@ longest timeout no longer matter to any state and are pruned.
 
 from __future__ import annotations
 
-import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from heartbeat_core.errors import ApiError
 from heartbeat_core.maintenance import Window
-from heartbeat_core.web.body import read_json
+from heartbeat_core.web.body import read_json, unix_seconds
 
 if TYPE_CHECKING:
     from exporter.app import Exporter
@@ -58,19 +57,6 @@ def _optional_text(body: dict[str, Any], key: str, limit: int) -> str | None:
     return value
 
 
-def _time(body: dict[str, Any], key: str) -> float:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ApiError(400, "invalid_field", f"'{key}' must be Unix seconds (a number)")
-    try:
-        number = float(value)
-    except OverflowError:
-        number = math.inf
-    if not 0 <= number < 253_402_300_800:  # finite, and no later than the year 9999
-        raise ApiError(400, "invalid_field", f"'{key}' must be Unix seconds before the year 10000")
-    return number
-
-
 def parse_window(body: Any, types: set[str]) -> Window:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
@@ -80,7 +66,7 @@ def parse_window(body: Any, types: set[str]) -> Window:
         raise ApiError(400, "missing_field", "a window needs 'service_type', 'service_prefix' or both")
     if service_type is not None and service_type not in types:
         raise ApiError(400, "invalid_field", f"unknown service type {service_type!r}")
-    start, end = _time(body, "start"), _time(body, "end")
+    start, end = (unix_seconds(body.get(key), key, "invalid_field") for key in ("start", "end"))
     if end <= start:
         raise ApiError(400, "invalid_field", "'end' must be after 'start'")
     reason = body.get("reason", "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from exporter.window import empty_traffic, window_counts
 from heartbeat_core.errors import ApiError
 from heartbeat_core.status import service_views
-from heartbeat_core.web.body import EMPTY, read_json
+from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
 
 if TYPE_CHECKING:
     from exporter.app import Exporter
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 bp = Blueprint("status", __name__)
 
 DEFAULT_WINDOW = 86400.0
-LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time a datetime can hold
 
 
 def _json_object(required: bool) -> dict[str, Any]:
@@ -35,13 +33,7 @@ def _json_object(required: bool) -> dict[str, Any]:
 
 def _time(body: dict[str, Any], key: str, default: float) -> float:
     raw = body.get(key)
-    if raw is None:
-        return default
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
-        raise ApiError(400, "invalid_window", f"'{key}' must be Unix seconds (a number)")
-    if not 0 <= raw <= LAST_SECOND:
-        raise ApiError(400, "invalid_window", f"'{key}' must be between 0 and {LAST_SECOND} (year 9999)")
-    return float(raw)
+    return default if raw is None else unix_seconds(raw, key, "invalid_window")
 
 
 def _iso(ts: float | None) -> str | None:
