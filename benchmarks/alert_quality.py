@@ -183,38 +183,49 @@ class Bench:
         return self.expect(HeartbeatClockSkew=1)
 
 
-def run_pipeline(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
-    """The pipeline scenarios: a stalled consumer, every Kafka broker down, a second copy, a wrong clock."""
+Plan = list[tuple[str, Callable[[], Outcome | None], float]]  # (scenario, action, settle seconds)
+
+
+def on_stack(scale: float, rules: str, alertmanager: str, plan: Callable[[Bench], Plan]) -> list[Outcome]:
+    """Run a plan's scenarios in order on one fresh stack, and take the stack down afterwards."""
     stack = Stack(scale, rules, alertmanager)
     bench = Bench(stack)
     try:
-        return [
-            bench.scenario("warm-up", lambda: None, 150),
-            bench.scenario("one consumer alive but stalled", bench.stalled, 60),
-            bench.scenario("every Kafka broker killed", bench.kafka_down, 120),
-            bench.scenario("a second copy of a service", bench.duplicate, 90),
-            bench.scenario("one agent's clock 2 minutes ahead", bench.skew, 30),
-        ]
+        return [bench.scenario(name, action, settle) for name, action, settle in plan(bench)]
     finally:
         stack.close()
+
+
+def pipeline_plan(bench: Bench) -> Plan:
+    """A stalled consumer, every Kafka broker down, a second copy, a wrong clock."""
+    return [
+        ("warm-up", lambda: None, 150),
+        ("one consumer alive but stalled", bench.stalled, 60),
+        ("every Kafka broker killed", bench.kafka_down, 120),
+        ("a second copy of a service", bench.duplicate, 90),
+        ("one agent's clock 2 minutes ahead", bench.skew, 30),
+    ]
+
+
+def pages_plan(bench: Bench) -> Plan:
+    return [
+        ("warm-up", lambda: None, 150),
+        ("one crash per type", bench.crashes, 90),
+        ("jitter ±20 % and one beat in ten lost", bench.jitter, 30),
+        ("receiver stopped 90 s", lambda: bench.outage("receiver", 90), 150),
+        ("Redis stopped 90 s", lambda: bench.outage("redis", 90), 150),
+        ("exporter stopped 60 s", lambda: bench.outage("exporter", 60), 150),
+        ("a goodbye", bench.goodbye, 150),
+        ("maintenance window, resumed 30 s after it", bench.maintenance, 150),
+    ]
 
 
 def run(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
-    stack = Stack(scale, rules, alertmanager)
-    bench = Bench(stack)
-    try:
-        return [
-            bench.scenario("warm-up", lambda: None, 150),
-            bench.scenario("one crash per type", bench.crashes, 90),
-            bench.scenario("jitter ±20 % and one beat in ten lost", lambda: bench.jitter(), 30),
-            bench.scenario("receiver stopped 90 s", lambda: bench.outage("receiver", 90), 150),
-            bench.scenario("Redis stopped 90 s", lambda: bench.outage("redis", 90), 150),
-            bench.scenario("exporter stopped 60 s", lambda: bench.outage("exporter", 60), 150),
-            bench.scenario("a goodbye", lambda: bench.goodbye(), 150),
-            bench.scenario("maintenance window, resumed 30 s after it", lambda: bench.maintenance(), 150),
-        ]
-    finally:
-        stack.close()
+    return on_stack(scale, rules, alertmanager, pages_plan)
+
+
+def run_pipeline(scale: float, rules: str, alertmanager: str) -> list[Outcome]:
+    return on_stack(scale, rules, alertmanager, pipeline_plan)
 
 
 def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
