@@ -6,6 +6,7 @@ heartbeat-exporter init-sql         print the PostgreSQL DDL of the configured t
 heartbeat-exporter alert-config     print the Alertmanager configuration, inhibitions from the topology
 heartbeat-exporter demo-rows N      insert N realistic rows into each log table
 heartbeat-exporter hash-password    print a password hash for the users section of the config
+heartbeat-exporter new-token        print a scrape token for Prometheus and its metrics_auth line
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from werkzeug.security import generate_password_hash
 from exporter.alertconfig import alertmanager_config
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema, init_sql
-from heartbeat_core.cli import common_parser, default, settings_from
+from heartbeat_core.cli import common_parser, default, print_new_token, settings_from
 from heartbeat_core.web.serving import export_flags, serve
 
-COMMANDS = ["serve", "init-db", "init-sql", "alert-config", "demo-rows", "hash-password"]
+COMMANDS = ["serve", "init-db", "init-sql", "alert-config", "demo-rows", "hash-password", "new-token"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> None:
         if len(password) < 8:
             parser.error("use a password of at least 8 characters")
         print(generate_password_hash(password))
+        return
+    if args.command == "new-token":
+        print_new_token("Prometheus (authorization: credentials)", "metrics_auth", "bearer_token_hash")
         return
     flags = {"exporter_listen": args.listen, "database_url": args.database_url, "threads": args.threads}
     settings = settings_from(args, flags)
@@ -56,7 +60,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     # one worker process: traffic counters are in-process state, so requests share it via threads
     export_flags(args.config, {"redis_url": args.redis_url, "redis_cluster": args.redis_cluster, **flags})
-    serve("exporter.wsgi:app", settings.exporter_listen, workers=1, threads=settings.threads)
+    serve(
+        "exporter.wsgi:rsgi",
+        settings.exporter_listen,
+        workers=1,
+        threads=settings.threads,
+        client_timeout=settings.client_timeout,
+        rsgi=True,
+    )
 
 
 if __name__ == "__main__":

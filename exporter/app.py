@@ -11,7 +11,7 @@ from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from exporter import maintenance, status
+from exporter import maintenance, security, status
 from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector
 from exporter.database import make_engine
@@ -19,6 +19,7 @@ from exporter.exposition import negotiate
 from exporter.pipeline import EdgeRates, PipelineView
 from exporter.probe import DatabaseProbe
 from exporter.schema import database_label
+from exporter.security import ScraperGate
 from exporter.traffic import TrafficCounter
 from exporter.watch import IngestWatch
 from exporter.worker import Worker
@@ -61,6 +62,7 @@ def build(
             max_keys=settings.max_ips_per_edge,
             timeout=max(settings.probe_timeout, settings.poll_interval * 2),
             clock=clock,
+            ip_labels=settings.traffic_ip_labels,
         )
         worker = Worker(probe, traffic, settings.poll_interval, rates, clock)
     pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)
@@ -70,7 +72,14 @@ def build(
             watch, settings.service_types, probe, traffic, settings.poll_interval, clock, pipeline
         )
     )
-    auth = Authenticator(settings.users, settings.secret_key, settings.token_ttl_seconds, clock)
+    auth = Authenticator(
+        settings.users,
+        settings.secret_key,
+        settings.token_ttl_seconds,
+        watch.store,
+        clock,
+        settings.login_failures_per_minute,
+    )
     return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine, pipeline)
 
 
@@ -89,6 +98,8 @@ def create_app(
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["exporter"] = exporter
     errors.register(app)
+    security.register(app)
+    scraper = ScraperGate(settings.metrics_auth)
     app.register_blueprint(status.bp)
     app.register_blueprint(maintenance.bp)
     openapi.register(app, Path(__file__).with_name("openapi.yaml"))
@@ -99,6 +110,7 @@ def create_app(
 
     @app.get("/metrics")
     def metrics() -> Response:
+        scraper.check(request.headers.get("Authorization"))
         body, headers = negotiate(
             exporter.registry, request.headers.get("Accept", ""), request.headers.get("Accept-Encoding", "")
         )

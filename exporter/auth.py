@@ -1,27 +1,44 @@
-"""Login and bearer tokens for the status API: werkzeug password hashes, itsdangerous tokens."""
+"""Login and bearer tokens for the status API: werkzeug password hashes, itsdangerous tokens.
+
+A token is signed with HMAC-SHA-256 and names its user, a fingerprint of that user's password
+hash and role, and an id of its own. Change the password or the role in the configuration and
+the fingerprint no longer matches, so every token issued before stops working; ``logout``
+revokes one token by its id, in the store, for every exporter. Logins are throttled per client
+address and per user, and password checks (deliberately slow) run a few at a time, so that a
+flood of logins cannot take the threads that scrapes need.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from exporter.throttle import LoginThrottle
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import User
+from heartbeat_core.store import HeartbeatStore
 
 # checked when the user does not exist, so that a wrong name costs as long as a wrong password
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
+CONCURRENT_LOGINS = 1  # password checks at once; the rest get 429 at once instead of a thread
 
 
 @dataclass(frozen=True)
 class Principal:
     username: str
     role: str
+    token_id: str = ""
+    expires_at: float = 0.0
 
     @property
     def is_admin(self) -> bool:
@@ -34,28 +51,54 @@ class Authenticator:
         users: Mapping[str, User],
         secret_key: str | None,
         ttl_seconds: int,
+        store: HeartbeatStore,
         clock: Callable[[], float] = time.time,
+        failures_per_minute: int = 5,
     ) -> None:
         self.users = users
         self.ttl_seconds = ttl_seconds
+        self.store = store
+        self.clock = clock
 
         class ClockSigner(TimestampSigner):  # expiry follows the injected clock
             def get_timestamp(self) -> int:
                 return int(clock())
 
         # without a configured key, tokens are valid for this process's lifetime only
+        self._key = (secret_key or secrets.token_urlsafe(32)).encode()
         self.serializer = URLSafeTimedSerializer(
-            secret_key or secrets.token_urlsafe(32), salt="heartbeat-status", signer=ClockSigner
+            self._key,
+            salt="heartbeat-status",
+            signer=ClockSigner,
+            signer_kwargs={"digest_method": hashlib.sha256},
         )
+        self.throttle = LoginThrottle(failures_per_minute, clock=clock)
+        self._checking = threading.BoundedSemaphore(CONCURRENT_LOGINS)
 
-    def login(self, username: object, password: object) -> str:
+    def fingerprint(self, user: User) -> str:
+        """Changes whenever the user's password hash or role does."""
+        material = f"{user.role}\0{user.password_hash}".encode()
+        return hmac.new(self._key, material, hashlib.sha256).hexdigest()[:24]
+
+    def login(self, username: object, password: object, address: str) -> str:
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_body", "'username' and 'password' must be strings")
         user = self.users.get(username)
-        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+        # a name that is no user counts against the address only: it cannot grow the table
+        keys = (f"address:{address}", *((f"user:{username}",) if user else ()))
+        self.throttle.check(*keys)
+        if not self._checking.acquire(blocking=False):
+            raise ApiError(429, "too_many_logins", "too many logins at once; try again", retry_after=1)
+        try:
+            ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+        finally:
+            self._checking.release()
         if user is None or not ok:
+            self.throttle.failed(*keys)
             raise ApiError(401, "invalid_credentials", "wrong username or password")
-        return self.serializer.dumps({"u": username})
+        return self.serializer.dumps(
+            {"u": username, "f": self.fingerprint(user), "j": secrets.token_urlsafe(12)}
+        )
 
     def principal(self) -> Principal:
         """The caller of this request, from ``Authorization: Bearer``; 401 for anything else."""
@@ -63,12 +106,27 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "a bearer token is required: POST /auth/login first")
         try:
-            data = self.serializer.loads(token.strip(), max_age=self.ttl_seconds)
+            data, issued = self.serializer.loads(
+                token.strip(), max_age=self.ttl_seconds, return_timestamp=True
+            )
         except SignatureExpired:
             raise ApiError(401, "token_expired", "the token has expired; log in again") from None
         except BadSignature:
             raise ApiError(401, "invalid_token", "the token is not valid") from None
-        user = self.users.get(data.get("u", "")) if isinstance(data, dict) else None
+        principal = self._principal(data, issued.timestamp())
+        if self.store.is_revoked(principal.token_id):  # a redis error: 503, never let through
+            raise ApiError(401, "token_revoked", "the token was logged out; log in again")
+        return principal
+
+    def _principal(self, data: Any, issued: float) -> Principal:
+        fields = data if isinstance(data, dict) else {}
+        user = self.users.get(str(fields.get("u", "")))
         if user is None:  # removed from the configuration since the token was issued
             raise ApiError(401, "invalid_token", "the token is not valid")
-        return Principal(data["u"], user.role)
+        if not hmac.compare_digest(str(fields.get("f", "")), self.fingerprint(user)):
+            raise ApiError(401, "token_revoked", "the password or role changed since login; log in again")
+        return Principal(str(fields["u"]), user.role, str(fields.get("j", "")), issued + self.ttl_seconds)
+
+    def logout(self) -> None:
+        principal = self.principal()
+        self.store.revoke(principal.token_id, principal.expires_at, self.clock())

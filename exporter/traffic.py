@@ -191,9 +191,11 @@ class TrafficCounter:
         max_keys: int,
         timeout: float,
         clock: Callable[[], float] = time.time,
+        ip_labels: bool = True,
     ) -> None:
         self.engine = engine
         self.clock = clock
+        self.ip_labels = ip_labels  # False: the IP ends of a series are left empty (per-edge totals)
         self.timeout = timeout
         used = {edge.table for edge in EDGES}
         self.tables = {
@@ -249,7 +251,7 @@ class TrafficCounter:
             else:
                 merged: Counter[tuple[str, str]] = Counter()
                 for key, value in state.counts.items():
-                    merged[edge.labels(key)] += value
+                    merged[edge.labels(key, ips=self.ip_labels)] += value
                 series = tuple(EdgeSeries(s, t, v) for (s, t), v in sorted(merged.items()))
                 overflow[edge.name] = state.overflow
             edges[edge.name] = series

@@ -50,8 +50,23 @@ class IngestWatch:
         self._silent_since: float | None = None
         self._silent_fleet = 0
         self._failing = False  # in a store outage (reported once, at its start)
+        self._recent: Sight | None = None
+        self._reading = threading.Lock()  # one read of the store at a time; the others share it
 
     def read(self) -> Sight:
+        """The store as of at most ``snapshot_cache_seconds`` ago.
+
+        Every scrape and status call costs Redis a whole snapshot (a script that blocks the
+        receivers' writes while it runs); calls that come together share one.
+        """
+        with self._reading:
+            recent = self._recent
+            if recent is not None and 0 <= self.clock() - recent.now < self.settings.snapshot_cache_seconds:
+                return recent
+            self._recent = self._read()
+            return self._recent
+
+    def _read(self) -> Sight:
         try:
             snapshot: Snapshot | None = self.store.snapshot(self.settings.receiver_ttl)
         except Exception as exc:  # redis down, timeout, cluster moved: all mean "cannot read now"

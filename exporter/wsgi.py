@@ -1,5 +1,7 @@
-"""The exporter as a WSGI app factory for servers that import it (``exporter.wsgi:app``).
+"""The exporter as app factories for servers that import it.
 
+``exporter.wsgi:app`` is the WSGI app; ``exporter.wsgi:rsgi`` is what ``heartbeat-exporter``
+serves: the same app behind the RSGI adapter, so that clients that send slowly hold no thread.
 Settings come from ``HEARTBEAT_CONFIG`` and the environment; ``heartbeat-exporter`` puts its
 flags there before it starts the server's worker process.
 """
@@ -10,7 +12,19 @@ from flask import Flask
 
 from exporter.app import create_app
 from heartbeat_core.config import load_settings
+from heartbeat_core.web.rsgi import WsgiOnRsgi
 
 
 def app() -> Flask:
     return create_app(load_settings())
+
+
+def rsgi() -> WsgiOnRsgi:
+    settings = load_settings()
+    flask = create_app(settings)
+    return WsgiOnRsgi(
+        flask.wsgi_app,
+        threads=settings.threads,
+        client_timeout=settings.client_timeout,
+        max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
+    )

@@ -33,6 +33,11 @@ def _bin(name: str) -> str:
     return found[-1]
 
 
+def psql() -> str:
+    """The psql client of the PostgreSQL the harness runs."""
+    return _bin("psql")
+
+
 class PostgresServer:
     """initdb + pg_ctl in a temporary folder; as root, the server runs as the postgres user."""
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import secrets
 import sys
 from typing import Any
 
 from heartbeat_core.config import ConfigError, Settings, load_settings
+from heartbeat_core.sections import token_hash
 
 
 def default(key: str) -> Any:
@@ -61,3 +64,11 @@ def settings_from(args: argparse.Namespace, flags: dict[str, Any]) -> Settings:
         print("configuration is valid")
         raise SystemExit(0)
     return settings
+
+
+def print_new_token(who: str, key: str, field: str, *, in_list: bool = False) -> None:
+    """A random token for ``who`` and the configuration line that admits it (its hash only)."""
+    token = secrets.token_urlsafe(32)
+    entry = {field: token_hash(token)}
+    print(f"token for {who}: {token}")
+    print(f"configuration: {key}: {json.dumps([entry] if in_list else entry)}")

@@ -19,12 +19,14 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic import model_validator as model_check
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
     ListenField,
+    MetricsAuth,
     TableSpec,
     Tokens,
     TypeName,
@@ -39,6 +41,11 @@ from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; one line per bad location."""
+
+
+def key(app: str, default: Any = PydanticUndefined, description: str = "", **constraints: Any) -> Any:
+    """A key that only one process reads (``app``: receiver, exporter or both), for the docs table."""
+    return Field(default, description=description, json_schema_extra={"app": app}, **constraints)
 
 
 class Settings(BaseSettings):
@@ -62,115 +69,100 @@ class Settings(BaseSettings):
     redis_key_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] = Field(
         "heartbeat", description="keys are `{prefix}:seen`, `{prefix}:info`, …"
     )
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL of the pipeline database", json_schema_extra={"app": "exporter"}
+    database_url: str | None = key("exporter", None, description="SQLAlchemy URL of the pipeline database")
+    poll_interval: float = key(
+        "exporter", 15.0, ge=0.05, description="seconds between database probes and traffic polls"
     )
-    poll_interval: float = Field(
-        15.0,
-        ge=0.05,
-        description="seconds between database probes and traffic polls",
-        json_schema_extra={"app": "exporter"},
+    probe_timeout: float = key(
+        "exporter", 5.0, ge=0.05, description="connect and statement timeout, and the client deadline"
     )
-    probe_timeout: float = Field(
-        5.0,
-        ge=0.05,
-        description="connect and statement timeout, and the client deadline",
-        json_schema_extra={"app": "exporter"},
+    settle_seconds: float = key(
+        "exporter", 30.0, ge=0, description="how long an id gap is watched for a late commit"
     )
-    settle_seconds: float = Field(
-        30.0,
-        ge=0,
-        description="how long an id gap is watched for a late commit",
-        json_schema_extra={"app": "exporter"},
+    receiver_listen: ListenField = key(
+        "receiver", ("127.0.0.1", 26002), description="where the receiver binds"
     )
-    receiver_listen: ListenField = Field(
-        ("127.0.0.1", 26002), description="where the receiver binds", json_schema_extra={"app": "receiver"}
-    )
-    exporter_listen: ListenField = Field(
-        ("127.0.0.1", 26003), description="where the exporter binds", json_schema_extra={"app": "exporter"}
+    exporter_listen: ListenField = key(
+        "exporter", ("127.0.0.1", 26003), description="where the exporter binds"
     )
     max_services: int = Field(10_000, ge=1, description="distinct services kept; new names beyond get 429")
     retention_seconds: float = Field(7 * 86400.0, ge=1, description="services unseen this long are forgotten")
-    max_body_bytes: int = Field(
-        4096, ge=256, description="larger heartbeat bodies get 413", json_schema_extra={"app": "receiver"}
-    )
-    ingest_tokens: Tokens = Field(
+    max_body_bytes: int = key("receiver", 4096, ge=256, description="larger heartbeat bodies get 413")
+    ingest_tokens: Tokens = key(
+        "receiver",
         (),
-        description="tokens (≥ 16 characters; comma-separated in the environment); heartbeats need one",
-        json_schema_extra={"app": "receiver"},
+        description="who may send heartbeats: `{token_hash, prefixes, reserve}`, or a bare token "
+        "(≥ 16 characters); heartbeats need one when any is set",
     )
-    trusted_proxies: int = Field(
-        0,
-        ge=0,
-        description="proxies in front whose `X-Forwarded-For` is trusted",
-        json_schema_extra={"app": "receiver"},
+    trusted_proxies: int = key(
+        "receiver", 0, ge=0, description="proxies in front whose `X-Forwarded-For` is trusted"
     )
-    tables: Annotated[dict[str, TableSpec], BeforeValidator(with_default_tables)] = Field(
+    tables: Annotated[dict[str, TableSpec], BeforeValidator(with_default_tables)] = key(
+        "exporter",
         default_factory=lambda: dict(DEFAULT_TABLES),
         description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
-        json_schema_extra={"app": "exporter"},
     )
-    max_ips_per_edge: int = Field(
-        1000,
-        ge=1,
-        description="distinct IPs per edge; beyond, rows count as `overflow`",
-        json_schema_extra={"app": "exporter"},
+    max_ips_per_edge: int = key(
+        "exporter", 1000, ge=1, description="distinct IPs per edge; beyond, rows count as `overflow`"
     )
-    users: dict[str, User] = Field(
-        {},
-        description="status API users: `{name: {password_hash, role}}`",
-        json_schema_extra={"app": "exporter"},
-    )
-    secret_key: Annotated[str, Field(min_length=16)] | None = Field(
+    metrics_auth: MetricsAuth | None = key(
+        "exporter",
         None,
-        description="signs status API tokens (random per process when unset)",
-        json_schema_extra={"app": "exporter"},
+        description="`/metrics` requires this: `{bearer_token_hash}` and/or `{username, password_hash}` "
+        "(SHA-256 hex; `heartbeat-exporter new-token`)",
     )
-    token_ttl_seconds: int = Field(
-        3600, ge=1, description="status API token lifetime", json_schema_extra={"app": "exporter"}
+    traffic_ip_labels: bool = key(
+        "exporter", True, description="label traffic series with IP addresses; false leaves per-edge totals"
     )
-    max_window_seconds: float = Field(
-        366 * 86400.0,
-        ge=1,
-        description="the longest status API window",
-        json_schema_extra={"app": "exporter"},
+    login_failures_per_minute: int = key(
+        "exporter", 5, ge=1, description="failed logins allowed per client address and per user; beyond, 429"
     )
-    max_progress_counters: int = Field(
-        8,
-        ge=0,
-        le=64,
-        description="progress counters a heartbeat may carry; more get a 400",
-        json_schema_extra={"app": "receiver"},
+    users: dict[str, User] = key(
+        "exporter", {}, description="status API users: `{name: {password_hash, role}}`"
     )
-    late_factor: float = Field(
-        1.5,
-        ge=1,
-        description="a service is late after its declared `interval` × this",
-        json_schema_extra={"app": "exporter"},
+    secret_key: Annotated[str, Field(min_length=16)] | None = key(
+        "exporter", None, description="signs status API tokens (random per process when unset)"
     )
-    receiver_ttl: float = Field(
-        10.0,
-        ge=1,
-        description="a receiver that has not announced itself for this long is gone",
-        json_schema_extra={"app": "both"},
+    token_ttl_seconds: int = key("exporter", 3600, ge=1, description="status API token lifetime")
+    max_window_seconds: float = key(
+        "exporter", 366 * 86400.0, ge=1, description="the longest status API window"
     )
-    silence_fraction: float = Field(
+    max_progress_counters: int = key(
+        "receiver", 8, ge=0, le=64, description="progress counters a heartbeat may carry; more get a 400"
+    )
+    late_factor: float = key(
+        "exporter", 1.5, ge=1, description="a service is late after its declared `interval` × this"
+    )
+    receiver_ttl: float = key(
+        "both", 10.0, ge=1, description="a receiver that has not announced itself for this long is gone"
+    )
+    silence_fraction: float = key(
+        "exporter",
         0.8,
         gt=0,
         le=1,
         description="this share of live services going quiet together is an ingest fault",
-        json_schema_extra={"app": "exporter"},
     )
-    silence_min_services: int = Field(
+    silence_min_services: int = key(
+        "exporter",
         5,
         ge=1,
         description="fewer live services than this are never taken for a fleet-wide silence",
-        json_schema_extra={"app": "exporter"},
     )
-    workers: int = Field(
-        2, ge=1, description="receiver worker processes", json_schema_extra={"app": "receiver"}
+    client_timeout: float = Field(
+        5.0,
+        ge=0.5,
+        le=300,
+        description="seconds a client may take to send its headers, and again its body; then it is cut off",
     )
+    workers: int = key("receiver", 2, ge=1, description="receiver worker processes")
     threads: int = Field(4, ge=1, description="request threads per worker (the exporter: one process)")
+    snapshot_cache_seconds: float = key(
+        "exporter",
+        1.0,
+        ge=0,
+        description="scrapes and status calls this close together share one read of the store",
+    )
 
     @model_check(mode="after")
     def _consistent(self) -> Settings:
@@ -188,6 +180,9 @@ class Settings(BaseSettings):
                 problems.append(
                     f"tables.{name}.ip_columns: expected {len(DEFAULT_TABLES[name].ip_columns)} names"
                 )
+        reserved = sum(token.reserve for token in self.ingest_tokens)
+        if reserved >= self.max_services:
+            problems.append(f"ingest_tokens: reserves {reserved} of max_services {self.max_services}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

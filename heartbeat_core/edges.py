@@ -63,17 +63,19 @@ class Edge:
     def keyed(self) -> bool:
         return isinstance(self.source, int) or isinstance(self.target, int)
 
-    def labels(self, key: Key) -> tuple[str, str]:
-        """(source, target) of the row key."""
-        return _pick(self.source, key), _pick(self.target, key)
+    def labels(self, key: Key, *, ips: bool = True) -> tuple[str, str]:
+        """(source, target) of the row key; without ``ips``, an end an IP column gives is empty."""
+        return _pick(self.source, key, ips), _pick(self.target, key, ips)
 
     def row(self, key: Key, count: int) -> dict[str, Any]:
         """One entry of the status API's ``traffic_status`` for this edge."""
         return {**{field: key[index] for field, index in self.fields}, "count": count}
 
 
-def _pick(end: str | int, key: Key) -> str:
-    return key[end] if isinstance(end, int) else end
+def _pick(end: str | int, key: Key, ips: bool = True) -> str:
+    if isinstance(end, str):
+        return end
+    return key[end] if ips else ""
 
 
 EDGES: tuple[Edge, ...] = (

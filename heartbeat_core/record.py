@@ -42,6 +42,11 @@ class Beat(NamedTuple):
     seq: str = ""  # the sender's sequence number, "" when it sends none
     instance: str = ""  # the sender's instance, "" when it sends none: nothing is tracked then
     progress: str = ""  # its progress counters as compact JSON, "" when it sends none
+    cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
+
+    @property
+    def service_type(self) -> str:
+        return self.meta.partition("\t")[0]  # the first field of encode_meta
 
 
 def _number(value: float | None) -> str:

@@ -4,12 +4,13 @@ The layout they read and write is described in ``heartbeat_core.store``.
 """
 
 # One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
-# heartbeat enforce the cap on new names and record it (-1 where refused). ZADD GT keeps
+# heartbeat enforce its cap on new names (the shared one, or the whole one for a token with a
+# reserve) and record it (-1 where refused). ZADD GT keeps
 # last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local progress, progress_at = KEYS[6], KEYS[7]
-local cap, cutoff, batch = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local cutoff, batch = ARGV[1], tonumber(ARGV[2])
 
 local function split(text)
   local out, start = {}, 1
@@ -55,9 +56,9 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', progress_at, gone)
 end
 local results = {}
-for i = 4, #ARGV, 6 do
+for i = 3, #ARGV, 7 do
   local name, now, meta, seq, instance = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local counters = ARGV[i + 5]
+  local counters, cap = ARGV[i + 5], tonumber(ARGV[i + 6])
   if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
     redis.call('INCR', refused)
     results[#results + 1] = -1

@@ -6,11 +6,13 @@ screen of declarations.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import LOG_TABLES
@@ -33,12 +35,40 @@ def parse_listen(value: Any) -> Any:
 
 
 def _comma_list(value: Any) -> Any:
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        return json.loads(value)  # the environment's JSON list
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
+# the least work a password hash may ask of an attacker who has the configuration file
+MIN_PBKDF2_ITERATIONS = 100_000
+MIN_SCRYPT_N = 2**14
+
+
+def _param(params: list[str], index: int, default: int) -> int:
+    if len(params) <= index:
+        return default
+    if not params[index].isdecimal():
+        raise ValueError(f"cannot read the hash's cost {params[index]!r}")
+    return int(params[index])
+
+
 def _werkzeug_hash(value: str) -> str:
-    if "$" not in value:
+    """A hash werkzeug can check, at a cost that still slows guessing: refused at load, not at login."""
+    method, sep, rest = value.partition("$")
+    if not sep or "$" not in rest:
         raise ValueError("not a werkzeug hash (make one with `heartbeat-exporter hash-password`)")
+    name, *params = method.split(":")
+    if name == "scrypt":
+        if _param(params, 0, MIN_SCRYPT_N) < MIN_SCRYPT_N:
+            raise ValueError(f"scrypt with N below {MIN_SCRYPT_N} is too cheap to guess against")
+    elif name == "pbkdf2":
+        if (params[0] if params else "sha256") not in ("sha256", "sha512"):
+            raise ValueError("pbkdf2 needs sha256 or sha512")
+        if _param(params, 1, MIN_PBKDF2_ITERATIONS) < MIN_PBKDF2_ITERATIONS:
+            raise ValueError(f"pbkdf2 with fewer than {MIN_PBKDF2_ITERATIONS} iterations is too cheap")
+    else:
+        raise ValueError(f"unknown hash method {name!r}: use werkzeug's scrypt or pbkdf2")
     return value
 
 
@@ -87,7 +117,58 @@ class User(_Section):
     role: Literal["admin", "viewer"] = "viewer"
 
 
-Tokens = Annotated[tuple[Annotated[str, Field(min_length=16)], ...], NoDecode, BeforeValidator(_comma_list)]
+def token_hash(token: str) -> str:
+    """What configuration stores of an ingest token: its SHA-256, hex.
+
+    Ingest tokens are random and long, so a fast hash is enough (a slow one would cost every
+    heartbeat); the configuration then holds nothing a heartbeat could be sent with.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, hex")]
+
+
+class IngestToken(_Section):
+    """Who may send heartbeats, for which names, and how much of the service cap is kept for them."""
+
+    token_hash: Sha256Hex
+    prefixes: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    reserve: Annotated[int, Field(ge=0)] = 0
+
+
+def _as_token(value: Any) -> Any:
+    """A bare string is a token itself (any name, no reserve); it is kept only as its hash."""
+    if not isinstance(value, str):
+        return value
+    if len(value) < 16:
+        raise ValueError("a token must have at least 16 characters")
+    return {"token_hash": token_hash(value)}
+
+
+class MetricsAuth(_Section):
+    """What ``/metrics`` asks of a scraper: a bearer token, basic auth, or either.
+
+    Both secrets are kept as SHA-256: they are machine-made and long, and a slow hash would cost
+    every scrape.
+    """
+
+    bearer_token_hash: Sha256Hex | None = None
+    username: Annotated[str, Field(min_length=1)] | None = None
+    password_hash: Sha256Hex | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> MetricsAuth:
+        if (self.username is None) != (self.password_hash is None):
+            raise ValueError("basic auth needs both username and password_hash")
+        if self.bearer_token_hash is None and self.username is None:
+            raise ValueError("set bearer_token_hash, or username and password_hash")
+        return self
+
+
+Tokens = Annotated[
+    tuple[Annotated[IngestToken, BeforeValidator(_as_token)], ...], NoDecode, BeforeValidator(_comma_list)
+]
 ListenField = Annotated[Listen, NoDecode, BeforeValidator(parse_listen)]
 
 

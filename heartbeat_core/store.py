@@ -14,6 +14,7 @@ Layout (``P`` is the prefix):
 * ``{P}:maintenance`` hash, window id -> the window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
                       ``last_from`` and ``last_until`` of the last one that ended
+* ``{P}:revoked``     sorted set, logged-out status API token id -> when it would have expired
 
 Receivers announce themselves with Redis' own clock (``TIME`` inside the script), and the
 snapshot counts the live ones with the same clock, so hosts' clock skew cannot make a receiver
@@ -50,6 +51,13 @@ class Snapshot:
     windows: tuple[Window, ...] = ()
     blind_since: float | None = None  # an exporter saw a blind spell start then, still on
     last_spell: tuple[float, float] | None = None  # (start, end) of the last blind spell that ended
+
+
+def counted(beat: Beat, result: int) -> int:
+    """A heartbeat's count as :meth:`HeartbeatStore.record_many` returned it; the cap's refusal raised."""
+    if result < 0:
+        raise CapacityExceeded(beat.name)
+    return result
 
 
 class CapacityExceeded(Exception):
@@ -89,10 +97,11 @@ class HeartbeatStore:
         tag = "{" + prefix + "}"
         names = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at")
         self.keys = [f"{tag}:{name}" for name in names]
-        self.receivers_key, self.maintenance_key, self.ingest_key = (
+        self.receivers_key, self.maintenance_key, self.ingest_key, self.revoked_key = (
             f"{tag}:receivers",
             f"{tag}:maintenance",
             f"{tag}:ingest",
+            f"{tag}:revoked",
         )
         self.max_services = max_services
         self.retention_seconds = retention_seconds
@@ -105,7 +114,7 @@ class HeartbeatStore:
         self._drop_closed_connection()
         return bool(self.client.ping())
 
-    def record(
+    def beat(
         self,
         name: str,
         service_type: str,
@@ -118,18 +127,22 @@ class HeartbeatStore:
         seq: int | None = None,
         instance: str | None = None,
         progress: str = "",
-    ) -> int:
-        """Store one heartbeat; return how many this service has sent.
+        cap: int = 0,
+    ) -> Beat:
+        """One heartbeat as :meth:`commit` and :meth:`record_many` take it."""
+        meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
+        return Beat(name, now, meta, "" if seq is None else str(seq), instance or "", progress, cap)
 
-        Heartbeats recorded by several threads at once share one Redis call (group commit).
+    def record(self, name: str, service_type: str, address: str, now: float, *args: Any, **kw: Any) -> int:
+        """Store one heartbeat (the arguments of :meth:`beat`); return how many this service has sent."""
+        return self.commit(self.beat(name, service_type, address, now, *args, **kw))
+
+    def commit(self, beat: Beat) -> int:
+        """Store one heartbeat; heartbeats committed by several threads at once share one Redis call.
+
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
-        beat = Beat(name, now, meta, "" if seq is None else str(seq), instance or "", progress)
-        result = self._commits.submit(beat)
-        if result < 0:
-            raise CapacityExceeded(name)
-        return result
+        return counted(beat, self._commits.submit(beat))
 
     def record_many(self, beats: Sequence[Beat]) -> list[int]:
         """Store heartbeats in one atomic call; per heartbeat its count, or -1 where the cap refused it."""
@@ -137,9 +150,10 @@ class HeartbeatStore:
             return []
         self._drop_closed_connection()
         cutoff = min(beat.now for beat in beats) - self.retention_seconds
-        args: list[str | int] = [self.max_services, repr(cutoff), PRUNE_BATCH]
+        args: list[str | int] = [repr(cutoff), PRUNE_BATCH]
         for beat in beats:
             args += (beat.name, repr(beat.now), beat.meta, beat.seq, beat.instance, beat.progress)
+            args.append(min(beat.cap or self.max_services, self.max_services))
         return [int(n) for n in self._record(keys=self.keys, args=args)]
 
     def _drop_closed_connection(self) -> None:
@@ -213,6 +227,17 @@ class HeartbeatStore:
     def drop_windows(self, ids: list[str]) -> None:
         if ids:
             self.client.hdel(self.maintenance_key, *ids)
+
+    def revoke(self, token_id: str, expires_at: float, now: float) -> None:
+        """A status API token stops working (logout), for every exporter on this store.
+
+        It is kept until it would have expired anyway; expired entries are dropped here.
+        """
+        self.client.zadd(self.revoked_key, {token_id: expires_at})
+        self.client.zremrangebyscore(self.revoked_key, "-inf", now)
+
+    def is_revoked(self, token_id: str) -> bool:
+        return self.client.zscore(self.revoked_key, token_id) is not None
 
 
 def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:

@@ -89,7 +89,7 @@ def start(
     print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
     print(f"status page  http://{e_host}:{e_port}/", flush=True)
     print(f"metrics      http://{e_host}:{e_port}/metrics", flush=True)
-    print(f"redis        {redis_server.url} (private)", flush=True)
+    print(f"redis        {redis_server.shown_url} (private, password generated for this run)", flush=True)
     print(f"database     {database}", flush=True)
     if password:
         print(f"login        admin / {password}  (generated for this run)", flush=True)
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="heartbeat-monitor-"))
     (data_dir / "redis").mkdir(parents=True, exist_ok=True)
     try:
-        redis_server = RedisServer(folder=data_dir / "redis").start()
+        # a password even on loopback: any local user or web page could otherwise write to it
+        redis_server = RedisServer(folder=data_dir / "redis", password=secrets.token_urlsafe(24)).start()
     except RedisServerError as exc:
         print(f"cannot start the private Redis: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -40,9 +40,14 @@ class RedisServer:
     """
 
     def __init__(
-        self, port: int | None = None, folder: Path | None = None, extra_args: tuple[str, ...] = ()
+        self,
+        port: int | None = None,
+        folder: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        password: str | None = None,
     ) -> None:
         self.port = port or free_port()
+        self.password = password
         self._own_folder = folder is None
         self.folder = folder or Path(tempfile.mkdtemp(prefix="heartbeat-redis-"))
         self.extra_args = extra_args
@@ -50,7 +55,13 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL to print: the password hidden."""
+        return f"redis://{':***@' if self.password else ''}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         command = [
@@ -63,10 +74,13 @@ class RedisServer:
             "--protected-mode", "yes",
             "--daemonize", "no",
             "--logfile", str(self.folder / "redis.log"),
+            *(("--requirepass", self.password) if self.password else ()),
             *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        client = redis.Redis(
+            port=self.port, password=self.password, socket_timeout=1, socket_connect_timeout=1
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:

@@ -49,15 +49,20 @@ def _number(body: Mapping[str, Any], key: str) -> float | None:
 
 
 def _name(value: Any, key: str) -> str:
+    """A name as it is stored: NFKC-normalised, so that look-alike spellings are one service."""
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"'{key}' must be a string")
-    if not value.strip():
+    # before the length check: NFKC may lengthen a name ("ﷺ" is 18 characters); ASCII is NFKC already
+    name = value if value.isascii() else unicodedata.normalize("NFKC", value[: MAX_NAME + 1])
+    if not name.strip():
         raise ApiError(400, "invalid_field", f"'{key}' must not be empty")
-    if len(value) > MAX_NAME:
+    if len(value) > MAX_NAME or len(name) > MAX_NAME:
         raise ApiError(400, "invalid_field", f"'{key}' is longer than {MAX_NAME} characters")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ApiError(400, "invalid_field", f"'{key}' contains control characters")
-    return value
+    # not printable: control, invisible format (U+200B, U+202E: names that look alike), unassigned,
+    # line and paragraph separators; spaces are printable (NFKC has made every other space one)
+    if not name.isprintable():
+        raise ApiError(400, "invalid_field", f"'{key}' contains control, invisible or unassigned characters")
+    return name
 
 
 COUNTER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -87,7 +92,7 @@ def _identity(body: dict[str, Any], types: ServiceTypes, address: str) -> tuple[
     if declared is not None and (isinstance(declared, bool) or not isinstance(declared, (str, int))):
         raise ApiError(400, "invalid_field", "'type' must be a string or an integer")
     if isinstance(declared, str):
-        _name(declared, "type")
+        declared = _name(declared, "type")
     key = "service" if "service" in body else "service_name"
     raw_name = body.get(key)
     if raw_name is None and declared is None:

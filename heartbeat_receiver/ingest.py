@@ -9,8 +9,8 @@ through both and compares the bytes.
 
 from __future__ import annotations
 
-import hmac
-import json
+import functools
+import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,14 +19,19 @@ from typing import Any, Protocol
 import redis
 from werkzeug.wsgi import get_content_length, get_input_stream
 
-from heartbeat_core.errors import ApiError, store_unavailable
-from heartbeat_core.store import CapacityExceeded, HeartbeatStore
+from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
+from heartbeat_core.record import Beat
+from heartbeat_core.sections import IngestToken
+from heartbeat_core.store import CapacityExceeded, HeartbeatStore, counted
 from heartbeat_core.types import ServiceTypes
 from heartbeat_receiver.heartbeat import parse
+from heartbeat_receiver.token import TokenGate, check_name
 
 log = logging.getLogger(__name__)
 
 JSON = ("Content-Type", "application/json")
+# a full store frees room only as services expire; a sender should back off, not hammer
+CAP_RETRY_AFTER = 60
 
 
 class Headers(Protocol):
@@ -40,15 +45,8 @@ class Answer:
     body: bytes
 
 
-def encode(value: dict[str, Any]) -> bytes:
-    """What Flask's ``jsonify`` writes (sorted keys, compact, UTF-8, a final newline)."""
-    return (json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode()
-
-
 def error_answer(exc: ApiError) -> Answer:
-    return Answer(
-        exc.status, (JSON, *exc.headers().items()), encode({"error": exc.code, "message": exc.message})
-    )
+    return Answer(exc.status, (JSON, *exc.headers().items()), exc.body())
 
 
 def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
@@ -60,83 +58,107 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def token_matches(header: str, tokens: tuple[str, ...]) -> bool:
-    """Compare against every token in constant time, so timing tells nothing about a near miss."""
-    scheme, _, given = header.partition(" ")
-    match = False
-    for token in tokens:
-        match |= hmac.compare_digest(given.strip().encode(), token.encode())
-    return scheme.lower() == "bearer" and match
+@functools.lru_cache(maxsize=4096)  # senders are few and send often; parsing an address is not cheap
+def client_address(peer: str) -> str:
+    """The sender's address, checked: a proxy's ``X-Forwarded-For`` may carry anything."""
+    try:
+        return str(ipaddress.ip_address(peer.strip("[]")))
+    except ValueError:
+        raise ApiError(
+            400, "invalid_client_address", "the client address (X-Forwarded-For) is not an IP address"
+        ) from None
+
+
+def is_json(content_type: str | None) -> bool:
+    """Only JSON is taken, so a web page cannot send heartbeats with a plain cross-site form."""
+    return (content_type or "").partition(";")[0].strip().lower() == "application/json"
 
 
 class Ingest:
+    """Checks a heartbeat request (:meth:`check`), and answers it once stored (:meth:`answer`).
+
+    :meth:`accept` does both around a blocking store call; the asynchronous adapter awaits the
+    store between the two instead.
+    """
+
     def __init__(
         self,
         store: HeartbeatStore,
         types: ServiceTypes,
         clock: Callable[[], float],
         max_body: int,
-        tokens: tuple[str, ...],
+        tokens: tuple[IngestToken, ...],
         max_counters: int = 8,
     ) -> None:
         self.store = store
         self.types = types
         self.clock = clock
         self.max_body = max_body
-        self.tokens = tokens
+        self.gate = TokenGate(tokens)
         self.max_counters = max_counters
+        # names without a reserve may fill the cap only up to what the tokens' reserves leave
+        self.shared_cap = store.max_services - sum(token.reserve for token in tokens)
         self._store_failing = False  # a plain flag: a race only repeats or skips one log line
 
     def accept(self, headers: Headers, body: bytes | None, peer: str) -> Answer:
         try:
-            fields = self._record(headers, body, peer)
+            beat = self.check(headers, body, peer)
         except ApiError as exc:
             return error_answer(exc)
-        except redis.RedisError as exc:
-            first, self._store_failing = not self._store_failing, True
-            # an outage is reported once per process, not once per refused heartbeat
-            (log.warning if first else log.debug)("heartbeat store unavailable: %s", exc)
-            return error_answer(store_unavailable())
+        try:
+            return self.answer(beat, self.store.commit(beat))
+        except (CapacityExceeded, redis.RedisError) as exc:
+            return self.refused(exc)
+
+    def check(self, headers: Headers, body: bytes | None, peer: str) -> Beat:
+        """The heartbeat to store, or the :class:`ApiError` that answers the request."""
+        token = self.gate.grant(headers.get("Authorization"))
+        if body is None:
+            raise ApiError(413, "request_entity_too_large", f"the body is larger than {self.max_body} bytes")
+        if not is_json(headers.get("Content-Type")):
+            raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
+        address = client_address(peer) if peer else "unknown"
+        beat = parse(decode(body), self.types, address, self.max_counters)
+        check_name(token, beat.service)
+        return self.store.beat(
+            beat.service,
+            beat.service_type,
+            address if peer else "",
+            self.clock(),
+            beat.sent_at,
+            interval=beat.interval,
+            stopping=beat.stopping,
+            seq=beat.seq,
+            instance=beat.instance,
+            progress=beat.progress,
+            cap=self.store.max_services if token.reserve else self.shared_cap,
+        )
+
+    def answer(self, beat: Beat, count: int) -> Answer:
+        """The answer to a stored heartbeat (``count``: what the store returned for it)."""
+        try:
+            counted(beat, count)
+        except CapacityExceeded as exc:
+            return self.refused(exc)
         if self._store_failing:
             self._store_failing = False
             log.info("heartbeat store available again")
+        fields = {"service": beat.name, "type": beat.service_type, "received_at": beat.now}
         return Answer(200, (JSON,), encode(fields))
 
-    def _record(self, headers: Headers, body: bytes | None, peer: str) -> dict[str, Any]:
-        if self.tokens:
-            header = headers.get("Authorization") or ""
-            if not header.partition(" ")[2].strip():
-                raise ApiError(401, "unauthorized", "a bearer token is required")
-            if not token_matches(header, self.tokens):
-                raise ApiError(401, "unauthorized", "the token is not valid")
-        if body is None:
-            raise ApiError(413, "request_entity_too_large", f"the body is larger than {self.max_body} bytes")
-        if not body.strip():
-            raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
-        try:
-            decoded = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
-        beat = parse(decoded, self.types, peer or "unknown", self.max_counters)
-        now = self.clock()
-        try:
-            self.store.record(
-                beat.service,
-                beat.service_type,
-                peer,
-                now,
-                beat.sent_at,
-                interval=beat.interval,
-                stopping=beat.stopping,
-                seq=beat.seq,
-                instance=beat.instance,
-                progress=beat.progress,
+    def refused(self, exc: Exception) -> Answer:
+        """The answer when the store could not take the heartbeat: the cap, or an outage."""
+        if isinstance(exc, CapacityExceeded):
+            return error_answer(
+                ApiError(
+                    429,
+                    "too_many_services",
+                    f"the receiver already tracks its limit of services ({self.store.max_services}, "
+                    "less what tokens reserve); new names are refused until old ones expire",
+                    retry_after=CAP_RETRY_AFTER,
+                )
             )
-        except CapacityExceeded:
-            raise ApiError(
-                429,
-                "too_many_services",
-                f"the receiver already tracks its limit of {self.store.max_services} services; "
-                "new names are refused until old ones expire",
-            ) from None
-        return {"service": beat.service, "type": beat.service_type, "received_at": now}
+        first, self._store_failing = not self._store_failing, True
+        # an outage is reported once per process, not once per refused heartbeat
+        (log.warning if first else log.debug)("heartbeat store unavailable: %s", exc)
+        return error_answer(store_unavailable())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from flask import current_app, request
 
-from heartbeat_core.errors import ApiError
+from heartbeat_core.errors import ApiError, decode
 
 EMPTY = object()
 
@@ -23,14 +22,9 @@ def read_json(*, allow_empty: bool = False) -> Any:
             raise ApiError(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
     else:
         data = request.get_data(cache=False)  # Werkzeug answers 413 past MAX_CONTENT_LENGTH
-    if not data.strip():
-        if allow_empty:
-            return EMPTY
-        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if allow_empty and not data.strip():
+        return EMPTY
+    return decode(data)
 
 
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last time a datetime can hold

@@ -15,6 +15,7 @@ from typing import Any
 
 from granian import Granian
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 
 
 def export_flags(config: str | None, flags: Mapping[str, Any]) -> None:
@@ -30,16 +31,30 @@ def export_flags(config: str | None, flags: Mapping[str, Any]) -> None:
             os.environ[f"HEARTBEAT_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
 
 
-def serve(factory: str, listen: tuple[str, int], *, workers: int, threads: int) -> None:
-    """Serve ``module:function`` (an app factory) until stopped."""
+def serve(
+    factory: str,
+    listen: tuple[str, int],
+    *,
+    workers: int,
+    threads: int,
+    client_timeout: float,
+    rsgi: bool = False,
+) -> None:
+    """Serve ``module:function`` (an app factory) until stopped.
+
+    ``rsgi``: the factory makes an RSGI app that runs its own threads (the receiver); otherwise a
+    WSGI app on Granian's blocking threads. A client that takes longer than ``client_timeout``
+    seconds to send its headers is cut off.
+    """
     host, port = listen
     Granian(
         factory,
         factory=True,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.WSGI,
         address=host,
         port=port,
         workers=workers,
-        blocking_threads=threads,
+        blocking_threads=1 if rsgi else threads,
         respawn_failed_workers=True,
+        http1_settings=HTTP1Settings(header_read_timeout=int(client_timeout * 1000)),
     ).serve()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import jsonschema_rs
+import pytest
 import sqlalchemy as sa
 import yaml
 
+from exporter.schema import EXPORTER_ROLE
 from exporter.traffic import TrafficCounter
-from harness.servers import PostgresServer
+from harness.servers import PostgresServer, psql
 from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock
 
@@ -40,9 +45,28 @@ def test_compose_has_the_whole_stack_with_healthchecks() -> None:
 
 def test_no_default_passwords_in_compose() -> None:
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "${POSTGRES_PASSWORD:?" in text and "${GRAFANA_ADMIN_PASSWORD:?" in text
+    for secret in ("POSTGRES_PASSWORD", "EXPORTER_DB_PASSWORD", "REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+        assert "${" + secret + ":?" in text, f"{secret} is not required"
     environment = COMPOSE["services"]["postgres"]["environment"]
     assert environment["POSTGRES_PASSWORD"].startswith("${")
+    services = COMPOSE["services"]
+    assert "--requirepass" in services["redis"]["command"]
+    for name in ("receiver", "exporter"):  # both reach Redis with its password
+        assert services[name]["environment"]["HEARTBEAT_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+
+
+def test_the_exporter_reads_the_database_as_its_read_only_role() -> None:
+    url = COMPOSE["services"]["exporter"]["environment"]["HEARTBEAT_DATABASE_URL"]
+    assert url.startswith(f"postgresql+psycopg2://{EXPORTER_ROLE}:${{EXPORTER_DB_PASSWORD:?")
+
+
+def test_compose_is_valid_against_the_compose_spec_schema() -> None:
+    # the compose-spec's own JSON schema, vendored with its licence (tests/data/compose-spec)
+    schema = json.loads((ROOT / "tests/data/compose-spec/compose-spec.json").read_text(encoding="utf-8"))
+    validator = jsonschema_rs.validator_for(schema)
+    assert [error.message for error in validator.iter_errors(COMPOSE)] == []
+    broken = {**COMPOSE, "services": {**COMPOSE["services"], "redis": {"image": 7, "ports": [{"x": 1}]}}}
+    assert list(validator.iter_errors(broken))  # the check can fail
 
 
 def test_every_bind_mount_exists_in_the_repository() -> None:
@@ -75,16 +99,42 @@ def test_prometheus_config_passes_promtool_with_the_rules_where_compose_mounts_t
     assert f"SUCCESS: {sum(len(group['rules']) for group in rules['groups'])} rules found" in output
 
 
-def test_the_init_sql_makes_tables_the_exporter_counts(postgres: PostgresServer) -> None:
-    url = postgres.create_database("compose_init")
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
+def test_the_init_scripts_make_tables_the_exporter_counts_as_its_read_only_role(
+    postgres: PostgresServer,
+) -> None:
+    owner_url = postgres.create_database("compose_init")
+    with sa.create_engine(owner_url).begin() as conn:
         conn.exec_driver_sql((ROOT / "deploy/postgres/init.sql").read_text(encoding="utf-8"))
+    password = "it's; DROP ROLE heartbeat_exporter; --"  # quoted by psql, whatever it holds
+    env = {
+        **os.environ,
+        "POSTGRES_USER": "monitor",
+        "POSTGRES_DB": "compose_init",
+        "EXPORTER_DB_PASSWORD": password,
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PATH": f"{Path(psql()).parent}:{os.environ['PATH']}",
+    }
+    script = ROOT / "deploy/postgres/exporter-password.sh"
+    result = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    with sa.create_engine(owner_url).connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %(role)s", {"role": EXPORTER_ROLE}
+        ).scalar()
+    assert stored and stored.startswith("SCRAM-SHA-256$")
+    engine = sa.create_engine(owner_url.replace("monitor@", f"{EXPORTER_ROLE}@"))
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"), engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO access_logs (server_addr, remote_addr) VALUES ('x', 'y')")
+    with sa.create_engine(owner_url).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO access_logs (server_addr, remote_addr) VALUES ('10.0.1.2', '10.0.2.8')"
+        )
     counter = TrafficCounter(
         engine, DEFAULT_TABLES, settle_seconds=30, max_keys=100, timeout=30, clock=FakeClock()
     )
     assert counter.poll()
-    with engine.begin() as conn:
+    with sa.create_engine(owner_url).begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO access_logs (server_addr, remote_addr) VALUES ('10.0.1.2', '10.0.2.9')"
         )

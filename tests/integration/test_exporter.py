@@ -56,7 +56,10 @@ def exporter_of(app: Flask) -> Exporter:
 
 @pytest.fixture
 def pair(redis_server: RedisServer, sqlite_url: str, clock: FakeClock) -> Iterator[tuple[Flask, Flask]]:
-    settings = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url})
+    # every scrape reads the store afresh (test_security covers the one-second cache)
+    settings = from_mapping(
+        {"redis_url": redis_server.url, "database_url": sqlite_url, "snapshot_cache_seconds": 0}
+    )
     create_schema(sa.create_engine(sqlite_url))
     yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock, start_worker=False)
 
@@ -97,7 +100,7 @@ def test_services_go_down_after_the_timeout_of_their_type(
 def test_a_store_outage_is_reported_not_shown_as_every_service_dying(
     own_redis: RedisServer, clock: FakeClock
 ) -> None:
-    settings = from_mapping({"redis_url": own_redis.url})
+    settings = from_mapping({"redis_url": own_redis.url, "snapshot_cache_seconds": 0})
     receiver = create_receiver(settings, clock=clock)
     http = create_exporter(settings, clock=clock).test_client()
     beat(receiver, {"service": "kafka-1"})
@@ -303,7 +306,8 @@ def test_a_quorum_is_exported_for_the_types_that_set_one(redis_server: RedisServ
 def test_a_store_outage_is_logged_once_and_its_end_too(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    http = create_exporter(from_mapping({"redis_url": own_redis.url}), start_worker=False).test_client()
+    settings = from_mapping({"redis_url": own_redis.url, "snapshot_cache_seconds": 0})
+    http = create_exporter(settings, start_worker=False).test_client()
     own_redis.stop()
     with caplog.at_level(logging.INFO, logger="exporter.watch"):
         for _ in range(3):

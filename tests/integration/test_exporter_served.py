@@ -35,10 +35,21 @@ def test_the_served_exporter_gets_its_flags_in_the_worker(exporter: int) -> None
     assert scrape(exporter)[("heartbeat_store_up", ())] == 1
 
 
-def test_clients_stalled_mid_headers_do_not_delay_a_scrape(exporter: int) -> None:
-    with ExitStack() as stack:
-        for _ in range(8):  # twice the exporter's 4 threads
-            sock = stack.enter_context(socket.create_connection(("127.0.0.1", exporter), timeout=5))
-            sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+def test_slow_clients_delay_no_scrape_and_are_cut_off(redis_server: RedisServer, tmp_path: Path) -> None:
+    env = {"HEARTBEAT_REDIS_URL": redis_server.url, "HEARTBEAT_CLIENT_TIMEOUT": "1"}
+    with served("exporter", "--threads", "4", env=env) as port, ExitStack() as stack:
+        stalled = []
+        for _ in range(4 * 2):  # twice the exporter's threads, of each kind
+            headers = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=15))
+            headers.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+            body = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=15))
+            body.sendall(
+                b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 4000\r\n\r\n{"username": "a'  # the rest never comes
+            )
+            stalled += [headers, body]
         # a scrape that a stalled client held up would hit its 1 s timeout (gunicorn gthread did)
-        assert scrape(exporter, timeout=1.0)[("heartbeat_store_up", ())] == 1
+        assert scrape(port, timeout=1.0)[("heartbeat_store_up", ())] == 1
+        for sock in stalled:  # past client_timeout, each has an answer or a closed connection
+            answer = sock.recv(4096)
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer

@@ -1,8 +1,10 @@
-"""One ingest path: the WSGI fast path and the Flask route give byte-identical answers.
+"""One ingest path: the WSGI fast path, the Flask route and the RSGI server answer alike.
 
-The same requests, in the same order, go over real HTTP to two receivers that differ only in
-``fast_path``. Each has its own key prefix on one real Redis, so both see the same history
-(the cap case depends on it).
+The same requests, in the same order, go over real HTTP to three receivers: two in this process
+that differ only in ``fast_path`` (answers byte-identical, on one fake clock), and
+``heartbeat-receiver`` itself on Granian's RSGI interface (identical but for the time it
+received each heartbeat). Each has its own key prefix on one real Redis, so all see the same
+history (the cap cases depend on it).
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ from typing import Any
 
 import pytest
 
+from harness.served import served
 from heartbeat_core.config import from_mapping
+from heartbeat_core.sections import token_hash
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
 from tests.support import FakeClock, LiveServer
 
 TOKEN = "s3cret-token-0123456789"
+SCOPED = "scoped-token-0123456789"  # may write kafka-* only, with a reserve
+OTHER = "others-token-0123456789"
 MATTERS = ("Content-Type", "Content-Length", "Retry-After", "WWW-Authenticate")
 
 
@@ -70,6 +76,14 @@ CASES: dict[str, list[Call]] = {
         call(b"[" * 1500 + b"]" * 1500),
         call(b'{"service": "\xff\xfe"}'),
         call({"service": "big", "pad": "x" * 5000}),
+        call({"service": "form"}, headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        call({"service": "plain"}, headers={"Content-Type": "text/plain"}),
+        call({"service": "none"}, headers={}),
+        call({"service": "charset"}, headers={"Content-Type": "Application/JSON; charset=utf-8"}),
+        call({"service": "kafka\u200b-1"}),
+        call({"service": "\u202ekafka-1"}),
+        call({"service": "ｋａｆｋａ-1"}),  # full-width: the same service as kafka-1 after NFKC
+        call({"service": "x" * 199 + "ﷺ"}),  # 200 characters that NFKC makes 217
         call([b'{"service": ', b'"chunked-1"}']),
         call([b'{"service": "chunked-big", "pad": "', b"x" * 3000, b"x" * 3000, b'"}']),
     ],
@@ -83,12 +97,36 @@ CASES: dict[str, list[Call]] = {
         call({"service": "big", "pad": "x" * 5000}, headers=bearer(f"Bearer {TOKEN}")),
     ],
     "cap": [call({"service": "first"}), call({"service": "second"}), call({"service": "first"})],
+    "scoped": [
+        call({"service": "kafka-1"}, headers=bearer(f"Bearer {SCOPED}")),
+        call({"service": "backend-1"}, headers=bearer(f"Bearer {SCOPED}")),
+        call({"type": 4}, headers=bearer(f"Bearer {SCOPED}")),  # a derived name, outside too
+        call({"service": "backend-1"}, headers=bearer(f"Bearer {OTHER}")),
+        call({"service": "backend-2"}, headers=bearer(f"Bearer {OTHER}")),  # the shared cap: 4 - 2
+        call({"service": "kafka-2"}, headers=bearer(f"Bearer {SCOPED}")),  # the reserve: 2 more
+        call({"service": "kafka-3"}, headers=bearer(f"Bearer {SCOPED}")),
+        call({"service": "kafka-4"}, headers=bearer(f"Bearer {SCOPED}")),
+    ],
+    "proxied": [
+        call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "10.1.2.3"}),
+        call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "2001:db8::1"}),
+        call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "10.1.2.3\tx"}),
+        call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "<script>"}),
+    ],
     "store_down": [call({"service": "lost"}), call(b"{not json")],
 }
 CONFIG: dict[str, dict[str, Any]] = {
     "open": {},
     "tokens": {"ingest_tokens": [TOKEN]},
     "cap": {"max_services": 1},
+    "scoped": {
+        "max_services": 4,
+        "ingest_tokens": [
+            {"token_hash": token_hash(SCOPED), "prefixes": ["kafka-"], "reserve": 2},
+            OTHER,
+        ],
+    },
+    "proxied": {"trusted_proxies": 1},
     "store_down": {},  # on a Redis of its own, stopped before its requests
 }
 
@@ -107,37 +145,71 @@ def send(port: int, request: Call) -> tuple[int, dict[str, str | None], bytes]:
         connection.close()
 
 
+def environment(redis_url: str, prefix: str, config: dict[str, Any]) -> dict[str, str]:
+    """A configuration as ``heartbeat-receiver`` reads it from its environment."""
+    values = {"redis_url": redis_url, "redis_key_prefix": prefix, **config}
+    return {
+        f"HEARTBEAT_{key.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in values.items()
+    }
+
+
 @pytest.fixture
-def receivers(
-    redis_server: RedisServer, own_redis: RedisServer
-) -> Iterator[dict[tuple[str, bool], LiveServer]]:
+def receivers(redis_server: RedisServer, own_redis: RedisServer) -> Iterator[dict[tuple[str, str], int]]:
     clock = FakeClock()
     with ExitStack() as stack:
-        servers = {}
+        ports = {}
         for name, config in CONFIG.items():
+            url = (own_redis if name == "store_down" else redis_server).url
             for fast in (True, False):
-                url = (own_redis if name == "store_down" else redis_server).url
                 settings = from_mapping({"redis_url": url, "redis_key_prefix": f"{name}-{fast}", **config})
                 server = LiveServer(create_app(settings, clock=clock, fast_path=fast))
                 stack.callback(server.stop)
-                servers[(name, fast)] = server
-        yield servers
+                ports[(name, "fast" if fast else "flask")] = server.port
+            env = environment(url, f"{name}-rsgi", config)
+            ports[(name, "rsgi")] = stack.enter_context(
+                served("heartbeat_receiver", "--workers", "1", env=env)
+            )
+        yield ports
 
 
-def test_the_fast_path_and_the_flask_route_answer_byte_for_byte_alike(
-    receivers: dict[tuple[str, bool], LiveServer], own_redis: RedisServer
+def timeless(answer: tuple[int, dict[str, str | None], bytes]) -> tuple[Any, ...]:
+    """An answer without the time of receipt (the RSGI server runs on the real clock)."""
+    status, headers, body = answer
+    assert headers["Content-Length"] == str(len(body))
+    fields = json.loads(body)
+    fields.pop("received_at", None)
+    return status, {k: v for k, v in headers.items() if k != "Content-Length"}, fields
+
+
+def test_the_fast_path_the_flask_route_and_the_rsgi_server_answer_alike(
+    receivers: dict[tuple[str, str], int], own_redis: RedisServer
 ) -> None:
     answers = []
     for name, calls in CASES.items():
         if name == "store_down":
             own_redis.stop()
         for request in calls:
-            fast = send(receivers[(name, True)].port, request)
-            flask = send(receivers[(name, False)].port, request)
+            fast = send(receivers[(name, "fast")], request)
+            flask = send(receivers[(name, "flask")], request)
+            rsgi = send(receivers[(name, "rsgi")], request)
             assert fast == flask, (name, request)
+            assert timeless(fast) == timeless(rsgi), (name, request)
             assert fast[1]["Content-Type"] == "application/json" and fast[2].endswith(b"\n")
-            answers.append(fast)
+            answers.append((name, request, fast))
     assert len(answers) >= 30
     # the requests reach every answer the ingest path has, so the comparison covers each of them
-    assert {status for status, _, _ in answers} == {200, 400, 401, 413, 429, 503}
-    assert all(json.loads(body) for _, _, body in answers)
+    assert {status for _, _, (status, _, _) in answers} == {200, 400, 401, 403, 413, 415, 429, 503}
+    assert all(json.loads(body) for _, _, (_, _, body) in answers)
+    by_service = {
+        json.loads(body).get("service"): status for name, _, (status, _, body) in answers if name != "open"
+    }
+    # the reserve: the token without one stopped at the shared cap, the scoped token went on to 4
+    assert [s for n, _, (s, _, _) in answers if n == "scoped"] == [200, 403, 403, 200, 429, 200, 200, 429]
+    refused = [headers for _, _, (s, headers, _) in answers if s == 429]
+    assert refused and all(int(headers["Retry-After"] or 0) > 0 for headers in refused)
+    looks_alike = [json.loads(b) for _, r, (_, _, b) in answers if b"\\uff4b" in r.body]
+    assert looks_alike == [
+        {"service": "kafka-1", "type": "kafka", "received_at": looks_alike[0]["received_at"]}
+    ]
+    assert by_service.get("type-4@10.1.2.3") == 200 and by_service.get("type-4@2001:db8::1") == 200

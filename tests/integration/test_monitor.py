@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from harness.servers import wait_until
@@ -92,7 +93,9 @@ def test_demo_shows_live_services_and_traffic_then_stops_cleanly(monitor: Monito
     text = "".join(monitor.output)
     password = re.search(r"login\s+admin / (\S+)", text)
     assert password, text
-    redis_port = int(re.search(r"redis\s+redis://127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+    redis_port = int(re.search(r"redis\s+redis://:\*\*\*@127.0.0.1:(\d+)", text).group(1))  # type: ignore[union-attr]
+    with pytest.raises(redis.AuthenticationError):  # the private Redis has a password
+        redis.Redis(port=redis_port, socket_timeout=2).set("written", "by anyone")
 
     def live() -> bool:
         m = monitor.metrics()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -49,3 +51,42 @@ def test_chunked_bodies_over_the_limit_get_413(receiver: int, redis_server: Redi
     assert json.loads(response.read())["error"]
     store = make_store(from_mapping({"redis_url": redis_server.url}))
     assert store.snapshot().services == ()
+
+
+def slow_clients(port: int, stack: ExitStack, count: int) -> list[socket.socket]:
+    """``count`` clients stalled mid-headers and ``count`` stalled mid-body."""
+    stalled = []
+    for _ in range(count):
+        headers = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=15))
+        headers.sendall(b"POST /heartbeat HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+        body = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=15))
+        body.sendall(
+            b"POST /heartbeat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 4000\r\n\r\n{"service": "slo'  # and 3,983 bytes never come
+        )
+        stalled += [headers, body]
+    return stalled
+
+
+def test_slow_clients_delay_no_one_and_are_cut_off(redis_server: RedisServer) -> None:
+    env = {"HEARTBEAT_REDIS_URL": redis_server.url, "HEARTBEAT_CLIENT_TIMEOUT": "1"}
+    with (
+        served("heartbeat_receiver", "--workers", "1", "--threads", "2", env=env) as port,
+        ExitStack() as stack,
+    ):
+        stalled = slow_clients(port, stack, count=1 * 2 * 2)  # workers × threads × 2 of each kind
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/heartbeat",
+            data=b'{"service": "punctual"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=1.0) as response:  # within 1 s, or an error
+            assert json.load(response)["service"] == "punctual"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1.0) as response:
+            assert response.status == 200
+        # past client_timeout each stalled client has its answer (a 408) or a closed connection
+        for sock in stalled:
+            answer = sock.recv(4096)
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer
+    store = make_store(from_mapping({"redis_url": redis_server.url}))
+    assert [s.name for s in store.snapshot().services] == ["punctual"]

@@ -76,7 +76,13 @@ def monitor(redis_server: RedisServer, clock: FakeClock) -> Iterator[Monitor]:
     # a prefix of its own: receivers that other tests left running announce under the default one
     prefix = f"states-{uuid.uuid4().hex[:8]}"
     settings = from_mapping(
-        {"redis_url": redis_server.url, "users": users, "receiver_ttl": 1, "redis_key_prefix": prefix}
+        {
+            "redis_url": redis_server.url,
+            "users": users,
+            "receiver_ttl": 1,
+            "redis_key_prefix": prefix,
+            "snapshot_cache_seconds": 0,  # each step of the clock reads the store afresh
+        }
     )
     receiver = create_receiver(settings, clock=clock)
     exporter = create_exporter(settings, clock=clock, start_worker=False)
@@ -234,7 +240,8 @@ def test_bad_windows_are_a_clear_400(monitor: Monitor, body: Any) -> None:
 def test_viewers_cannot_touch_windows(redis_server: RedisServer) -> None:
     users = {"bob": {"password_hash": generate_password_hash("bob-password"), "role": "viewer"}}
     exporter = create_exporter(
-        from_mapping({"redis_url": redis_server.url, "users": users}), start_worker=False
+        from_mapping({"redis_url": redis_server.url, "users": users, "snapshot_cache_seconds": 0}),
+        start_worker=False,
     )
     client = exporter.test_client()
     token = client.post("/auth/login", json={"username": "bob", "password": "bob-password"}).get_json()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
+
+from heartbeat_core.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +26,24 @@ def test_hash_password_makes_a_hash_the_exporter_accepts() -> None:
     assert result.returncode == 0, result.stderr
     assert check_password_hash(result.stdout.strip(), "correct horse battery")
     assert run("exporter", "hash-password", stdin="short\n").returncode == 2
+
+
+def test_new_token_prints_a_token_and_a_configuration_line_holding_only_its_hash(tmp_path: Path) -> None:
+    for module, key in (("heartbeat_receiver", "ingest_tokens"), ("exporter", "metrics_auth")):
+        result = run(module, "new-token")
+        assert result.returncode == 0, result.stderr
+        token_line, config_line = result.stdout.splitlines()
+        token = token_line.rsplit(" ", 1)[1]
+        assert len(token) >= 32 and token not in config_line
+        config = tmp_path / f"{module}.yaml"
+        config.write_text(config_line.removeprefix("configuration: ") + "\n", encoding="utf-8")
+        settings = load_settings(config, environ={})
+        value = getattr(settings, key)
+        entry = value[0] if isinstance(value, tuple) else value
+        assert hashlib.sha256(token.encode()).hexdigest() in (
+            getattr(entry, "token_hash", None),
+            getattr(entry, "bearer_token_hash", None),
+        ), key
 
 
 def test_init_db_and_demo_rows(tmp_path: Path) -> None:

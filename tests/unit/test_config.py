@@ -7,6 +7,7 @@ import pytest
 
 from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_core.configdoc import DOC, render
+from heartbeat_core.sections import token_hash
 
 CONTRACT_EXAMPLE = """
 types:
@@ -68,7 +69,19 @@ def test_defaults_are_safe() -> None:
         "types: {redis: {timeout: -1}}",
         "type_codes: {4: nonexistent}",
         "users: {carol: {password_hash: plaintext, role: admin}}",
-        "users: {carol: {password_hash: 'pbkdf2:sha256:1$a$b', role: root}}",
+        "users: {carol: {password_hash: 'pbkdf2:sha256:600000$a$b', role: root}}",
+        # werkzeug could not check these at login (a 500), or they are too cheap to guess against
+        "users: {carol: {password_hash: 'md5$a$b'}}",
+        "users: {carol: {password_hash: 'pbkdf2:sha256:1$a$b'}}",
+        "users: {carol: {password_hash: 'pbkdf2:md5:600000$a$b'}}",
+        "users: {carol: {password_hash: 'scrypt:1024:8:1$a$b'}}",
+        "users: {carol: {password_hash: 'scrypt:many:8:1$a$b'}}",
+        "metrics_auth: {username: prometheus}",
+        "metrics_auth: {}",
+        "metrics_auth: {bearer_token_hash: not-hex}",
+        "ingest_tokens: [{token_hash: abc}]",
+        "max_services: 10\ningest_tokens: [{token_hash: '" + "a" * 64 + "', reserve: 10}]",
+        'redis_key_prefix: "hb\\n"',
         "receiver_listen: 'localhost'",
         "ingest_tokens: ['short']",
         "no_such_key: 1",
@@ -100,11 +113,25 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "max_services": ("5", lambda s: s.max_services == 5),
     "retention_seconds": ("60", lambda s: s.retention_seconds == 60),
     "max_body_bytes": ("1024", lambda s: s.max_body_bytes == 1024),
-    "ingest_tokens": ("a" * 16 + ", " + "b" * 16, lambda s: s.ingest_tokens == ("a" * 16, "b" * 16)),
+    "ingest_tokens": (
+        "a" * 16 + ", " + "b" * 16,
+        lambda s: [t.token_hash for t in s.ingest_tokens] == [token_hash("a" * 16), token_hash("b" * 16)],
+    ),
     "trusted_proxies": ("1", lambda s: s.trusted_proxies == 1),
     "tables": ('{"access_logs": {"table": "nginx"}}', lambda s: s.tables["access_logs"].table == "nginx"),
     "max_ips_per_edge": ("10", lambda s: s.max_ips_per_edge == 10),
-    "users": ('{"al": {"password_hash": "pbkdf2:sha256:1$a$b"}}', lambda s: s.users["al"].role == "viewer"),
+    "users": (
+        '{"al": {"password_hash": "pbkdf2:sha256:600000$a$b"}}',
+        lambda s: s.users["al"].role == "viewer",
+    ),
+    "metrics_auth": (
+        '{"bearer_token_hash": "' + "0" * 64 + '"}',
+        lambda s: s.metrics_auth is not None and s.metrics_auth.bearer_token_hash == "0" * 64,
+    ),
+    "traffic_ip_labels": ("false", lambda s: s.traffic_ip_labels is False),
+    "login_failures_per_minute": ("3", lambda s: s.login_failures_per_minute == 3),
+    "snapshot_cache_seconds": ("0", lambda s: s.snapshot_cache_seconds == 0),
+    "client_timeout": ("2", lambda s: s.client_timeout == 2),
     "secret_key": ("k" * 20, lambda s: s.secret_key == "k" * 20),
     "token_ttl_seconds": ("60", lambda s: s.token_ttl_seconds == 60),
     "max_window_seconds": ("3600", lambda s: s.max_window_seconds == 3600),

@@ -1,0 +1,69 @@
+"""What every answer of the exporter carries for the browser, and what ``/metrics`` asks of a scraper.
+
+The status page's script and styles are files of the exporter (no inline code, no CDN), so the
+policy can allow ``'self'`` alone. The metrics check compares SHA-256 digests in constant time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+from flask import Flask, Response
+
+from heartbeat_core.errors import ApiError
+from heartbeat_core.sections import MetricsAuth
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def register(app: Flask) -> None:
+    @app.after_request
+    def secure(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def _same(given: str, expected_hex: str | None) -> bool:
+    if expected_hex is None:
+        return False
+    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), bytes.fromhex(expected_hex))
+
+
+class ScraperGate:
+    """``/metrics`` behind a bearer token or basic auth when ``metrics_auth`` is set."""
+
+    def __init__(self, auth: MetricsAuth | None) -> None:
+        self.auth = auth
+
+    def check(self, authorization: str | None) -> None:
+        if self.auth is None:
+            return
+        scheme, _, credentials = (authorization or "").partition(" ")
+        scheme, credentials = scheme.lower(), credentials.strip()
+        ok = False
+        if scheme == "bearer":
+            ok = _same(credentials, self.auth.bearer_token_hash)
+        elif scheme == "basic" and self.auth.username is not None:
+            try:
+                user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user = password = ""
+            # both compared, always: the time taken tells nothing of which one was wrong
+            ok = _same(user, hashlib.sha256(self.auth.username.encode()).hexdigest()) & _same(
+                password, self.auth.password_hash
+            )
+        if not ok:
+            raise ApiError(401, "unauthorized", "scraping needs the credentials set in metrics_auth")

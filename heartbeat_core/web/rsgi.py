@@ -1,0 +1,119 @@
+"""WSGI apps on Granian's RSGI interface: bodies are read on the event loop, with a deadline.
+
+On a threaded server a client that sends its body slowly holds a thread for as long as it likes;
+a few of them and every other request waits. Here the body is awaited on the worker's event
+loop, so a slow body costs a coroutine, not a thread, and is cut off after ``client_timeout``
+seconds (Granian itself cuts off slow headers). Only then does the WSGI app run, on a thread of
+a pool of its own, with the whole body in hand. Answers are buffered: no route streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from heartbeat_core.errors import ApiError
+
+
+class Scope(Protocol):
+    proto: str
+    method: str
+    path: str
+    query_string: str
+    client: str
+    scheme: str
+
+    @property
+    def headers(self) -> Any: ...
+
+
+class Headers:
+    """RSGI's headers (lower-case names) looked up by any spelling."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def get(self, key: str, /) -> str | None:
+        value = self.raw.get(key.lower())
+        return None if value is None else str(value)
+
+
+def host_of(client: str) -> str:
+    """``1.2.3.4:5678`` or ``[::1]:5678`` → the address alone."""
+    return client.rpartition(":")[0].strip("[]") if ":" in client else client
+
+
+def too_slow(seconds: float) -> ApiError:
+    return ApiError(408, "request_timeout", f"the request did not arrive within {seconds:g} s")
+
+
+def error_response(proto: Any, exc: ApiError) -> None:
+    headers = [("content-type", "application/json"), *exc.headers().items()]
+    proto.response_bytes(exc.status, headers, exc.body())
+
+
+class WsgiOnRsgi:
+    def __init__(
+        self, app: Callable[..., Any], *, threads: int, client_timeout: float, max_body: int
+    ) -> None:
+        self.app = app
+        self.client_timeout = client_timeout
+        self.max_body = max_body
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
+
+    async def __rsgi__(self, scope: Scope, proto: Any) -> None:
+        if scope.proto == "http":
+            await self.wsgi(scope, proto, Headers(scope.headers))
+
+    async def read_body(self, proto: Any, headers: Headers, limit: int) -> bytes | None:
+        """At most ``limit`` bytes of body, None when larger; TimeoutError past the deadline."""
+        length = headers.get("content-length")
+        if length is not None and length.isdecimal():
+            if int(length) > limit:
+                return None
+            return bytes(await asyncio.wait_for(proto(), self.client_timeout))
+
+        async def chunks() -> bytes | None:
+            data = bytearray()
+            async for chunk in proto:
+                data += chunk
+                if len(data) > limit:
+                    return None
+            return bytes(data)
+
+        return await asyncio.wait_for(chunks(), self.client_timeout)
+
+    async def wsgi(self, scope: Scope, proto: Any, headers: Headers) -> None:
+        """The WSGI app on a pool thread, once the body is in."""
+        try:
+            body = await self.read_body(proto, headers, self.max_body)
+        except TimeoutError:
+            return error_response(proto, too_slow(self.client_timeout))
+        if body is None:
+            return error_response(proto, ApiError(413, "request_entity_too_large", "the body is too large"))
+        environ = EnvironBuilder(
+            method=scope.method,
+            path=scope.path,
+            query_string=scope.query_string,
+            headers=[(k, v) for k, v in scope.headers.items() if k not in ("content-length", "host")],
+            base_url=f"{scope.scheme}://{headers.get('host') or 'localhost'}",
+            data=body,
+            environ_base={
+                "REMOTE_ADDR": host_of(scope.client),
+                "REMOTE_PORT": scope.client.rpartition(":")[2],
+            },
+        ).get_environ()
+        loop = asyncio.get_running_loop()
+        answer, status, response_headers = await loop.run_in_executor(self.threads, _run, self.app, environ)
+        proto.response_bytes(int(status.split(" ", 1)[0]), response_headers, answer)
+
+
+def _run(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[bytes, str, list[tuple[str, str]]]:
+    app_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
+    return b"".join(app_iter), status, headers.to_wsgi_list()

@@ -1,0 +1,106 @@
+"""The receiver on Granian's RSGI interface: heartbeats never hold a thread while they arrive.
+
+A heartbeat's body is read on the event loop with a deadline (:mod:`heartbeat_core.web.rsgi`),
+checked by the one ingest path (:meth:`Ingest.check`), and the heartbeats that arrived together
+go to Redis as one batch on a pool thread, so the event loop never waits on Redis. Every other
+route is the Flask app, on the same pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import redis
+from flask import Flask
+
+from heartbeat_core.config import Settings, load_settings
+from heartbeat_core.errors import ApiError
+from heartbeat_core.record import Beat
+from heartbeat_core.web.rsgi import Headers, Scope, WsgiOnRsgi, host_of, too_slow
+from heartbeat_receiver.app import create_app
+from heartbeat_receiver.fastpath import PATHS
+from heartbeat_receiver.ingest import Answer, Ingest, error_answer
+
+MAX_BATCH = 64
+
+
+def peer_of(scope: Scope, trusted_proxies: int) -> str:
+    """The client's address: the socket's, or the one the n-th trusted proxy put in X-Forwarded-For."""
+    if trusted_proxies:
+        hops = [part.strip() for part in (scope.headers.get("x-forwarded-for") or "").split(",")]
+        if len(hops) >= trusted_proxies and hops[-trusted_proxies]:
+            return hops[-trusted_proxies]
+    return host_of(scope.client)
+
+
+class Receiver(WsgiOnRsgi):
+    def __init__(self, flask: Flask, settings: Settings) -> None:
+        super().__init__(
+            flask.wsgi_app,
+            threads=settings.threads,
+            client_timeout=settings.client_timeout,
+            max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
+        )
+        self.ingest: Ingest = flask.extensions["heartbeat_ingest"]
+        self.trusted_proxies = settings.trusted_proxies
+        self._pending: list[tuple[Beat, asyncio.Future[Answer]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def __rsgi__(self, scope: Scope, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        headers = Headers(scope.headers)
+        if scope.method == "POST" and scope.path in PATHS:
+            answer = await self._heartbeat(scope, proto, headers)
+            proto.response_bytes(answer.status, list(answer.headers), answer.body)
+        else:
+            await self.wsgi(scope, proto, headers)
+
+    async def _heartbeat(self, scope: Scope, proto: Any, headers: Headers) -> Answer:
+        try:
+            body = await self.read_body(proto, headers, self.ingest.max_body)
+            beat = self.ingest.check(headers, body, peer_of(scope, self.trusted_proxies))
+        except TimeoutError:
+            return error_answer(too_slow(self.client_timeout))
+        except ApiError as exc:
+            return error_answer(exc)
+        return await self._commit(beat)
+
+    async def _commit(self, beat: Beat) -> Answer:
+        """Group commit on the event loop: one batch in flight, the next one gathering meanwhile."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        self._pending.append((beat, future))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = loop.create_task(self._flush())  # referenced: a task may not be collected
+        return await future
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                beats = [beat for beat, _ in batch]
+                try:
+                    counts = await loop.run_in_executor(self.threads, self.ingest.store.record_many, beats)
+                    answers = [self.ingest.answer(beat, n) for beat, n in zip(beats, counts, strict=True)]
+                except redis.RedisError as exc:
+                    answers = [self.ingest.refused(exc)] * len(batch)
+                except Exception as exc:  # a bug: each request of the batch fails with it
+                    for _, future in batch:
+                        future.set_exception(exc)
+                    continue
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    if not future.done():
+                        future.set_result(answer)
+        finally:
+            self._flushing = False
+
+
+def app() -> Receiver:
+    """The factory Granian's workers call: settings from ``HEARTBEAT_CONFIG`` and the environment."""
+    settings = load_settings()
+    return Receiver(create_app(settings), settings)

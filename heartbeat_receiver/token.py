@@ -1,0 +1,53 @@
+"""Ingest tokens: who may send heartbeats, and for which service names.
+
+A token is looked up by its SHA-256 against every configured hash in constant time, so the
+time an answer takes tells nothing about a near miss; the configuration holds only hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from heartbeat_core.errors import ApiError
+from heartbeat_core.sections import IngestToken
+
+# what an open receiver (no tokens configured) allows: every name, no reserve
+OPEN = IngestToken(token_hash="0" * 64)
+
+
+class TokenGate:
+    def __init__(self, tokens: tuple[IngestToken, ...]) -> None:
+        self.tokens = tokens
+        self._hashes = tuple(bytes.fromhex(token.token_hash) for token in tokens)
+
+    @property
+    def required(self) -> bool:
+        return bool(self.tokens)
+
+    def grant(self, authorization: str | None) -> IngestToken:
+        """The token an ``Authorization: Bearer`` header carries; 401 for a missing or unknown one."""
+        if not self.tokens:
+            return OPEN
+        scheme, _, given = (authorization or "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            raise ApiError(401, "unauthorized", "a bearer token is required")
+        digest = hashlib.sha256(given.encode()).digest()
+        found = None
+        for token, expected in zip(self.tokens, self._hashes):
+            if hmac.compare_digest(digest, expected) and found is None:
+                found = token
+        if found is None:
+            raise ApiError(401, "unauthorized", "the token is not valid")
+        return found
+
+
+def check_name(token: IngestToken, name: str) -> None:
+    """403 for a name outside the token's prefixes (a token without prefixes may write any name)."""
+    if token.prefixes and not name.startswith(token.prefixes):
+        raise ApiError(
+            403,
+            "forbidden_name",
+            f"this token may only send heartbeats for names starting with {', '.join(token.prefixes)}",
+        )
