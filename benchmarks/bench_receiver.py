@@ -6,10 +6,11 @@ Every target is started once on its own free loopback port; then each round meas
 turn with ``wrk -t2 -c50`` (heartbeats from 1,000 distinct services), so that a noisy minute on
 the shared machine falls on every target of that round, not on one. Ratios are taken per round.
 * bare Flask answering 204 on gunicorn gthread (-w 2 --threads 8): the issue's floor, and the
-  same app on Granian 2x4, the floor of the receiver's own serving set-up;
+  same app on Granian 2x4; a bare RSGI app on Granian (2 workers), the floor of the receiver's
+  own server, and the receiver's checks on that server without the Redis write;
 * the issue's sketch: the same app with one pipelined ZADD+HSET+HINCRBY, on gunicorn gthread 2x8;
-* the receiver on Granian (what ``heartbeat-receiver`` runs) and on the floor's gunicorn set-up,
-  a private redis-server behind it;
+* the receiver on Granian RSGI (what ``heartbeat-receiver`` runs), on Granian WSGI (the set-up
+  before) and on the floor's gunicorn set-up, a private redis-server behind it;
 * Prometheus Pushgateway (Debian) with ``--push.disable-consistency-check``, one push per
   request to 1,000 groups; and once, after the rounds, with default flags and 10,000 groups stored.
 Every load run is bounded by ``--seconds``.
@@ -48,6 +49,34 @@ BARE_APP = textwrap.dedent(
     @app.get("/healthz")
     def health():
         return "ok"
+    """
+)
+
+# Granian's own RSGI floor: read the body, answer; what no RSGI app can beat on this machine
+BARE_RSGI = textwrap.dedent(
+    """
+    async def app(scope, proto):
+        if scope.proto == "http":
+            await proto()
+            proto.response_bytes(200, [("content-type", "application/json")], b'{"ok":true}\\n')
+    """
+)
+
+# the receiver as served, but its heartbeats checked and answered without the Redis write:
+# what the checks and the adapter cost, apart from storage
+UNSTORED = textwrap.dedent(
+    """
+    from heartbeat_core.config import load_settings
+    from heartbeat_receiver.app import create_app
+    from heartbeat_receiver.rsgi import Receiver
+
+    class Unstored(Receiver):
+        async def _commit(self, beat):
+            return self.ingest.answer(beat, 1)
+
+    def app():
+        settings = load_settings()
+        return Unstored(create_app(settings), settings)
     """
 )
 
@@ -237,15 +266,22 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-receiver-"))
     (folder / "bare.py").write_text(BARE_APP)
     (folder / "sketch.py").write_text(SKETCH_APP)
+    (folder / "bare_rsgi.py").write_text(BARE_RSGI)
+    (folder / "unstored.py").write_text(UNSTORED)
     gunicorn = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--keep-alive", "5", "-w", "2"]
     gunicorn += ["--threads", "8", "--chdir", str(folder), "-b", "127.0.0.1:{port}"]
     granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
     granian += ["--port", "{port}", "--workers", "2", "--blocking-threads", "4", "--working-dir", str(folder)]
+    rsgi = [sys.executable, "-m", "granian", "--interface", "rsgi", "--host", "127.0.0.1", "--port", "{port}"]
+    rsgi += ["--workers", "2", "--working-dir", str(folder)]
     pushgateway = ["prometheus-pushgateway", "--web.listen-address=127.0.0.1:{port}"]
     ours = [sys.executable, "-m", "heartbeat_receiver", "--listen", "127.0.0.1:{port}"]
     persisted = pushgateway_store(folder, 10_000)
 
     floor, floor_granian = "bare Flask, gunicorn gthread 2x8 (floor)", "bare Flask, Granian 2x4"
+    floor_rsgi = "bare RSGI app, Granian 2 workers (the receiver's own server's floor)"
+    unstored = "receiver's checks and answer without the Redis write, RSGI 2 workers"
+    old_setup = "receiver on Granian WSGI 2x4 (the set-up before RSGI)"
     receiver = "receiver, Granian {}x{} (heartbeat-receiver)"
     gateway = "Pushgateway --push.disable-consistency-check, 1k groups"
     with RedisServer() as redis_server, contextlib.ExitStack() as servers:
@@ -253,6 +289,9 @@ def main() -> None:
         targets: dict[str, tuple[list[str], str, str]] = {  # command, health path, wrk script
             floor: ([*gunicorn, "bare:app"], "/healthz", HEARTBEATS),
             floor_granian: ([*granian, "bare:app"], "/healthz", HEARTBEATS),
+            floor_rsgi: ([*rsgi, "bare_rsgi:app"], "/", HEARTBEATS),
+            unstored: ([*rsgi, "--factory", "unstored:app"], "/healthz", HEARTBEATS),
+            old_setup: ([*granian, "--factory", "heartbeat_receiver.wsgi:app"], "/healthz", HEARTBEATS),
             "issue's sketch: Flask + pipelined ZADD/HSET/HINCRBY, gunicorn gthread 2x8": (
                 [*gunicorn, "sketch:app"],
                 "/healthz",
@@ -319,7 +358,9 @@ def main() -> None:
     pairs = []
     for workers, threads in args.receiver:
         mine = receiver.format(workers, threads)
-        pairs += [(mine, floor_granian), (mine, floor), (mine, gateway), (mine, slow_name)]
+        pairs += [(mine, floor_rsgi), (mine, floor_granian), (mine, floor), (mine, gateway)]
+        pairs += [(mine, slow_name), (mine, old_setup)]
+    pairs += [(floor_rsgi, gateway), (unstored, gateway), (unstored, floor_rsgi)]
     pairs.append(("receiver, gunicorn gthread 2x8", floor))
     first = receiver.format(*args.receiver[0])
     if args.baseline:

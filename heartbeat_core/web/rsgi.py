@@ -10,13 +10,15 @@ a pool of its own, with the whole body in hand. Answers are buffered: no route s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from heartbeat_core.errors import ApiError
+
+T = TypeVar("T")
 
 
 class Scope(Protocol):
@@ -58,6 +60,32 @@ def error_response(proto: Any, exc: ApiError) -> None:
     proto.response_bytes(exc.status, headers, exc.body())
 
 
+async def within(seconds: float, awaitable: Awaitable[T]) -> T:
+    """``awaitable``'s result, or TimeoutError after ``seconds``.
+
+    Not ``asyncio.wait_for``: from Python 3.12 that cancels the *calling* task, and Granian runs
+    each request on a task of its own that cannot be cancelled, so the deadline would never
+    fire. Here the wait runs in a task of ours, which can.
+    """
+    inner = asyncio.ensure_future(awaitable)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        inner.cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await inner
+    except asyncio.CancelledError:
+        if expired:
+            raise TimeoutError from None
+        raise
+    finally:
+        timer.cancel()
+
+
 class WsgiOnRsgi:
     def __init__(
         self, app: Callable[..., Any], *, threads: int, client_timeout: float, max_body: int
@@ -77,7 +105,7 @@ class WsgiOnRsgi:
         if length is not None and length.isdecimal():
             if int(length) > limit:
                 return None
-            return bytes(await asyncio.wait_for(proto(), self.client_timeout))
+            return bytes(await within(self.client_timeout, proto()))
 
         async def chunks() -> bytes | None:
             data = bytearray()
@@ -87,7 +115,7 @@ class WsgiOnRsgi:
                     return None
             return bytes(data)
 
-        return await asyncio.wait_for(chunks(), self.client_timeout)
+        return await within(self.client_timeout, chunks())
 
     async def wsgi(self, scope: Scope, proto: Any, headers: Headers) -> None:
         """The WSGI app on a pool thread, once the body is in."""
