@@ -18,10 +18,12 @@ from exporter.database import make_engine
 from exporter.exposition import negotiate
 from exporter.pipeline import EdgeRates, PipelineView
 from exporter.probe import DatabaseProbe
+from exporter.rollup import make_rollup
 from exporter.schema import database_label
 from exporter.security import ScraperGate
 from exporter.traffic import TrafficCounter
 from exporter.watch import IngestWatch
+from exporter.window import WindowCounter
 from exporter.worker import Worker
 from heartbeat_core.config import Settings
 from heartbeat_core.store import HeartbeatStore, make_store
@@ -44,13 +46,14 @@ class Exporter:
     auth: Authenticator
     engine: Engine | None
     pipeline: PipelineView
+    windows: WindowCounter | None = None
 
 
 def build(
     settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
 ) -> Exporter:
     watch = IngestWatch(store or make_store(settings), settings, clock)
-    probe = traffic = worker = engine = None
+    probe = traffic = worker = engine = windows = None
     rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     if settings.database_url:
         engine = make_engine(settings.database_url, settings.probe_timeout)
@@ -64,7 +67,9 @@ def build(
             clock=clock,
             ip_labels=settings.traffic_ip_labels,
         )
-        worker = Worker(probe, traffic, settings.poll_interval, rates, clock)
+        rollup = make_rollup(watch.store.client, settings)
+        windows = WindowCounter(engine, settings.tables, rollup)
+        worker = Worker(probe, traffic, settings.poll_interval, rates, clock, rollup)
     pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
@@ -80,7 +85,7 @@ def build(
         clock,
         settings.login_failures_per_minute,
     )
-    return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine, pipeline)
+    return Exporter(settings, watch, probe, traffic, worker, registry, clock, auth, engine, pipeline, windows)
 
 
 def create_app(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from exporter.window import empty_traffic, window_counts
+from exporter.window import empty_traffic
 from heartbeat_core.errors import ApiError
 from heartbeat_core.status import service_views
 from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
@@ -110,10 +110,9 @@ def status() -> ResponseReturnValue:
     if principal.is_admin:
         error: str | None = "no pipeline database is configured"
         answer["traffic_status"] = empty_traffic()
-        if exporter.engine is not None:
-            answer["traffic_status"], error = window_counts(
-                exporter.engine, settings.tables, start, end, settings.max_ips_per_edge
-            )
+        if exporter.windows is not None:
+            window = exporter.windows.counts(start, end, settings.max_ips_per_edge)
+            answer["traffic_status"], error = window.traffic, window.error
         if error:
             answer["traffic_error"] = error
     return jsonify(answer)

@@ -17,7 +17,9 @@ outage leaves them where they were until polls succeed again.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 OVERFLOW = "overflow"
 MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
 
-Row = tuple[Any, ...]  # (id, *key columns)
+Row = tuple[Any, ...]  # (id, *key columns, time)
 
 
 @dataclass
@@ -58,6 +60,8 @@ class TableState:
     overflow: int = 0
     missing: bool = False
     last_success: float | None = None
+    # the last poll's rows per (minute of their time column, key): what the rollup adds
+    delta: Counter[tuple[int, Key]] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,24 @@ class TrafficSnapshot:
     open_gaps: Mapping[str, int]
 
 
+def minute_expression(column: Any, kind: str, dialect: str) -> Any:
+    """The minute (since the epoch) of a row's time, computed by the database."""
+    if dialect == "postgresql":
+        seconds = column if kind == "unix" else sa.func.extract("epoch", column)
+        return sa.cast(sa.func.floor(seconds / 60), sa.BigInteger)
+    # SQLite: timestamps are stored as UTC text; CAST truncates, which is floor for times after 1970
+    seconds = column if kind == "unix" else sa.func.strftime("%s", column)
+    return sa.cast(sa.cast(seconds, sa.Float) / 60, sa.Integer)
+
+
+def minute_of(value: Any) -> int:
+    """The same minute, computed here, for rows read one by one (the late ones)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return math.floor(aware.timestamp() / 60)
+    return math.floor(float(value) / 60)
+
+
 class TableCounter:
     """Counts one log table; ``poll`` runs in the single background worker only."""
 
@@ -86,30 +108,38 @@ class TableCounter:
         self.table = make_table(spec)
         self.id = self.table.c[spec.id_column]
         self.key_columns = [self.table.c[c] for c in spec.ip_columns]
+        self.time = self.table.c[spec.time_column]
         self.settle_seconds = settle_seconds
         self.max_keys = max_keys
         self.state = TableState()
-        # the new rows, counted by the database: one index range scan, a few result rows. Built
-        # once: the bound is a parameter that the driver sends as a literal, so the planner sees
-        # the real value (a max(id) subquery as the bound is misplanned).
-        self._count_new = (
-            sa.select(*self.key_columns, sa.func.count(), sa.func.max(self.id))
-            .where(self.id > sa.bindparam("high", type_=sa.BigInteger()))
-            .group_by(*self.key_columns)
-        )
+        self._count_new: dict[str, sa.Select[Any]] = {}
 
-    def _add(self, state: TableState, counted: Iterable[tuple[tuple[Any, ...], int]]) -> None:
-        """Add ``(key values, rows)`` pairs, folding keys past the cardinality limit into overflow."""
-        for values, n in counted:
+    def count_new(self, dialect: str) -> sa.Select[Any]:
+        """The new rows per key and minute, counted by the database: one index range scan, a few
+        result rows. The bound is a parameter that the driver sends as a literal, so the planner
+        sees the real value (a max(id) subquery as the bound is misplanned)."""
+        if dialect not in self._count_new:
+            minute = minute_expression(self.time, self.spec.time_kind, dialect)
+            self._count_new[dialect] = (
+                sa.select(*self.key_columns, minute, sa.func.count(), sa.func.max(self.id))
+                .where(self.id > sa.bindparam("high", type_=sa.BigInteger()))
+                .group_by(*self.key_columns, minute)
+            )
+        return self._count_new[dialect]
+
+    def _add(self, state: TableState, counted: Iterable[tuple[tuple[Any, ...], int, int]]) -> None:
+        """Add ``(key values, minute, rows)``, folding keys past the cardinality limit into overflow."""
+        for values, minute, n in counted:
             key = tuple("unknown" if v is None else str(v) for v in values)
             if key not in state.counts and len(state.counts) >= self.max_keys:
                 key = (OVERFLOW,) * len(key)
                 state.overflow += n
             state.counts[key] += n
             state.total += n
+            state.delta[(minute, key)] += n
 
     def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
-        columns = [self.id, *self.key_columns]
+        columns = [self.id, *self.key_columns, self.time]
         if len(gaps) <= MAX_GAP_CLAUSES:
             condition = sa.or_(*(self.id.between(g.lo, g.hi) for g in gaps))
             return [tuple(r) for r in conn.execute(sa.select(*columns).where(condition))]
@@ -162,9 +192,9 @@ class TableCounter:
         new = TableState(high, list(state.gaps), Counter(state.counts), state.total, state.overflow)
         if new.gaps:
             late = self._gap_rows(conn, new.gaps)
-            self._add(new, ((row[1:], 1) for row in late))
+            self._add(new, ((row[1:-1], minute_of(row[-1]), 1) for row in late))
             new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
-        groups = conn.execute(self._count_new, {"high": high}).all()
+        groups = conn.execute(self.count_new(conn.dialect.name), {"high": high}).all()
         if groups:
             top = max(int(g[-1]) for g in groups)
             if sum(int(g[-2]) for g in groups) != top - high:
@@ -172,7 +202,7 @@ class TableCounter:
                 # snapshot (REPEATABLE READ) as the count, so nothing lands between the two.
                 missing = conn.execute(self._gaps_between(high, top)).all()
                 new.gaps.extend(Gap(int(row[0]), int(row[1]), now) for row in missing)
-            self._add(new, ((g[:-2], int(g[-2])) for g in groups))
+            self._add(new, ((g[:-3], int(g[-3]), int(g[-2])) for g in groups))
             new.high = top
         new.gaps = [g for g in new.gaps if now - g.since <= self.settle_seconds]
         new.last_success = now

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from exporter.pipeline import EdgeRates
 from exporter.probe import DatabaseProbe
+from exporter.rollup import Rollup
 from exporter.traffic import TrafficCounter
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,12 @@ class Worker:
         interval: float,
         rates: EdgeRates | None = None,
         clock: Callable[[], float] = time.time,
+        rollup: Rollup | None = None,
     ) -> None:
         self.probe = probe
+        self.rollup = rollup
+        self._rolled: dict[str, float] = {}  # per table, the poll whose counts the rollup has
+        self._rollup_failing = False
         self.traffic = traffic
         self.interval = interval
         self.rates = rates
@@ -37,6 +42,26 @@ class Worker:
         self.probe.run()
         if self.traffic.poll() and self.rates is not None:
             self.rates.observe(self.traffic.snapshot(), self.clock())
+        if self.rollup is not None:
+            self._roll(self.rollup)
+
+    def _roll(self, rollup: Rollup) -> None:
+        """Hand each new successful poll's counts to the rollup, once."""
+        for name, counter in self.traffic.tables.items():
+            state = counter.state
+            if state.last_success is None or self._rolled.get(name) == state.last_success:
+                continue
+            try:
+                rollup.write(name, state.delta, state.last_success)
+            except Exception as exc:  # redis down: these counts are lost to the rollup, so its
+                rollup.forget(name)  # cover restarts, and SQL counts the minutes it missed
+                first, self._rollup_failing = not self._rollup_failing, True
+                (log.warning if first else log.debug)("cannot write the traffic rollup: %s", exc)
+                continue
+            if self._rollup_failing:
+                self._rollup_failing = False
+                log.info("the traffic rollup is written again")
+            self._rolled[name] = state.last_success
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -157,6 +157,18 @@ class Settings(BaseSettings):
     )
     workers: int = key("receiver", 2, ge=1, description="receiver worker processes")
     threads: int = Field(4, ge=1, description="request threads per worker (the exporter: one process)")
+    rollup_retention: float = key(
+        "exporter",
+        8 * 86400.0,
+        ge=3600,
+        description="traffic kept per hour in Redis for windows; older windows count in SQL",
+    )
+    rollup_minute_retention: float = key(
+        "exporter",
+        25 * 3600.0,
+        ge=600,
+        description="traffic kept per minute in Redis (a window's ends are counted to the minute)",
+    )
     snapshot_cache_seconds: float = key(
         "exporter",
         1.0,

@@ -118,6 +118,12 @@ $("login").addEventListener("submit", async (event) => {
   $("password").value = ""; $("login-error").textContent = "";
   show(true); refresh();
 });
-$("logout").addEventListener("click", () => logout());
+$("logout").addEventListener("click", () => {
+  const token = sessionStorage.getItem("token");
+  if (token) {  // revoke it on the server too, not only forget it here
+    fetch("/auth/logout", {method: "POST", headers: {"Authorization": "Bearer " + token}}).catch(() => {});
+  }
+  logout();
+});
 $("window").addEventListener("change", refresh);
 if (sessionStorage.getItem("token")) { show(true); refresh(); } else { show(false); }

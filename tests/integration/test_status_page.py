@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema, table
+from harness.servers import wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import RedisServer
@@ -64,6 +65,8 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         exporter_app.extensions["exporter"].worker.cycle()
 
         page: Page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
         page.goto(server.url("/"))
         page.fill("#username", "alice")
         page.fill("#password", "wrong")
@@ -103,6 +106,20 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         expect(edge).to_have_count(1)
         expect(edge.locator(".count")).to_have_text("3")
         page.screenshot(path=str(tmp_path / "status-page.png"), full_page=True)
+        token = page.evaluate("sessionStorage.getItem('token')")
+        page.click("#logout")
+        expect(page.locator("#login")).to_be_visible()
+        # the button revoked the token on the server, not only in the page
+
+        def revoked() -> bool:
+            status = exporter_app.test_client().post(
+                "/heartbeat/status", headers={"Authorization": f"Bearer {token}"}
+            )
+            return status.status_code == 401 and status.get_json()["error"] == "token_revoked"
+
+        wait_until(revoked, timeout=5)
+        # the page ran whole under its Content-Security-Policy (no inline code refused)
+        assert not [m for m in console if "Content Security Policy" in m], console
         page.close()
     finally:
         server.stop()

@@ -132,6 +132,8 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "login_failures_per_minute": ("3", lambda s: s.login_failures_per_minute == 3),
     "snapshot_cache_seconds": ("0", lambda s: s.snapshot_cache_seconds == 0),
     "client_timeout": ("2", lambda s: s.client_timeout == 2),
+    "rollup_retention": ("7200", lambda s: s.rollup_retention == 7200),
+    "rollup_minute_retention": ("3600", lambda s: s.rollup_minute_retention == 3600),
     "secret_key": ("k" * 20, lambda s: s.secret_key == "k" * 20),
     "token_ttl_seconds": ("60", lambda s: s.token_ttl_seconds == 60),
     "max_window_seconds": ("3600", lambda s: s.max_window_seconds == 3600),

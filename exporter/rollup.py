@@ -1,0 +1,201 @@
+"""Per-minute and per-hour traffic counts in Redis, so that a window never scans the log tables.
+
+The traffic poll already sees every new row (and every late one, through its gaps); it also
+groups them by the minute of their time column. One exporter, the holder of a lease in Redis,
+adds those counts here: per log table, per minute and per hour, per key (the row's IP values).
+A window is then answered from whole hours and whole minutes, and only the partial minutes at
+its two ends (and whatever lies outside what the rollup covers) go to SQL (``exporter.window``).
+
+Layout (``P`` is the store's prefix; all keys share its hash tag):
+
+* ``{P}:rollup:lease``              the writer's id, with a time to live of a few polls
+* ``{P}:rollup:{table}:cover``      hash: ``since`` and ``until``, the minutes the rollup holds whole
+* ``{P}:rollup:{table}:ids``        hash: key (IP values, tab-joined) -> a short id
+* ``{P}:rollup:{table}:m:{minute}`` string ``id:count,id:count,…``; minutes since the epoch
+* ``{P}:rollup:{table}:h:{hour}``   the same per hour
+
+Buckets are packed strings rather than hashes: at 1,000 keys a Redis hash leaves its compact
+encoding and costs ~80 bytes a field, a packed bucket ~8 (docs/benchmarks.md has the figures).
+Exactly once: the counts of a poll and the new ``until`` are written by one script, which
+checks the lease first, so two exporters on one Redis never both add the same rows; a new
+writer starts a new ``since``, and the minutes before it are counted by SQL again.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from heartbeat_core.config import Settings
+from heartbeat_core.edges import Key
+
+MINUTE, HOUR = 60, 3600
+
+# KEYS: lease, cover, ids; ARGV: owner, lease ms, since, until, minute ttl, hour ttl, then per
+# bucket: its key, "m"/"h", and "key\tcount" lines. Returns 0 when another exporter holds the lease.
+WRITE_SCRIPT = """
+local lease, cover, ids = KEYS[1], KEYS[2], KEYS[3]
+local owner = ARGV[1]
+local holder = redis.call('GET', lease)
+if holder and holder ~= owner then return 0 end
+redis.call('SET', lease, owner, 'PX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', cover, 'since', ARGV[3]) end
+redis.call('HSET', cover, 'until', ARGV[4])
+local ttl = {m = tonumber(ARGV[5]), h = tonumber(ARGV[6])}
+local function id_of(key)
+  local id = redis.call('HGET', ids, key)
+  if not id then
+    id = tostring(redis.call('HINCRBY', ids, '#next', 1))
+    redis.call('HSET', ids, key, id)
+  end
+  return id
+end
+for i = 7, #ARGV, 3 do
+  local bucket, level, lines = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local counts, order = {}, {}
+  for id, n in string.gmatch(redis.call('GET', bucket) or '', '(%d+):(%d+)') do
+    counts[id] = tonumber(n)
+    order[#order + 1] = id
+  end
+  for key, n in string.gmatch(lines, '([^\\n]*)\\t(%d+)\\n') do
+    local id = id_of(key)
+    if not counts[id] then order[#order + 1] = id; counts[id] = 0 end
+    counts[id] = counts[id] + tonumber(n)
+  end
+  local out = {}
+  for _, id in ipairs(order) do out[#out + 1] = id .. ':' .. counts[id] end
+  redis.call('SET', bucket, table.concat(out, ','), 'EX', ttl[level])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The minutes ``[since, until)`` whose rows the rollup holds whole (Unix seconds, on minutes)."""
+
+    since: float
+    until: float
+
+
+def minute_of(ts: float) -> int:
+    return math.floor(ts / MINUTE)
+
+
+class Rollup:
+    def __init__(
+        self,
+        client: Any,
+        prefix: str,
+        *,
+        retention: float,
+        minute_retention: float,
+        lease_seconds: float,
+        owner: str | None = None,
+    ) -> None:
+        self.client = client
+        self.tag = "{" + prefix + "}"
+        self.retention = retention
+        self.minute_retention = minute_retention
+        self.lease_ms = int(lease_seconds * 1000)
+        self.owner = owner or uuid.uuid4().hex
+        self._write = client.register_script(WRITE_SCRIPT)
+        self._since: dict[str, int] = {}  # tables this writer has started covering, and from when
+
+    def _key(self, table: str, suffix: str) -> str:
+        return f"{self.tag}:rollup:{table}:{suffix}"
+
+    @property
+    def lease_key(self) -> str:
+        return f"{self.tag}:rollup:lease"
+
+    def write(self, table: str, counts: Mapping[tuple[int, Key], int], polled_at: float) -> bool:
+        """Add one poll's counts (per minute and key); False when another exporter is the writer.
+
+        The first write of a table (or the first after losing the lease) starts its cover at the
+        next whole minute: rows of earlier minutes may have been counted by another writer.
+        """
+        until = minute_of(polled_at)  # the minute being polled may still get rows: not whole yet
+        fresh = table not in self._since
+        since = self._since.get(table, until + 1)
+        minutes: dict[int, Counter[Key]] = {}
+        hours: dict[int, Counter[Key]] = {}
+        for (minute, key), n in counts.items():
+            if minute < since:
+                continue
+            minutes.setdefault(minute, Counter())[key] += n
+            hours.setdefault(minute * MINUTE // HOUR, Counter())[key] += n
+        args: list[Any] = [
+            self.owner,
+            self.lease_ms,
+            str(since * MINUTE) if fresh else "",
+            str(max(until, since) * MINUTE),
+            int(self.minute_retention),
+            int(self.retention),
+        ]
+        for level, buckets in (("m", minutes), ("h", hours)):
+            for number, keyed in buckets.items():
+                lines = "".join(f"{chr(9).join(key)}\t{n}\n" for key, n in keyed.items())
+                args += [self._key(table, f"{level}:{number}"), level, lines]
+        keys = [self.lease_key, self._key(table, "cover"), self._key(table, "ids")]
+        if not self._write(keys=keys, args=args):
+            self._since.clear()  # not the writer (any more): a later lease starts new covers
+            return False
+        self._since[table] = since
+        return True
+
+    def forget(self, table: str) -> None:
+        """Counts of ``table`` were lost: its next write starts a new cover."""
+        self._since.pop(table, None)
+
+    def cover(self, table: str) -> Cover | None:
+        raw = self.client.hgetall(self._key(table, "cover"))
+        fields = {_text(k): _text(v) for k, v in raw.items()}
+        if "since" not in fields or "until" not in fields:
+            return None
+        return Cover(float(fields["since"]), float(fields["until"]))
+
+    def counts(self, table: str, start: float, end: float) -> Counter[Key]:
+        """Rows per key in ``[start, end)``, both on whole minutes inside the cover."""
+        buckets = list(_buckets(int(start), int(end)))
+        if not buckets:
+            return Counter()
+        raw = self.client.mget([self._key(table, f"{level}:{n}") for level, n in buckets])
+        names = {_text(v): _text(k) for k, v in self.client.hgetall(self._key(table, "ids")).items()}
+        total: Counter[Key] = Counter()
+        for packed in raw:
+            for pair in _text(packed or b"").split(","):
+                if pair:
+                    ident, _, n = pair.partition(":")
+                    total[tuple(names[ident].split("\t"))] += int(n)
+        return total
+
+
+def _buckets(start: int, end: int) -> Iterable[tuple[str, int]]:
+    """Whole hours where they fit, whole minutes at the two ends."""
+    t = start
+    while t < end:
+        if t % HOUR == 0 and t + HOUR <= end:
+            yield "h", t // HOUR
+            t += HOUR
+        else:
+            yield "m", t // MINUTE
+            t += MINUTE
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def make_rollup(client: Any, settings: Settings) -> Rollup:
+    return Rollup(
+        client,
+        settings.redis_key_prefix,
+        retention=settings.rollup_retention,
+        minute_retention=settings.rollup_minute_retention,
+        lease_seconds=max(30.0, settings.poll_interval * 4),
+    )
