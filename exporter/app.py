@@ -11,11 +11,12 @@ from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from exporter import maintenance, security, status
+from exporter import events, maintenance, security, status
 from exporter.auth import Authenticator
 from exporter.collector import HeartbeatCollector
 from exporter.database import make_engine
 from exporter.exposition import negotiate
+from exporter.history import StateHistory
 from exporter.pipeline import EdgeRates, PipelineView
 from exporter.probe import DatabaseProbe
 from exporter.rollup import make_rollup
@@ -52,7 +53,9 @@ class Exporter:
 def build(
     settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
 ) -> Exporter:
-    watch = IngestWatch(store or make_store(settings), settings, clock)
+    store = store or make_store(settings)
+    history = StateHistory(store.client, settings.redis_key_prefix, settings.rollup_retention)
+    watch = IngestWatch(store, settings, clock, history)
     probe = traffic = worker = engine = windows = None
     rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     if settings.database_url:
@@ -107,6 +110,7 @@ def create_app(
     scraper = ScraperGate(settings.metrics_auth)
     app.register_blueprint(status.bp)
     app.register_blueprint(maintenance.bp)
+    app.register_blueprint(events.bp)
     openapi.register(app, Path(__file__).with_name("openapi.yaml"))
 
     @app.get("/")

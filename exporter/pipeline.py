@@ -36,6 +36,8 @@ class EdgeView:
     edge: str
     state: str
     records_per_minute: float | None
+    source: str = ""
+    target: str = ""
 
 
 class EdgeRates:
@@ -100,7 +102,8 @@ def edge_states(
             state = "blocked_upstream"
         else:
             state = "flowing" if rate > 0 else "stalled"
-        views.append(EdgeView(link.name, state, None if rate is None else round(rate, 3)))
+        rounded = None if rate is None else round(rate, 3)
+        views.append(EdgeView(link.name, state, rounded, link.source, link.target))
     return views
 
 

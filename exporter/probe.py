@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +27,9 @@ class ProbeResult:
     error: str | None = None
 
 
+TREND_PROBES = 8640  # a day and a half at the default 15 s
+
+
 class DatabaseProbe:
     def __init__(
         self,
@@ -45,6 +48,8 @@ class DatabaseProbe:
         self.failures: Counter[str] = Counter({reason: 0 for reason in REASONS})
         self.last: ProbeResult | None = None
         self.last_success: float | None = None
+        # (time, latency or None when it failed) of recent probes, for the status page's trend
+        self.recent: deque[tuple[float, float | None]] = deque(maxlen=TREND_PROBES)
         self._lock = threading.Lock()
 
     def _query(self) -> None:
@@ -67,11 +72,16 @@ class DatabaseProbe:
             result = ProbeResult(True, time.perf_counter() - started, now)
         with self._lock:
             self.last = result
+            self.recent.append((now, result.duration if result.up else None))
             if result.up:
                 self.last_success = now
             elif result.reason:
                 self.failures[result.reason] += 1
         return result
+
+    def trend(self, start: float, end: float) -> list[tuple[float, float | None]]:
+        with self._lock:
+            return [(t, latency) for t, latency in self.recent if start <= t <= end]
 
     def snapshot(self) -> tuple[ProbeResult | None, float | None, dict[str, int]]:
         with self._lock:

@@ -159,20 +159,47 @@ class Rollup:
             return None
         return Cover(float(fields["since"]), float(fields["until"]))
 
-    def counts(self, table: str, start: float, end: float) -> Counter[Key]:
-        """Rows per key in ``[start, end)``, both on whole minutes inside the cover."""
-        buckets = list(_buckets(int(start), int(end)))
+    def _read(self, table: str, buckets: list[tuple[str, int]]) -> list[Counter[Key]]:
         if not buckets:
-            return Counter()
+            return []
         raw = self.client.mget([self._key(table, f"{level}:{n}") for level, n in buckets])
         names = {_text(v): _text(k) for k, v in self.client.hgetall(self._key(table, "ids")).items()}
-        total: Counter[Key] = Counter()
+        found = []
         for packed in raw:
+            counts: Counter[Key] = Counter()
             for pair in _text(packed or b"").split(","):
                 if pair:
                     ident, _, n = pair.partition(":")
-                    total[tuple(names[ident].split("\t"))] += int(n)
+                    counts[tuple(names[ident].split("\t"))] += int(n)
+            found.append(counts)
+        return found
+
+    def counts(self, table: str, start: float, end: float) -> Counter[Key]:
+        """Rows per key in ``[start, end)``, both on whole minutes inside the cover."""
+        total: Counter[Key] = Counter()
+        for counts in self._read(table, list(_buckets(int(start), int(end)))):
+            total.update(counts)
         return total
+
+    def series(
+        self, table: str, start: float, end: float, step: int
+    ) -> list[tuple[int, Counter[Key] | None]]:
+        """Rows per key in each ``step`` (a whole number of minutes, or of hours) of the window;
+        None for a step the cover does not hold whole. Read from the rollup alone: no SQL."""
+        cover = self.cover(table)
+        level, size = ("h", HOUR) if step % HOUR == 0 else ("m", MINUTE)
+        first = math.floor(start / step) * step
+        steps = list(range(first, int(end), step))
+        inside = [t for t in steps if cover is not None and cover.since <= t and t + step <= cover.until]
+        buckets = [(level, (t + k) // size) for t in inside for k in range(0, step, size)]
+        counts = iter(self._read(table, buckets))
+        merged: dict[int, Counter[Key]] = {}
+        for t in inside:
+            total: Counter[Key] = Counter()
+            for _ in range(step // size):
+                total.update(next(counts))
+            merged[t] = total
+        return [(t, merged.get(t)) for t in steps]
 
 
 def _buckets(start: int, end: int) -> Iterable[tuple[str, int]]:

@@ -16,7 +16,7 @@ from prometheus_client.samples import Sample
 from exporter.exposition import Extended
 from exporter.watch import Sight
 from heartbeat_core.record import ServiceRecord
-from heartbeat_core.status import JUDGED, STATES, assess
+from heartbeat_core.status import JUDGED, STATES
 from heartbeat_core.types import ServiceTypes
 
 SERVICE_LABELS = ["service_name", "service_type"]
@@ -104,8 +104,8 @@ def service_families(
         state.samples,
     )
     received_samples = received.samples
-    for record in snapshot.services:
-        view = assess(record, types, sight.now, sight.watch)
+    for view in sight.views:
+        record = view.record
         labels = {"service_name": record.name, "service_type": view.service_type}
         seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
         age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))

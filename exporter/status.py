@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from exporter.window import empty_traffic
+from exporter.history import Change
+from exporter.window import empty_traffic, traffic_trend
 from heartbeat_core.errors import ApiError
-from heartbeat_core.status import service_views
+from heartbeat_core.status import STATES, ServiceView
+from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
 
 if TYPE_CHECKING:
@@ -74,14 +77,54 @@ def status() -> ResponseReturnValue:
         raise ApiError(400, "invalid_window", "'end_time' is before 'start_time'")
     if end - start > settings.max_window_seconds:
         raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
+    history, trend = _flag(body, "history"), _flag(body, "trend")
 
     sight = exporter.watch.read()
     snapshot = sight.snapshot
     if snapshot is None:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
+    views = sight.views
+    service_status = _services(views, types)
+    counts = Counter((view.service_type, view.state.value) for view in views)
+    service_status["database"] = _database(exporter, principal.is_admin)
+    answer: dict[str, Any] = {"service_status": service_status}
+    # states for everyone (whether data flows); the rates are traffic, for admins only
+    answer["pipeline"] = [
+        {
+            "edge": edge.edge,
+            "source": edge.source,
+            "target": edge.target,
+            "state": edge.state,
+            "records_per_minute": edge.records_per_minute if principal.is_admin else None,
+        }
+        for edge in exporter.pipeline(counts, sight.watch.blind, sight.now)
+    ]
+    answer["types"] = {
+        t.name: {"status_key": t.status_key, "states": {s.value: counts[(t.name, s.value)] for s in STATES}}
+        for t in types.all
+    }
+    answer["ingest_blind"] = sight.watch.blind
+    if history and exporter.watch.history is not None:
+        answer["history"] = _history(exporter.watch.history.changes(start, end))
+    if exporter.probe is not None:
+        answer["database_trend"] = [[t, latency] for t, latency in exporter.probe.trend(start, end)]
+    if principal.is_admin:
+        error: str | None = "no pipeline database is configured"
+        answer["traffic_status"] = empty_traffic()
+        if exporter.windows is not None:
+            window = exporter.windows.counts(start, end, settings.max_ips_per_edge)
+            answer["traffic_status"], error = window.traffic, window.error
+            if trend and exporter.windows.rollup is not None:
+                answer["traffic_trend"] = traffic_trend(exporter.windows.rollup, start, end)
+        if error:
+            answer["traffic_error"] = error
+    return jsonify(answer)
+
+
+def _services(views: Sequence[ServiceView], types: ServiceTypes) -> dict[str, Any]:
+    """The user's original ``service_status``: services by their type's key, by name."""
     service_status: dict[str, Any] = {t.status_key: [] for t in types.all}
-    views = service_views(snapshot.services, types, sight.now, sight.watch)
     for view in sorted(views, key=lambda v: v.record.name):
         service_status[types.by_name[view.service_type].status_key].append(
             {
@@ -95,27 +138,24 @@ def status() -> ResponseReturnValue:
                 "state": view.state.value,
             }
         )
-    counts = Counter((view.service_type, view.state.value) for view in views)
-    service_status["database"] = _database(exporter, principal.is_admin)
-    answer: dict[str, Any] = {"service_status": service_status}
-    # states for everyone (whether data flows); the rates are traffic, for admins only
-    answer["pipeline"] = [
-        {
-            "edge": edge.edge,
-            "state": edge.state,
-            "records_per_minute": edge.records_per_minute if principal.is_admin else None,
-        }
-        for edge in exporter.pipeline(counts, sight.watch.blind, sight.now)
-    ]
-    if principal.is_admin:
-        error: str | None = "no pipeline database is configured"
-        answer["traffic_status"] = empty_traffic()
-        if exporter.windows is not None:
-            window = exporter.windows.counts(start, end, settings.max_ips_per_edge)
-            answer["traffic_status"], error = window.traffic, window.error
-        if error:
-            answer["traffic_error"] = error
-    return jsonify(answer)
+    return service_status
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ApiError(400, "invalid_field", f"'{key}' must be true or false")
+    return value
+
+
+def _history(changes: list[Change]) -> dict[str, list[dict[str, Any]]]:
+    """Each service's state changes in the window, oldest first."""
+    history: dict[str, list[dict[str, Any]]] = {}
+    for change in changes:
+        history.setdefault(change.service, []).append(
+            {"time": change.time, "from": change.before or None, "to": change.after}
+        )
+    return history
 
 
 def _database(exporter: Exporter, admin: bool) -> dict[str, Any]:

@@ -15,11 +15,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from heartbeat_core.config import Settings
 from heartbeat_core.record import ServiceRecord
-from heartbeat_core.status import Watch, late_after
+from heartbeat_core.status import ServiceView, Watch, late_after, service_views
 from heartbeat_core.store import HeartbeatStore, Snapshot
+
+if TYPE_CHECKING:
+    from exporter.history import StateHistory
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +36,22 @@ class Sight:
     watch: Watch
     now: float
     silent: bool = False  # the fleet fell silent together
+    views: tuple[ServiceView, ...] = ()  # each service's state by the one status rule, at ``now``
 
 
 class IngestWatch:
     """Reads the store for scrapes and status calls, and keeps the record of blind spells."""
 
     def __init__(
-        self, store: HeartbeatStore, settings: Settings, clock: Callable[[], float] = time.time
+        self,
+        store: HeartbeatStore,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        history: StateHistory | None = None,
     ) -> None:
         self.store = store
+        self.history = history
+        self._history_failing = False
         self.settings = settings
         self.clock = clock
         self.errors = 0
@@ -64,7 +75,20 @@ class IngestWatch:
             if recent is not None and 0 <= self.clock() - recent.now < self.settings.snapshot_cache_seconds:
                 return recent
             self._recent = self._read()
+            self._remember(self._recent)
             return self._recent
+
+    def _remember(self, sight: Sight) -> None:
+        """Hand the states to the history, which writes only the changes."""
+        if self.history is None or sight.snapshot is None:
+            return
+        try:
+            self.history.observe(((v.record.name, v.state.value) for v in sight.views), sight.now)
+        except Exception as exc:
+            first, self._history_failing = not self._history_failing, True
+            (log.warning if first else log.debug)("cannot record state changes: %s", exc)
+        else:
+            self._history_failing = False
 
     def _read(self) -> Sight:
         try:
@@ -96,7 +120,12 @@ class IngestWatch:
             windows=snapshot.windows if snapshot is not None else (),
             late_factor=self.settings.late_factor,
         )
-        return Sight(snapshot, watch, now, silent)
+        views = (
+            ()
+            if snapshot is None
+            else tuple(service_views(snapshot.services, self.settings.service_types, now, watch))
+        )
+        return Sight(snapshot, watch, now, silent, views)
 
     def _mark(self, blind: bool, now: float, readable: bool) -> None:
         """Note a spell's start and end, here and (when it can be written) in the store."""

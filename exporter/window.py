@@ -131,3 +131,32 @@ class WindowCounter:
             top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
             window.traffic[edge.name] = [edge.row(key, n) for key, n in top]
         return window
+
+
+STEPS = (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
+
+
+def trend_step(span: float, points: int = 120) -> int:
+    """The finest step, in whole minutes or hours, that keeps a trend within ``points`` points."""
+    return next((step for step in STEPS if span / step <= points), STEPS[-1])
+
+
+def traffic_trend(rollup: Rollup, start: float, end: float, top: int = 5) -> dict[str, Any]:
+    """Per edge: rows per step over the window, in total and for its ``top`` keys; from the rollup
+    alone (a step it does not hold whole is null), so a trend costs the database nothing."""
+    step = trend_step(end - start)
+    series = {name: rollup.series(name, start, end, step) for name in dict.fromkeys(e.table for e in EDGES)}
+    trend: dict[str, Any] = {}
+    for edge in EDGES:
+        steps = series[edge.table]
+        points = [[t, None if c is None else sum(c.values())] for t, c in steps]
+        entry: dict[str, Any] = {"step": step, "points": points, "top": []}
+        if edge.keyed:
+            totals: Counter[Key] = Counter()
+            for _, counts in steps:
+                totals.update(counts or {})
+            for key, n in sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:top]:
+                keyed = [[t, None if c is None else c.get(key, 0)] for t, c in steps]
+                entry["top"].append({**edge.row(key, n), "points": keyed})
+        trend[edge.name] = entry
+    return trend

@@ -4,14 +4,17 @@ On a threaded server a client that sends its body slowly holds a thread for as l
 a few of them and every other request waits. Here the body is awaited on the worker's event
 loop, so a slow body costs a coroutine, not a thread, and is cut off after ``client_timeout``
 seconds (Granian itself cuts off slow headers). Only then does the WSGI app run, on a thread of
-a pool of its own, with the whole body in hand. Answers are buffered: no route streams.
+a pool of its own, with the whole body in hand. Answers are sent whole, except event streams
+(``text/event-stream``), which are sent chunk by chunk from a pool of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app
@@ -19,6 +22,8 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 from heartbeat_core.errors import ApiError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+STREAMS = 32  # event streams served at once
 
 
 class Scope(Protocol):
@@ -94,6 +99,8 @@ class WsgiOnRsgi:
         self.client_timeout = client_timeout
         self.max_body = max_body
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
+        # event streams wait between events on threads of their own, never the requests' ones
+        self.streams = ThreadPoolExecutor(STREAMS, thread_name_prefix="stream")
 
     async def __rsgi__(self, scope: Scope, proto: Any) -> None:
         if scope.proto == "http":
@@ -138,10 +145,43 @@ class WsgiOnRsgi:
             },
         ).get_environ()
         loop = asyncio.get_running_loop()
-        answer, status, response_headers = await loop.run_in_executor(self.threads, _run, self.app, environ)
-        proto.response_bytes(int(status.split(" ", 1)[0]), response_headers, answer)
+        answer = await loop.run_in_executor(self.threads, _run, self.app, environ)
+        status = int(answer.status.split(" ", 1)[0])
+        if answer.stream is None:
+            proto.response_bytes(status, answer.headers, answer.body)
+        else:
+            await self._stream(proto, status, answer.headers, answer.stream)
+
+    async def _stream(self, proto: Any, status: int, headers: list[tuple[str, str]], chunks: Any) -> None:
+        """Send each chunk as the app yields it, until it ends or the client goes away."""
+        loop = asyncio.get_running_loop()
+        transport = proto.response_stream(status, headers)
+        try:
+            while (chunk := await loop.run_in_executor(self.streams, next, chunks, None)) is not None:
+                await transport.send_bytes(chunk)
+        except Exception:  # the client went away mid-stream (Granian raises on the send)
+            log.debug("event stream closed by the client")
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                await loop.run_in_executor(self.streams, close)
 
 
-def _run(app: Callable[..., Any], environ: dict[str, Any]) -> tuple[bytes, str, list[tuple[str, str]]]:
-    app_iter, status, headers = run_wsgi_app(app, environ, buffered=True)
-    return b"".join(app_iter), status, headers.to_wsgi_list()
+@dataclass(frozen=True)
+class _Answer:
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    stream: Iterator[bytes] | None = None  # an event stream: sent as it comes
+
+
+def _run(app: Callable[..., Any], environ: dict[str, Any]) -> _Answer:
+    app_iter, status, headers = run_wsgi_app(app, environ)
+    if str(headers.get("Content-Type", "")).startswith("text/event-stream"):
+        return _Answer(status, headers.to_wsgi_list(), stream=iter(app_iter))
+    try:
+        return _Answer(status, headers.to_wsgi_list(), b"".join(app_iter))
+    finally:
+        close = getattr(app_iter, "close", None)
+        if close is not None:
+            close()

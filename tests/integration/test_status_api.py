@@ -266,6 +266,8 @@ def test_the_pipeline_section_says_where_data_flows(apps: tuple[Flask, Flask, st
     ]
     assert edges["data_collection_to_kafka"] == {
         "edge": "data_collection_to_kafka",
+        "source": "data_collection",
+        "target": "kafka",
         "state": "flowing",
         "records_per_minute": 30.0,
     }

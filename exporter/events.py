@@ -1,0 +1,65 @@
+"""``GET /events``: Server-Sent Events that tell the status page when a state changed.
+
+Every ``TICK`` seconds the stream reads the store (the shared snapshot, so a hundred open pages
+cost Redis one read a second) and, when any service's state or the ingest's blindness differs
+from the last event, sends ``event: status`` with the states; the page then fetches the status.
+A stream ends after ``LIFETIME`` seconds and the page reconnects, so a token that expired or was
+revoked stops being served within that time. Comments keep proxies from timing the stream out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Response, current_app
+
+if TYPE_CHECKING:
+    from exporter.app import Exporter
+
+bp = Blueprint("events", __name__)
+
+TICK = 1.0
+LIFETIME = 300.0
+KEEPALIVE = 15.0
+
+
+def stream(
+    exporter: Exporter,
+    sleep: Callable[[float], None] = time.sleep,
+    lifetime: float = LIFETIME,
+) -> Iterator[str]:
+    yield f"retry: {int(TICK * 2000)}\n\n"
+    last: str | None = None
+    quiet = 0.0
+    started = time.monotonic()
+    while time.monotonic() - started < lifetime:
+        sight = exporter.watch.read()
+        states = {view.record.name: view.state.value for view in sight.views}
+        payload = json.dumps(
+            {"blind": sight.watch.blind, "states": states, "at": sight.now},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        digest = json.dumps([sight.watch.blind, sorted(states.items())])
+        if digest != last:
+            last, quiet = digest, 0.0
+            yield f"event: status\ndata: {payload}\n\n"
+        elif quiet >= KEEPALIVE:
+            quiet = 0.0
+            yield ": still here\n\n"
+        sleep(TICK)
+        quiet += TICK
+
+
+@bp.get("/events")
+def events() -> Response:
+    exporter: Exporter = current_app.extensions["exporter"]
+    exporter.auth.principal()  # 401 before any stream starts
+    return Response(
+        stream(exporter),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
