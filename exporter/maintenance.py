@@ -80,6 +80,7 @@ def create() -> ResponseReturnValue:
     exporter = _admin()
     window = parse_window(read_json(), set(exporter.settings.service_types.by_name))
     exporter.watch.store.put_window(window)
+    exporter.watch.forget()
     return jsonify(window.__dict__), 201
 
 
@@ -102,6 +103,7 @@ def end(window_id: str) -> ResponseReturnValue:
     (window,) = found
     if window.start > now:
         exporter.watch.store.drop_windows([window.id])
+        exporter.watch.forget()
         return jsonify(deleted=window.id)
     ended = Window(
         window.id,
@@ -112,4 +114,5 @@ def end(window_id: str) -> ResponseReturnValue:
         window.reason,
     )
     exporter.watch.store.put_window(ended)
+    exporter.watch.forget()
     return jsonify(ended.__dict__)

@@ -85,7 +85,7 @@ def status() -> ResponseReturnValue:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
     views = sight.views
-    service_status = _services(views, types)
+    service_status = _services(views, types, principal.is_admin)
     counts = Counter((view.service_type, view.state.value) for view in views)
     service_status["database"] = _database(exporter, principal.is_admin)
     answer: dict[str, Any] = {"service_status": service_status}
@@ -122,15 +122,18 @@ def status() -> ResponseReturnValue:
     return jsonify(answer)
 
 
-def _services(views: Sequence[ServiceView], types: ServiceTypes) -> dict[str, Any]:
-    """The user's original ``service_status``: services by their type's key, by name."""
+def _services(views: Sequence[ServiceView], types: ServiceTypes, admin: bool) -> dict[str, Any]:
+    """The user's original ``service_status``: services by their type's key, by name.
+
+    A sender's address is an IP of the pipeline's hosts: for admins only, like traffic.
+    """
     service_status: dict[str, Any] = {t.status_key: [] for t in types.all}
     for view in sorted(views, key=lambda v: v.record.name):
         service_status[types.by_name[view.service_type].status_key].append(
             {
                 "service": view.record.name,
                 "type": view.service_type,
-                "address": view.record.address,
+                "address": view.record.address if admin else None,
                 "last_seen": view.record.last_seen,
                 "age_seconds": round(view.age, 3),
                 "timeout_seconds": view.timeout,

@@ -78,6 +78,11 @@ class IngestWatch:
             self._remember(self._recent)
             return self._recent
 
+    def forget(self) -> None:
+        """The store just changed through this exporter (a maintenance window): read it afresh."""
+        with self._reading:
+            self._recent = None
+
     def _remember(self, sight: Sight) -> None:
         """Hand the states to the history, which writes only the changes."""
         if self.history is None or sight.snapshot is None:

@@ -15,6 +15,8 @@ if [ "$mode" = test ]; then
   have_cmd promtool || need+=(prometheus)
   have_cmd amtool || need+=(prometheus-alertmanager)
   have_cmd chromium || need+=(chromium)
+  # a CJK font, so that the status page's Chinese service names render (test_status_page checks)
+  [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need+=(fonts-wqy-microhei)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -1,16 +1,28 @@
 "use strict";
-const TYPES = [["data_collection", "Data collection"], ["kafka_process", "Kafka"], ["redis", "Redis"],
-               ["backend", "Backend"], ["frontend", "Frontend"], ["other", "Other"]];
+// The status page: the pipeline as a picture, each service's states over the window, traffic and
+// database trends, maintenance windows, and the tables of the user's original API. Everything
+// comes from POST /heartbeat/status; GET /events says when to fetch it again (polling when the
+// stream is down). Service names are untrusted input: text nodes only, never HTML.
+const TYPE_TITLES = {data_collection: "Data collection", kafka: "Kafka", database: "Database", redis: "Redis",
+                     backend: "Backend", frontend: "Frontend", other: "Other"};
 const EDGES = [["data_collection_to_kafka", "Data collection → Kafka"], ["kafka_to_database", "Kafka → Database"],
                ["database_to_backend", "Database → Backend"], ["redis_to_backend", "Redis → Backend"],
                ["backend_to_frontend", "Backend → Frontend"]];
+const WORST = ["down", "unknown", "late", "paused", "up"];  // a node takes the worst state it has
+const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
-let timer = null;
+let timer = null, live = false, stream = null, lastData = null;
 
-function el(tag, text, cls) {            // text only: service names are untrusted input
+function el(tag, text, cls) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = String(text);
   if (cls) node.className = cls;
+  return node;
+}
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, String(v)));
+  if (text !== undefined) node.textContent = String(text);
   return node;
 }
 function duration(s) {
@@ -19,6 +31,7 @@ function duration(s) {
   if (s < 172800) return (s / 3600).toFixed(1) + " h";
   return (s / 86400).toFixed(1) + " d";
 }
+function clock(t) { return new Date(t * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}); }
 function table(headers, rows) {
   const t = el("table"), head = el("tr");
   headers.forEach(([h, cls]) => head.appendChild(el("th", h, cls)));
@@ -31,82 +44,295 @@ function table(headers, rows) {
   return t;
 }
 function td(text, cls) { return el("td", text, cls); }
+function token() { return sessionStorage.getItem("token"); }
+function authorized(extra) { return {"Authorization": "Bearer " + token(), ...(extra || {})}; }
 
 function show(loggedIn) {
   $("login").hidden = loggedIn; $("dashboard").hidden = !loggedIn; $("controls").hidden = !loggedIn;
 }
 function logout(message) {
   sessionStorage.removeItem("token"); clearTimeout(timer); show(false);
+  if (stream) { stream.abort(); stream = null; }
   $("login-error").textContent = message || "";
 }
 
 async function refresh() {
   clearTimeout(timer);
-  const token = sessionStorage.getItem("token");
-  if (!token) return logout();
+  if (!token()) return logout();
   const end = Date.now() / 1000, start = end - Number($("window").value);
   try {
     const res = await fetch("/heartbeat/status", {method: "POST",
-      headers: {"Content-Type": "application/json", "Authorization": "Bearer " + token},
-      body: JSON.stringify({start_time: start, end_time: end})});
+      headers: authorized({"Content-Type": "application/json"}),
+      body: JSON.stringify({start_time: start, end_time: end, history: true, trend: true})});
     if (res.status === 401) return logout("Your session has ended; log in again.");
     const data = await res.json();
     if (!res.ok) throw new Error(data.message || res.statusText);
-    render(data);
+    lastData = {data, start, end};
+    render(data, start, end);
     $("status-error").textContent = "";
   } catch (err) {
     $("status-error").textContent = "Cannot load the status: " + err.message;
   }
-  timer = setTimeout(refresh, 5000);
+  timer = setTimeout(refresh, live ? 60000 : 5000);  // with live updates, polling is a safety net
 }
 
-// the exporter's one status rule decides; an older exporter without "state" still shows up/down
-function stateOf(s) { return s.state || (s.is_alive ? "up" : "down"); }
+// Server-Sent Events over fetch, so that the token goes in a header and never in a URL
+async function listen() {
+  if (!token() || stream) return;
+  stream = new AbortController();
+  try {
+    const res = await fetch("/events", {headers: authorized(), signal: stream.signal});
+    if (!res.ok) throw new Error(res.statusText);
+    live = true; $("live").textContent = "● live"; $("live").className = "live on";
+    const reader = res.body.getReader(), decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut).split("\n");
+        buffer = buffer.slice(cut + 2);
+        if (block.includes("event: status")) refresh();
+      }
+    }
+  } catch (err) { /* the stream ended or failed: poll, then try again */ }
+  live = false; stream = null;
+  $("live").textContent = "polling every 5 s"; $("live").className = "live";
+  if (token()) setTimeout(listen, 2000);
+}
 
-function render(data) {
+function stateOf(s) { return s.state || (s.is_alive ? "up" : "down"); }
+function worst(states) { return WORST.find((s) => states[s] > 0) || "none"; }
+
+function render(data, start, end) {
   const status = data.service_status;
   const counts = {up: 0, late: 0, down: 0, paused: 0, unknown: 0};
-  const services = $("services"); services.replaceChildren();
-  TYPES.forEach(([key, title]) => {
+  const keys = Object.entries(data.types || {}).map(([name, t]) => [t.status_key, TYPE_TITLES[name] || name]);
+  Object.values(status).forEach((list) => Array.isArray(list) && list.forEach((s) => { counts[stateOf(s)]++; }));
+  const summary = $("summary"); summary.replaceChildren();
+  Object.entries(counts).forEach(([state, n]) => {
+    if (n || state === "up" || state === "down") summary.appendChild(el("span", `${n} ${state}`, "pill state " + state));
+  });
+  if (data.ingest_blind) summary.appendChild(el("span", "heartbeats cannot arrive: states unknown", "pill state unknown"));
+  diagram(data);
+  timelines(data, start, end);
+  trends(data, start, end);
+  services(status, keys);
+  database(status.database || {});
+  traffic(data);
+  if (data.traffic_status) maintenance(data); else $("maintenance").hidden = true;
+  $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
+}
+
+function layers(edges) {
+  // each node one column right of its furthest upstream node: the pipeline reads left to right
+  const depth = {};
+  const nodes = [...new Set(edges.flatMap((e) => [e.source, e.target]))];
+  nodes.forEach((n) => { depth[n] = 0; });
+  for (let i = 0; i < nodes.length; i++) {
+    edges.forEach((e) => { depth[e.target] = Math.max(depth[e.target], depth[e.source] + 1); });
+  }
+  // a node nothing feeds (Redis) sits just left of what it feeds, not at the far left
+  nodes.filter((n) => !edges.some((e) => e.target === n)).forEach((n) => {
+    const fed = edges.filter((e) => e.source === n).map((e) => depth[e.target] - 1);
+    if (fed.length) depth[n] = Math.max(0, Math.min(...fed));
+  });
+  const columns = [];
+  nodes.forEach((n) => { (columns[depth[n]] = columns[depth[n]] || []).push(n); });
+  return columns;
+}
+
+function diagram(data) {
+  const box = $("pipeline"); box.replaceChildren();
+  const edges = data.pipeline || [];
+  if (!edges.length) return;
+  const columns = layers(edges);
+  const W = 170, H = 64, GX = 70, GY = 26;
+  const rows = Math.max(...columns.map((c) => c.length));
+  const width = columns.length * (W + GX) - GX + 20, height = rows * (H + GY) - GY + 20;
+  const pic = svg("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "The pipeline"});
+  const at = {};
+  columns.forEach((column, x) => column.forEach((node, y) => {
+    const top = 10 + y * (H + GY) + (rows - column.length) * (H + GY) / 2;
+    at[node] = {x: 10 + x * (W + GX), y: top};
+  }));
+  edges.forEach((e) => {
+    const a = at[e.source], b = at[e.target];
+    const g = pic.appendChild(svg("g", {class: "edge " + e.state, "data-edge": e.edge, "data-state": e.state}));
+    g.appendChild(svg("line", {x1: a.x + W, y1: a.y + H / 2, x2: b.x, y2: b.y + H / 2, "marker-end": "url(#arrow)"}));
+    const label = e.records_per_minute == null ? e.state.replace("_", " ")
+      : `${Math.round(e.records_per_minute).toLocaleString()}/min`;
+    g.appendChild(svg("text", {x: (a.x + W + b.x) / 2, y: (a.y + b.y) / 2 + H / 2 - 6, "text-anchor": "middle"}, label));
+  });
+  const defs = pic.insertBefore(svg("defs"), pic.firstChild);
+  const marker = defs.appendChild(svg("marker", {id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5,
+    markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse"}));
+  marker.appendChild(svg("path", {d: "M 0 0 L 10 5 L 0 10 z", class: "arrow"}));
+  Object.entries(at).forEach(([node, p]) => {
+    let state, line;
+    if (node === "database") {
+      const db = data.service_status.database || {};
+      state = db.is_connected ? "up" : "down"; line = db.is_connected ? "connected" : "disconnected";
+    } else {
+      const states = (data.types[node] || {}).states || {};
+      state = worst(states);
+      line = WORST.filter((s) => states[s]).map((s) => `${states[s]} ${s}`).join(" · ") || "no services";
+    }
+    const g = pic.appendChild(svg("g", {class: "node " + state, "data-node": node, "data-state": state}));
+    g.appendChild(svg("rect", {x: p.x, y: p.y, width: W, height: H, rx: 8}));
+    g.appendChild(svg("text", {x: p.x + W / 2, y: p.y + 26, "text-anchor": "middle", class: "title"}, TYPE_TITLES[node] || node));
+    g.appendChild(svg("text", {x: p.x + W / 2, y: p.y + 47, "text-anchor": "middle"}, line));
+  });
+  box.appendChild(pic);
+}
+
+function segments(changes, current, start, end) {
+  // [from, to, state] over the window: the state before the first change is that change's "from"
+  const out = [];
+  let t = start, state = changes.length ? changes[0].from : current;
+  changes.forEach((c) => { if (c.time > t) out.push([t, c.time, state]); t = Math.max(t, c.time); state = c.to; });
+  out.push([t, end, state]);
+  return out.filter(([a, b]) => b > a);
+}
+
+function timelines(data, start, end) {
+  const box = $("timelines"); box.replaceChildren();
+  const history = data.history || {};
+  const all = Object.values(data.service_status).filter(Array.isArray).flat();
+  if (!all.length) return;
+  box.appendChild(el("h2", "States over the window"));
+  const axis = box.appendChild(el("div", "", "axis"));
+  [start, (start + end) / 2, end].forEach((t) => axis.appendChild(el("span", clock(t))));
+  all.sort((a, b) => a.service.localeCompare(b.service)).forEach((s) => {
+    const row = box.appendChild(el("div", "", "timeline"));
+    row.dataset.service = s.service;
+    row.appendChild(el("span", s.service, "name"));
+    const bar = row.appendChild(svg("svg", {viewBox: "0 0 1000 12", preserveAspectRatio: "none", class: "bar"}));
+    segments(history[s.service] || [], stateOf(s), start, end).forEach(([a, b, state]) => {
+      const x = (a - start) / (end - start) * 1000, w = (b - a) / (end - start) * 1000;
+      const r = bar.appendChild(svg("rect", {x, y: 0, width: Math.max(w, 1.5), height: 12,
+        class: "seg " + (state || "none"), "data-state": state || "none"}));
+      r.appendChild(svg("title", {}, `${state || "no data"} ${clock(a)}–${clock(b)}`));
+    });
+  });
+}
+
+function chart(points, start, end, label, format, bars) {
+  // a small chart: bars for counts per step, a line for a measurement; null (no data) is left out
+  const W = 1000, H = 120, known = points.filter((p) => p[1] != null);
+  const top = Math.max(1e-9, ...known.map((p) => p[1]));
+  const figure = el("figure", "", "chart");
+  figure.appendChild(el("figcaption", known.length ? `${label} · max ${format(top)}` : `${label} · no data yet`));
+  const pic = figure.appendChild(svg("svg", {viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none"}));
+  const x = (t) => (t - start) / (end - start) * W, y = (v) => H - 2 - v / top * (H - 6);
+  if (bars) {
+    const step = points.length > 1 ? points[1][0] - points[0][0] : end - start;
+    known.forEach(([t, v]) => pic.appendChild(svg("rect", {x: x(t), y: y(v), width: Math.max(2, x(t + step) - x(t) - 1),
+      height: H - 2 - y(v), class: "bar"})));
+    return figure;
+  }
+  let path = "", pen = false;
+  points.forEach(([t, v]) => {
+    if (v == null) { pen = false; return; }
+    path += `${pen ? "L" : "M"}${x(t).toFixed(1)} ${y(v).toFixed(1)} `; pen = true;
+  });
+  pic.appendChild(svg("path", {d: path || "M0 0", class: "line"}));
+  return figure;
+}
+
+function trends(data, start, end) {
+  const box = $("trends"); box.replaceChildren();
+  const latency = (data.database_trend || []);
+  if (latency.length) {
+    box.appendChild(chart(latency.map(([t, s]) => [t, s == null ? null : s * 1000]), start, end,
+      "Database probe latency", (v) => v.toFixed(1) + " ms")).dataset.trend = "database";
+  }
+  if (!data.traffic_trend) return;
+  EDGES.forEach(([key, title]) => {
+    const trend = data.traffic_trend[key];
+    if (!trend) return;
+    const figure = box.appendChild(chart(trend.points, start, end, `${title}, rows per ${duration(trend.step)}`,
+      (v) => Math.round(v).toLocaleString(), true));
+    figure.dataset.trend = key;
+    if (trend.top.length) {
+      const list = figure.appendChild(el("ol", "", "top"));
+      trend.top.forEach((k) => list.appendChild(el("li",
+        `${k.client_ip || k.ip || k.server_ip} ${k.server_ip && k.client_ip ? "← " + k.server_ip : ""}: ${k.count.toLocaleString()}`)));
+    }
+  });
+}
+
+function services(status, keys) {
+  const box = $("services"); box.replaceChildren();
+  keys.forEach(([key, title]) => {
     const list = status[key] || [];
-    list.forEach((s) => { counts[stateOf(s)]++; });
-    const section = services.appendChild(el("section"));
+    const section = box.appendChild(el("section"));
     section.dataset.type = key;
     const alive = list.filter((s) => s.is_alive).length;
     section.appendChild(el("h2", `${title} — ${alive}/${list.length} up or late`));
     if (!list.length) { section.appendChild(el("p", "No services of this type.", "empty")); return; }
     section.appendChild(table([["Service"], ["State"], ["Last seen", "num"], ["Timeout", "num wide"], ["Address", "wide"]],
-      list.map((s) => [td(s.service, "service"),
-                       td(stateOf(s).toUpperCase(), "state " + stateOf(s)),
+      list.map((s) => [td(s.service, "service"), td(stateOf(s).toUpperCase(), "state " + stateOf(s)),
                        td(duration(s.age_seconds) + " ago", "num"), td(duration(s.timeout_seconds), "num wide"),
                        td(s.address, "wide")])));
   });
-  const db = status.database || {};
+}
+
+function database(db) {
   const card = $("database"); card.replaceChildren();
   card.appendChild(el("span", db.is_connected ? "CONNECTED" : "DISCONNECTED", "state " + (db.is_connected ? "up" : "down")));
   if (db.latency_seconds != null) card.appendChild(el("span", ` · probe ${(db.latency_seconds * 1000).toFixed(1)} ms`));
   if (db.error_message) card.appendChild(el("div", db.error_message, "muted"));
-  const summary = $("summary"); summary.replaceChildren();
-  Object.entries(counts).forEach(([state, n]) => {
-    if (n || state === "up" || state === "down") summary.appendChild(el("span", `${n} ${state}`, "pill state " + state));
-  });
-  const traffic = $("traffic"); traffic.replaceChildren();
-  if (data.traffic_status) {
-    traffic.appendChild(el("h2", "Traffic in the window"));
-    if (data.traffic_error) traffic.appendChild(el("p", data.traffic_error, "error"));
-    EDGES.forEach(([key, title]) => {
-      const rows = data.traffic_status[key] || [];
-      const section = traffic.appendChild(el("section"));
-      section.dataset.edge = key;
-      section.appendChild(el("h2", title));
-      if (!rows.length) { section.appendChild(el("p", "No traffic.", "empty")); return; }
-      section.appendChild(table([["From"], ["To"], ["Records", "num"]], rows.map((r) => [
-        td(r.server_ip || r.ip || (key.split("_to_")[0])), td(r.client_ip || key.split("_to_")[1]),
-        td(r.count.toLocaleString(), "num count")])));
-    });
-  }
-  $("updated").textContent = "Updated " + new Date().toLocaleTimeString() + " · refreshes every 5 s";
 }
+
+function traffic(data) {
+  const box = $("traffic"); box.replaceChildren();
+  if (!data.traffic_status) return;
+  box.appendChild(el("h2", "Traffic in the window"));
+  if (data.traffic_error) box.appendChild(el("p", data.traffic_error, "error"));
+  EDGES.forEach(([key, title]) => {
+    const rows = data.traffic_status[key] || [];
+    const section = box.appendChild(el("section"));
+    section.dataset.edge = key;
+    section.appendChild(el("h3", title));
+    if (!rows.length) { section.appendChild(el("p", "No traffic.", "empty")); return; }
+    section.appendChild(table([["From"], ["To"], ["Records", "num"]], rows.map((r) => [
+      td(r.server_ip || r.ip || (key.split("_to_")[0])), td(r.client_ip || key.split("_to_")[1]),
+      td(r.count.toLocaleString(), "num count")])));
+  });
+}
+
+async function maintenance(data) {
+  // the list is redrawn on each refresh; the form is built once, so that nothing typed is lost
+  const box = $("maintenance"), form = $("maintenance-form");
+  const res = await fetch("/maintenance", {headers: authorized()});
+  box.hidden = !res.ok;
+  if (!res.ok) return;
+  const windows = (await res.json()).windows;
+  const list = $("maintenance-list"); list.replaceChildren();
+  if (!windows.length) list.appendChild(el("p", "None planned.", "empty"));
+  else list.appendChild(table([["For"], ["From"], ["Until"], ["Reason", "wide"]], windows.map((w) => [
+    td([w.service_type, w.service_prefix && w.service_prefix + "*"].filter(Boolean).join(" ")),
+    td(clock(w.start)), td(clock(w.end)), td(w.reason, "wide")])));
+  const type = form.elements.service_type;
+  if (type.options.length === 1) {
+    Object.keys(data.types || {}).forEach((name) => { type.appendChild(el("option", TYPE_TITLES[name] || name)).value = name; });
+  }
+}
+
+$("maintenance-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target, now = Date.now() / 1000;
+  const body = {start: now, end: now + 60 * Number(form.elements.minutes.value), reason: form.elements.reason.value};
+  if (form.elements.service_type.value) body.service_type = form.elements.service_type.value;
+  if (form.elements.service_prefix.value) body.service_prefix = form.elements.service_prefix.value;
+  const answer = await fetch("/maintenance", {method: "POST", headers: authorized({"Content-Type": "application/json"}),
+    body: JSON.stringify(body)});
+  $("maintenance-error").textContent = answer.ok ? "" : (await answer.json()).message;
+  if (answer.ok) { form.reset(); refresh(); }
+});
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -116,14 +342,13 @@ $("login").addEventListener("submit", async (event) => {
   if (!res.ok) { $("login-error").textContent = data.message || "Login failed"; return; }
   sessionStorage.setItem("token", data.access_token);
   $("password").value = ""; $("login-error").textContent = "";
-  show(true); refresh();
+  show(true); refresh(); listen();
 });
 $("logout").addEventListener("click", () => {
-  const token = sessionStorage.getItem("token");
-  if (token) {  // revoke it on the server too, not only forget it here
-    fetch("/auth/logout", {method: "POST", headers: {"Authorization": "Bearer " + token}}).catch(() => {});
+  if (token()) {  // revoke it on the server too, not only forget it here
+    fetch("/auth/logout", {method: "POST", headers: authorized()}).catch(() => {});
   }
   logout();
 });
 $("window").addEventListener("change", refresh);
-if (sessionStorage.getItem("token")) { show(true); refresh(); } else { show(false); }
+if (token()) { show(true); refresh(); listen(); } else { show(false); }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
+from tests.integration.test_monitor import launch
 from tests.support import FakeClock, LiveServer
 
 CHROMIUM_FLAGS = [
@@ -123,3 +126,158 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         page.close()
     finally:
         server.stop()
+
+
+IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+CJK_FONTS = (
+    "Noto Sans CJK",
+    "Source Han Sans",
+    "PingFang",
+    "Hiragino Sans GB",
+    "Microsoft YaHei",
+    "WenQuanYi",
+)
+
+
+def log_in(page: Page, url: str, user: str) -> None:
+    page.goto(url)
+    page.fill("#username", user)
+    page.fill("#password", f"{user}-password")
+    page.click("button[type=submit]")
+    expect(page.locator("#login")).to_be_hidden()
+
+
+def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
+    browser: Browser, redis_server: RedisServer, sqlite_url: str, tmp_path: Path
+) -> None:
+    clock = FakeClock(time.time() - 600)  # the page's window ends at the browser's own now
+    users = {
+        "alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"},
+        "bob": {"password_hash": generate_password_hash("bob-password"), "role": "viewer"},
+    }
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "database_url": sqlite_url,
+            "users": users,
+            "redis_key_prefix": "page",
+        }
+    )
+    engine = sa.create_engine(sqlite_url)
+    create_schema(engine)
+    receiver = create_receiver(settings, clock=clock)
+    exporter_app = create_exporter(settings, clock=clock, start_worker=False)
+    worker = exporter_app.extensions["exporter"].worker
+    server = LiveServer(exporter_app)
+    try:
+        for name in ("kafka-1", "数据采集-1", "backend-1", "redis-1", "前端-web-1"):
+            beat = receiver.test_client().post("/heartbeat", json={"service": name, "timestamp": clock.now})
+            assert beat.status_code == 200
+        worker.cycle()
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(table(DEFAULT_TABLES["access_logs"])),
+                [{"server_addr": "10.0.1.2", "remote_addr": "10.0.2.9"}] * 3,
+            )
+        worker.cycle()
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, server.url("/"), "alice")
+        kafka_node = page.locator("#pipeline g[data-node=kafka]")
+        expect(kafka_node).to_have_attribute("data-state", "up")
+        expect(page.locator("#live")).to_have_text("● live")
+        page.evaluate("window.stillTheSamePage = true")
+
+        clock.advance(91)  # kafka: late after 90 s (3/4 of its 120 s timeout)
+        expect(kafka_node).to_have_attribute("data-state", "late", timeout=2000)  # by SSE, no reload
+        clock.advance(30)  # past the timeout: down
+        changed = time.monotonic()
+        expect(kafka_node).to_have_attribute("data-state", "down", timeout=2000)
+        assert time.monotonic() - changed < 2
+        assert page.evaluate("window.stillTheSamePage") is True
+        stroke = kafka_node.locator("rect").evaluate("r => getComputedStyle(r).stroke")
+        assert stroke == "rgb(207, 34, 46)"  # the down colour
+        timeline = page.locator(".timeline[data-service=kafka-1] rect")
+        expect(timeline.and_(page.locator("[data-state=down]"))).to_have_count(1)
+        expect(timeline.and_(page.locator("[data-state=late]"))).to_have_count(1)
+        expect(page.locator("#pipeline g[data-node=database]")).to_have_attribute("data-state", "up")
+        expect(page.locator("#trends figure[data-trend=database]")).to_be_visible()
+        assert IPV4.search(page.content())  # the admin sees addresses and traffic
+
+        # the Chinese name is drawn with a CJK font the page names, not as boxes
+        cell = page.locator("section[data-type=data_collection] .service", has_text="数据采集-1")
+        expect(cell).to_be_visible()
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+        node = cdp.send(
+            "DOM.querySelector", {"nodeId": root, "selector": "section[data-type=data_collection] .service"}
+        )
+        fonts = [
+            f["familyName"]
+            for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+        ]
+        assert any(name in family for family in fonts for name in CJK_FONTS), fonts
+
+        clock.now = (
+            time.time() + 5
+        )  # the exporter's clock catches up with the browser's, which sets the start
+        form = page.locator("#maintenance-form")  # an admin plans a window from the page
+        form.locator("input[name=service_prefix]").fill("kafka-")
+        form.locator("input[name=reason]").fill("broker upgrade")
+        form.locator("button[type=submit]").click()
+        expect(page.locator("#maintenance tbody tr", has_text="broker upgrade")).to_have_count(1)
+        expect(kafka_node).to_have_attribute("data-state", "paused", timeout=2000)  # in maintenance
+        page.close()
+
+        viewer = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(viewer, server.url("/"), "bob")
+        expect(viewer.locator("#pipeline g[data-node=kafka]")).to_have_attribute("data-state", "paused")
+        expect(viewer.locator("#maintenance")).to_be_hidden()  # windows are for admins
+        expect(viewer.locator(".timeline[data-service=kafka-1]")).to_be_visible()
+        html = viewer.content()
+        assert not IPV4.search(html), IPV4.search(html)
+        expect(viewer.locator("#traffic section")).to_have_count(0)
+        viewer.close()
+    finally:
+        server.stop()
+        receiver.extensions["heartbeat_presence"].stop()
+
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def test_screenshots_of_the_demo(browser: Browser, tmp_path: Path) -> None:
+    """``heartbeat-monitor --demo`` as a newcomer sees it; the README shows these files."""
+    with launch(tmp_path) as monitor:
+        password = re.search(r"login\s+admin / (\S+)", "".join(monitor.output))
+        assert password, monitor.output
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{monitor.exporter}/")
+        page.fill("#username", "admin")
+        page.fill("#password", password.group(1))
+        page.click("button[type=submit]")
+        expect(page.locator("#live")).to_have_text("● live")
+        page.select_option("#window", "900")
+        # frontend-web-2 falls silent after 45 s: late 45 s later, down 15 s after that
+        silent = page.locator(".timeline[data-service=frontend-web-2] rect[data-state=down]")
+        expect(silent).to_have_count(1, timeout=150_000)
+        expect(page.locator("#pipeline g[data-node=frontend]")).to_have_attribute("data-state", "down")
+        bars = page.locator("#trends figure[data-trend=backend_to_frontend] rect.bar")
+        expect(bars.first).to_be_visible(timeout=60_000)  # the rollup holds a whole minute
+        SCREENSHOTS.mkdir(exist_ok=True)
+        for view in ("pipeline", "timelines", "trends"):
+            page.locator(f"#{view}").screenshot(path=str(SCREENSHOTS / f"{view}.png"))
+        page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"http://127.0.0.1:{monitor.exporter}/")
+        token = page.evaluate("sessionStorage.getItem('token')")
+        phone.evaluate(f"sessionStorage.setItem('token', {json.dumps(token)})")
+        phone.reload()
+        expect(phone.locator("#pipeline g[data-node=frontend]")).to_have_attribute("data-state", "down")
+        phone.screenshot(path=str(SCREENSHOTS / "phone.png"))
+        for view in ("pipeline", "timelines", "trends", "page", "phone"):
+            assert (SCREENSHOTS / f"{view}.png").stat().st_size > 5000
+        page.close()
+        phone.close()
