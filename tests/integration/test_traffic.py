@@ -242,7 +242,7 @@ def test_a_missing_table_is_an_error_until_it_appears_then_counts_from_its_start
     assert edge_counts(counter, "kafka_to_database") == {("kafka", "database"): 2}
 
 
-def test_configured_table_and_column_names_with_unix_time(sqlite_url: str, clock: FakeClock) -> None:
+def test_configured_table_and_column_names_with_unix_time(db_url: str, clock: FakeClock) -> None:
     settings = from_mapping(
         {
             "tables": {
@@ -256,7 +256,7 @@ def test_configured_table_and_column_names_with_unix_time(sqlite_url: str, clock
             }
         }
     )
-    engine = make_engine(sqlite_url, 10)
+    engine = make_engine(db_url, 10)
     create_schema(engine, settings.tables)
     counter = TrafficCounter(
         engine, settings.tables, settle_seconds=30, max_keys=100, timeout=30, clock=clock
@@ -264,8 +264,14 @@ def test_configured_table_and_column_names_with_unix_time(sqlite_url: str, clock
     assert counter.poll()
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO redis_log (peer, ts) VALUES ('10.0.1.2', 1763800000.5)"))
+        conn.execute(sa.text("INSERT INTO redis_log (peer, ts) VALUES ('10.0.1.2', 1763800079.9)"))
     assert counter.poll()
-    assert edge_counts(counter, "redis_to_backend") == {("redis", "10.0.1.2"): 1}
+    assert edge_counts(counter, "redis_to_backend") == {("redis", "10.0.1.2"): 2}
+    # the rollup's minutes: 1763800000.5 is in minute 29396666, 1763800079.9 in the next
+    assert counter.tables["redis_access_log"].state.delta == {
+        (29_396_666, ("10.0.1.2",)): 1,
+        (29_396_667, ("10.0.1.2",)): 1,
+    }
 
 
 @pytest.mark.parametrize("gaps", [3, 200])
