@@ -1,10 +1,12 @@
 """The one ingest path: every heartbeat request is answered here, whichever server carries it.
 
-:meth:`Ingest.accept` takes the request's headers, its body (already read, bounded) and the
-peer's address, and returns the whole answer: status, headers and JSON bytes. It knows no web
-framework. The WSGI fast path (``fastpath``) and the Flask route (``routes``) only read the
-body and send the answer, so the two cannot drift apart; a test sends the same requests
-through both and compares the bytes.
+:meth:`Ingest.check` takes the request's headers, its body (already read, bounded) and the
+peer's address, and returns the heartbeat to store or raises the error that answers it;
+:meth:`Ingest.answer` turns what the store said into the whole answer: status, headers and JSON
+bytes. It knows no web framework. The RSGI server (``rsgi``) stores the heartbeats of many
+requests in one batch between the two; the WSGI fast path (``fastpath``) and the Flask route
+(``routes``) call :meth:`Ingest.accept`, which does all three. None of them decides anything,
+so they cannot drift apart; a test sends the same requests through all three and compares.
 """
 
 from __future__ import annotations
