@@ -1,4 +1,4 @@
-"""Which server carries the exporter: Granian against gunicorn's threaded workers, same app.
+"""Which server carries the exporter: Granian (RSGI bridge and WSGI) against gunicorn's threads, same app.
 
     .venv/bin/python -m benchmarks.bench_servers --services 1000 --rounds 3
 
@@ -31,6 +31,10 @@ from heartbeat_monitor.redis_server import RedisServer, free_port
 
 THREADS = 4
 SERVERS = {
+    "granian rsgi": [  # what heartbeat-exporter serves: the same app behind the RSGI bridge
+        "granian", "--interface", "rsgi", "--workers", "1", "--factory", "--host", "127.0.0.1",
+        "--port", "{port}", "exporter.wsgi:rsgi",
+    ],
     "granian": [
         "granian", "--interface", "wsgi", "--workers", "1", "--blocking-threads", str(THREADS),
         "--factory", "--host", "127.0.0.1", "--port", "{port}", "exporter.wsgi:app",
@@ -124,7 +128,7 @@ def main() -> None:
             "| round | server | scrapes/s | p50 ms | p99 ms | answered with 8 stalled clients | slowest ms |"
         )
         print("|---:|---|---:|---:|---:|---:|---:|")
-        ratios = []
+        ratios, bridged = [], []
         for round_ in range(1, args.rounds + 1):
             rates = {}
             order = list(ports) if round_ % 2 else list(reversed(ports))
@@ -143,8 +147,12 @@ def main() -> None:
                 ]
                 print("| " + " | ".join(map(str, cells)) + " |")
             ratios.append(rates["granian"] / rates["gunicorn"])
+            bridged.append(rates["granian rsgi"] / rates["granian"])
         print(f"\nscrapes/s, Granian / gunicorn per round: {', '.join(f'{r:.2f}' for r in ratios)}")
         print(f"median {statistics.median(ratios):.2f}")
+        each = ", ".join(f"{r:.2f}" for r in bridged)
+        print(f"scrapes/s, Granian RSGI bridge / Granian WSGI per round: {each}")
+        print(f"median {statistics.median(bridged):.2f}")
 
 
 if __name__ == "__main__":

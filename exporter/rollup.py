@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,23 +174,55 @@ class Rollup:
             found.append(counts)
         return found
 
-    def counts(self, table: str, start: float, end: float) -> Counter[Key]:
-        """Rows per key in ``[start, end)``, both on whole minutes inside the cover."""
+    def plan(self, start: int, end: int, now: float) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+        """The buckets that hold ``[start, end)`` (whole minutes inside the cover): whole hours
+        where they fit, minutes at the ends; and the ranges whose buckets have expired (older
+        than the retention of their level), which SQL must count instead."""
+        minutes_from = now - self.minute_retention + MINUTE  # a minute's bucket lives this long
+        hours_from = now - self.retention + MINUTE
+        buckets: list[tuple[str, int]] = []
+        expired: list[tuple[int, int]] = []
+        t = start
+        while t < end:
+            if t % HOUR == 0 and t + HOUR <= end and t >= hours_from:
+                buckets.append(("h", t // HOUR))
+                t += HOUR
+            elif t >= minutes_from:
+                buckets.append(("m", t // MINUTE))
+                t += MINUTE
+            else:
+                stop = min(end, (t // HOUR + 1) * HOUR)  # from the next hour, its bucket may serve
+                if expired and expired[-1][1] == t:
+                    expired[-1] = (expired[-1][0], stop)
+                else:
+                    expired.append((t, stop))
+                t = stop
+        return buckets, expired
+
+    def counts(
+        self, table: str, start: float, end: float, now: float
+    ) -> tuple[Counter[Key], list[tuple[int, int]]]:
+        """Rows per key in ``[start, end)`` (whole minutes inside the cover), and what is left to SQL."""
+        buckets, expired = self.plan(int(start), int(end), now)
         total: Counter[Key] = Counter()
-        for counts in self._read(table, list(_buckets(int(start), int(end)))):
+        for counts in self._read(table, buckets):
             total.update(counts)
-        return total
+        return total, expired
 
     def series(
-        self, table: str, start: float, end: float, step: int
+        self, table: str, start: float, end: float, step: int, now: float
     ) -> list[tuple[int, Counter[Key] | None]]:
         """Rows per key in each ``step`` (a whole number of minutes, or of hours) of the window;
-        None for a step the cover does not hold whole. Read from the rollup alone: no SQL."""
+        None for a step the cover does not hold whole, or whose buckets have expired. Read from
+        the rollup alone: no SQL."""
         cover = self.cover(table)
         level, size = ("h", HOUR) if step % HOUR == 0 else ("m", MINUTE)
+        alive = now - (self.retention if level == "h" else self.minute_retention) + MINUTE
         first = math.floor(start / step) * step
         steps = list(range(first, int(end), step))
-        inside = [t for t in steps if cover is not None and cover.since <= t and t + step <= cover.until]
+        inside = [
+            t for t in steps if cover is not None and max(cover.since, alive) <= t and t + step <= cover.until
+        ]
         buckets = [(level, (t + k) // size) for t in inside for k in range(0, step, size)]
         counts = iter(self._read(table, buckets))
         merged: dict[int, Counter[Key]] = {}
@@ -200,18 +232,6 @@ class Rollup:
                 total.update(next(counts))
             merged[t] = total
         return [(t, merged.get(t)) for t in steps]
-
-
-def _buckets(start: int, end: int) -> Iterable[tuple[str, int]]:
-    """Whole hours where they fit, whole minutes at the two ends."""
-    t = start
-    while t < end:
-        if t % HOUR == 0 and t + HOUR <= end:
-            yield "h", t // HOUR
-            t += HOUR
-        else:
-            yield "m", t // MINUTE
-            t += MINUTE
 
 
 def _text(value: Any) -> str:

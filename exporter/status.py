@@ -113,10 +113,10 @@ def status() -> ResponseReturnValue:
         error: str | None = "no pipeline database is configured"
         answer["traffic_status"] = empty_traffic()
         if exporter.windows is not None:
-            window = exporter.windows.counts(start, end, settings.max_ips_per_edge)
+            window = exporter.windows.counts(start, end, settings.max_ips_per_edge, now)
             answer["traffic_status"], error = window.traffic, window.error
             if trend and exporter.windows.rollup is not None:
-                answer["traffic_trend"] = traffic_trend(exporter.windows.rollup, start, end)
+                answer["traffic_trend"] = traffic_trend(exporter.windows.rollup, start, end, now)
         if error:
             answer["traffic_error"] = error
     return jsonify(answer)

@@ -92,7 +92,7 @@ class WindowCounter:
             window.sql_queries += 1
         return Counter({_key(row[:-1]): int(row[-1]) for row in rows if int(row[-1])})
 
-    def _table(self, name: str, start: float, end: float, window: Window) -> Counter[Key]:
+    def _table(self, name: str, start: float, end: float, now: float, window: Window) -> Counter[Key]:
         spec = self.tables[name]
         cover = self.rollup.cover(name) if self.rollup is not None else None
         if cover is not None:
@@ -101,20 +101,24 @@ class WindowCounter:
             if first < last:
                 assert self.rollup is not None
                 window.from_rollup[name] = True
-                counts = self.rollup.counts(name, first, last)
-                counts.update(self._sql(spec, start, first, window))
-                counts.update(self._sql(spec, last, end, window))
+                counts, expired = self.rollup.counts(name, first, last, now)
+                for lo, hi in ((start, first), *expired, (last, end)):
+                    counts.update(self._sql(spec, lo, hi, window))
                 return counts
         window.from_rollup[name] = False
         return self._sql(spec, start, end, window)
 
-    def counts(self, start: float, end: float, limit: int) -> Window:
-        """Per-edge counts in ``[start, end)``; a missing table gives an empty list, an outage an error."""
+    def counts(self, start: float, end: float, limit: int, now: float | None = None) -> Window:
+        """Per-edge counts in ``[start, end)``; a missing table gives an empty list, an outage an error.
+
+        ``now`` (the exporter's clock; the window's end when not given) tells which of the
+        rollup's buckets have expired."""
+        now = end if now is None else now
         window = Window(empty_traffic())
         by_table: dict[str, Counter[Key] | None] = {}
         for name in dict.fromkeys(edge.table for edge in EDGES):
             try:
-                by_table[name] = self._table(name, start, end, window)
+                by_table[name] = self._table(name, start, end, now, window)
             except MissingTable:
                 by_table[name] = None
             except Exception as exc:  # the database or the rollup's Redis: the window is unknown
@@ -141,11 +145,12 @@ def trend_step(span: float, points: int = 120) -> int:
     return next((step for step in STEPS if span / step <= points), STEPS[-1])
 
 
-def traffic_trend(rollup: Rollup, start: float, end: float, top: int = 5) -> dict[str, Any]:
+def traffic_trend(rollup: Rollup, start: float, end: float, now: float, top: int = 5) -> dict[str, Any]:
     """Per edge: rows per step over the window, in total and for its ``top`` keys; from the rollup
     alone (a step it does not hold whole is null), so a trend costs the database nothing."""
     step = trend_step(end - start)
-    series = {name: rollup.series(name, start, end, step) for name in dict.fromkeys(e.table for e in EDGES)}
+    tables = dict.fromkeys(e.table for e in EDGES)
+    series = {name: rollup.series(name, start, end, step, now) for name in tables}
     trend: dict[str, Any] = {}
     for edge in EDGES:
         steps = series[edge.table]
