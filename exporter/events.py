@@ -2,7 +2,8 @@
 
 Every ``TICK`` seconds the stream reads the store (the shared snapshot, so a hundred open pages
 cost Redis one read a second) and, when any service's state or the ingest's blindness differs
-from the last event, sends ``event: status`` with the states; the page then fetches the status.
+from the last event, or a new minute began (the traffic rollup's buckets are per minute), sends
+``event: status`` with the states; the page then fetches the status.
 A stream ends after ``LIFETIME`` seconds and the page reconnects, so a token that expired or was
 revoked stops being served within that time. Comments keep proxies from timing the stream out.
 """
@@ -43,7 +44,8 @@ def stream(
             ensure_ascii=False,
             sort_keys=True,
         )
-        digest = json.dumps([sight.watch.blind, sorted(states.items())])
+        # the minute too: once a minute the page fetches the status, and the trends' last step
+        digest = json.dumps([sight.watch.blind, sorted(states.items()), int(sight.now // 60)])
         if digest != last:
             last, quiet = digest, 0.0
             yield f"event: status\ndata: {payload}\n\n"

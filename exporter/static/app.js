@@ -256,10 +256,20 @@ function trends(data, start, end) {
     const figure = box.appendChild(chart(trend.points, start, end, `${title}, rows per ${duration(trend.step)}`,
       (v) => Math.round(v).toLocaleString(), true));
     figure.dataset.trend = key;
-    if (trend.top.length) {
+    if (trend.top.length) {  // the top keys, each with its own small bars over the same steps
       const list = figure.appendChild(el("ol", "", "top"));
-      trend.top.forEach((k) => list.appendChild(el("li",
-        `${k.client_ip || k.ip || k.server_ip} ${k.server_ip && k.client_ip ? "← " + k.server_ip : ""}: ${k.count.toLocaleString()}`)));
+      const most = Math.max(1, ...trend.top.flatMap((k) => k.points.map((p) => p[1] || 0)));
+      trend.top.forEach((k) => {
+        const item = list.appendChild(el("li"));
+        item.appendChild(el("span", `${k.client_ip || k.ip || k.server_ip}${k.server_ip && k.client_ip ? " ← " + k.server_ip : ""}`
+          + `: ${k.count.toLocaleString()}`));
+        const spark = item.appendChild(svg("svg", {viewBox: "0 0 1000 20", preserveAspectRatio: "none", class: "spark"}));
+        k.points.forEach(([t, v]) => {
+          if (!v) return;
+          const x = (t - start) / (end - start) * 1000, w = trend.step / (end - start) * 1000;
+          spark.appendChild(svg("rect", {x, y: 20 - v / most * 20, width: Math.max(2, w - 1), height: v / most * 20, class: "bar"}));
+        });
+      });
     }
   });
 }

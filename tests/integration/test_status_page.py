@@ -265,7 +265,7 @@ def test_screenshots_of_the_demo(browser: Browser, tmp_path: Path) -> None:
         expect(silent).to_have_count(1, timeout=150_000)
         expect(page.locator("#pipeline g[data-node=frontend]")).to_have_attribute("data-state", "down")
         bars = page.locator("#trends figure[data-trend=backend_to_frontend] rect.bar")
-        expect(bars.first).to_be_visible(timeout=60_000)  # the rollup holds a whole minute
+        expect(bars.first).to_be_visible(timeout=90_000)  # the rollup holds a whole minute
         SCREENSHOTS.mkdir(exist_ok=True)
         for view in ("pipeline", "timelines", "trends"):
             page.locator(f"#{view}").screenshot(path=str(SCREENSHOTS / f"{view}.png"))
