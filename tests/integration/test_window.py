@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from typing import Any
 
 import pytest
@@ -169,3 +170,41 @@ def test_a_second_exporter_does_not_count_the_same_rows_twice(
     assert same(fast.traffic, slow.traffic)
     # only the lease holder wrote: the other's writes were refused
     assert client.get("{two-writers}:rollup:lease") == rollups[0].owner.encode()
+
+
+def test_a_rollup_write_that_fails_restarts_the_cover_and_sql_counts_the_gap(
+    sqlite_url: str, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(START)
+    engine = make_engine(sqlite_url, timeout=10)
+    create_schema(engine)
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=0.3)
+    rollup = Rollup(client, "paused", retention=86400, minute_retention=7200, lease_seconds=600)
+    traffic = TrafficCounter(
+        engine, DEFAULT_TABLES, settle_seconds=30, max_keys=1000, timeout=30, clock=clock
+    )
+    worker = Worker(NoProbe(), traffic, 15, clock=clock, rollup=rollup)  # type: ignore[arg-type]
+    rng = random.Random(11)
+    worker.cycle()
+
+    def minutes(n: int) -> None:
+        for _ in range(n):
+            clock.advance(30)
+            with engine.begin() as conn:
+                insert(conn, rng, clock.now - 3, 2)
+            worker.cycle()
+
+    minutes(20)
+    before = rollup.cover("access_logs")
+    # Redis refuses writes for a moment (a failover, a pause): this poll's counts miss the rollup
+    redis.Redis.from_url(redis_server.url).execute_command("CLIENT", "PAUSE", "1500", "WRITE")
+    minutes(1)
+    time.sleep(1.6)
+    minutes(20)
+    after = rollup.cover("access_logs")
+    assert before is not None and after is not None and after.since > before.since  # a new cover
+    assert "cannot write the traffic rollup" in caplog.text
+    fast = WindowCounter(engine, DEFAULT_TABLES, rollup).counts(START, clock.now, 1000, clock.now)
+    slow = WindowCounter(engine, DEFAULT_TABLES).counts(START, clock.now, 1000, clock.now)
+    assert any(fast.from_rollup.values())
+    assert same(fast.traffic, slow.traffic)
