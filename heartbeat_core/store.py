@@ -23,6 +23,7 @@ look dead or alive.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -41,6 +42,9 @@ from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRI
 PRUNE_BATCH = 20
 
 RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,16 @@ def connect(url: str, *, cluster: bool = False, timeout: float = 2.0, single: bo
     }
     if cluster:
         return RedisCluster.from_url(url, **options)
-    return redis.Redis.from_url(
-        url, retry=Retry(NoBackoff(), 0), health_check_interval=15, single_connection_client=single, **options
-    )
+    options.update(retry=Retry(NoBackoff(), 0), health_check_interval=15)
+    if single:
+        try:
+            return redis.Redis.from_url(url, single_connection_client=True, **options)
+        except redis.ConnectionError as exc:
+            # a single-connection client connects as it is made: with Redis down, a process
+            # that starts now would never start. A pool connects on first use instead, so the
+            # process starts, answers 503, and recovers when Redis does (a little slower).
+            log.warning("Redis is unavailable at start (%s): a connection pool is used instead", exc)
+    return redis.Redis.from_url(url, **options)
 
 
 class HeartbeatStore:

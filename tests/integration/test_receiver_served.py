@@ -90,3 +90,22 @@ def test_slow_clients_delay_no_one_and_are_cut_off(redis_server: RedisServer) ->
             assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer
     store = make_store(from_mapping({"redis_url": redis_server.url}))
     assert [s.name for s in store.snapshot().services] == ["punctual"]
+
+
+def test_a_receiver_started_while_redis_is_down_serves_once_it_is_back(own_redis: RedisServer) -> None:
+    own_redis.stop()
+    env = {"HEARTBEAT_REDIS_URL": own_redis.url}
+    with served("heartbeat_receiver", "--workers", "1", env=env) as port:  # it starts at all
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/heartbeat",
+            data=b'{"service": "early"}',
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 503 and refused.value.headers["Retry-After"]
+        own_redis.start()
+        with urllib.request.urlopen(request, timeout=5) as response:  # no restart needed
+            assert json.load(response)["service"] == "early"
+    store = make_store(from_mapping({"redis_url": own_redis.url}))
+    assert [s.name for s in store.snapshot().services] == ["early"]
