@@ -139,7 +139,7 @@ class Rollup:
         ]
         for level, buckets in (("m", minutes), ("h", hours)):
             for number, keyed in buckets.items():
-                lines = "".join(f"{chr(9).join(key)}\t{n}\n" for key, n in keyed.items())
+                lines = "".join(f"{_joined(key)}\t{n}\n" for key, n in keyed.items())
                 args += [self._key(table, f"{level}:{number}"), level, lines]
         keys = [self.lease_key, self._key(table, "cover"), self._key(table, "ids")]
         if not self._write(keys=keys, args=args):
@@ -232,6 +232,11 @@ class Rollup:
                 total.update(next(counts))
             merged[t] = total
         return [(t, merged.get(t)) for t in steps]
+
+
+def _joined(key: Key) -> str:
+    """A key as one line of the script's input: its values cannot break the line or the split."""
+    return "\t".join(part.replace("\t", " ").replace("\n", " ") for part in key)
 
 
 def _text(value: Any) -> str:

@@ -208,3 +208,20 @@ def test_a_rollup_write_that_fails_restarts_the_cover_and_sql_counts_the_gap(
     slow = WindowCounter(engine, DEFAULT_TABLES).counts(START, clock.now, 1000, clock.now)
     assert any(fast.from_rollup.values())
     assert same(fast.traffic, slow.traffic)
+
+
+def test_a_key_with_a_tab_or_a_newline_cannot_corrupt_its_bucket(redis_server: RedisServer) -> None:
+    rollup = Rollup(
+        redis.Redis.from_url(redis_server.url),
+        "odd",
+        retention=86400,
+        minute_retention=7200,
+        lease_seconds=60,
+    )
+    minute = int(START // 60)
+    rollup.write("access_logs", {}, START - 120)  # the cover starts at the next minute
+    odd = {(minute, ("10.0.1.2", "evil\n10.0.2.9\t7")): 3, (minute, ("10.0.1.3", "10.0.2.9")): 5}
+    assert rollup.write("access_logs", odd, START + 120)
+    counts, expired = rollup.counts("access_logs", START, START + 60, START + 120)
+    assert expired == []
+    assert counts == {("10.0.1.2", "evil 10.0.2.9 7"): 3, ("10.0.1.3", "10.0.2.9"): 5}
