@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from heartbeat_core.config import Settings
+from heartbeat_core.outage import Outage
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import ServiceView, Watch, late_after, service_views
 from heartbeat_core.store import HeartbeatStore, Snapshot
@@ -51,7 +52,7 @@ class IngestWatch:
     ) -> None:
         self.store = store
         self.history = history
-        self._history_failing = False
+        self._history_outage = Outage(log, "cannot record state changes")
         self.settings = settings
         self.clock = clock
         self.errors = 0
@@ -60,7 +61,7 @@ class IngestWatch:
         self._last: tuple[float, float] | None = None  # the last spell this exporter saw end
         self._silent_since: float | None = None
         self._silent_fleet = 0
-        self._failing = False  # in a store outage (reported once, at its start)
+        self._outage = Outage(log, "cannot read the heartbeat store", "the heartbeat store can be read again")
         self._recent: Sight | None = None
         self._reading = threading.Lock()  # one read of the store at a time; the others share it
 
@@ -90,10 +91,9 @@ class IngestWatch:
         try:
             self.history.observe(((v.record.name, v.state.value) for v in sight.views), sight.now)
         except Exception as exc:
-            first, self._history_failing = not self._history_failing, True
-            (log.warning if first else log.debug)("cannot record state changes: %s", exc)
+            self._history_outage.failed(exc)
         else:
-            self._history_failing = False
+            self._history_outage.ok()
 
     def _read(self) -> Sight:
         try:
@@ -101,15 +101,11 @@ class IngestWatch:
         except Exception as exc:  # redis down, timeout, cluster moved: all mean "cannot read now"
             with self._lock:
                 self.errors += 1
-                first, self._failing = not self._failing, True
             # an outage is reported once, not at every scrape; heartbeat_store_read_errors_total counts
-            (log.warning if first else log.debug)("cannot read the heartbeat store: %s", exc)
+            self._outage.failed(exc)
             snapshot = None
         else:
-            with self._lock:
-                back, self._failing = self._failing, False
-            if back:
-                log.info("the heartbeat store can be read again")
+            self._outage.ok()
         with self._lock:
             now = self.clock()
             silent = snapshot is not None and self._silent(snapshot.services, now)

@@ -11,6 +11,7 @@ from exporter.pipeline import EdgeRates
 from exporter.probe import DatabaseProbe
 from exporter.rollup import Rollup
 from exporter.traffic import TrafficCounter
+from heartbeat_core.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class Worker:
         self.probe = probe
         self.rollup = rollup
         self._rolled: dict[str, float] = {}  # per table, the poll whose counts the rollup has
-        self._rollup_failing = False
+        self._rollup_outage = Outage(
+            log, "cannot write the traffic rollup", "the traffic rollup is written again"
+        )
         self.traffic = traffic
         self.interval = interval
         self.rates = rates
@@ -55,12 +58,9 @@ class Worker:
                 rollup.write(name, state.delta, state.last_success)
             except Exception as exc:  # redis down: these counts are lost to the rollup, so its
                 rollup.forget(name)  # cover restarts, and SQL counts the minutes it missed
-                first, self._rollup_failing = not self._rollup_failing, True
-                (log.warning if first else log.debug)("cannot write the traffic rollup: %s", exc)
+                self._rollup_outage.failed(exc)
                 continue
-            if self._rollup_failing:
-                self._rollup_failing = False
-                log.info("the traffic rollup is written again")
+            self._rollup_outage.ok()
             self._rolled[name] = state.last_success
 
     def _run(self) -> None:

@@ -22,6 +22,7 @@ import redis
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
+from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
 from heartbeat_core.store import CapacityExceeded, HeartbeatStore, counted
@@ -100,7 +101,8 @@ class Ingest:
         self.max_counters = max_counters
         # names without a reserve may fill the cap only up to what the tokens' reserves leave
         self.shared_cap = store.max_services - sum(token.reserve for token in tokens)
-        self._store_failing = False  # a plain flag: a race only repeats or skips one log line
+        # an outage is reported once per process, not once per refused heartbeat
+        self._outage = Outage(log, "heartbeat store unavailable", "heartbeat store available again")
 
     def accept(self, headers: Headers, body: bytes | None, peer: str) -> Answer:
         try:
@@ -142,9 +144,7 @@ class Ingest:
             counted(beat, count)
         except CapacityExceeded as exc:
             return self.refused(exc)
-        if self._store_failing:
-            self._store_failing = False
-            log.info("heartbeat store available again")
+        self._outage.ok()
         fields = {"service": beat.name, "type": beat.service_type, "received_at": beat.now}
         return Answer(200, (JSON,), encode(fields))
 
@@ -160,7 +160,5 @@ class Ingest:
                     retry_after=CAP_RETRY_AFTER,
                 )
             )
-        first, self._store_failing = not self._store_failing, True
-        # an outage is reported once per process, not once per refused heartbeat
-        (log.warning if first else log.debug)("heartbeat store unavailable: %s", exc)
+        self._outage.failed(exc)
         return error_answer(store_unavailable())

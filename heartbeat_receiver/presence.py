@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 
+from heartbeat_core.outage import Outage
 from heartbeat_core.store import HeartbeatStore
 
 log = logging.getLogger(__name__)
@@ -25,19 +26,17 @@ class Presence:
         self.every = ttl / 5
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self._stop = threading.Event()
-        self._failing = False
+        self._outage = Outage(
+            log, "cannot announce this receiver in the store", "announcing this receiver in the store again"
+        )
 
     def announce(self) -> bool:
         try:
             self.store.announce(self.id, self.ttl)
         except Exception as exc:  # redis errors, a cluster that cannot be reached: all mean not now
-            if not self._failing:  # an outage is reported once, and its end once
-                log.warning("cannot announce this receiver in the store: %s", exc)
-            self._failing = True
+            self._outage.failed(exc)
             return False
-        if self._failing:
-            log.info("announcing this receiver in the store again")
-        self._failing = False
+        self._outage.ok()
         return True
 
     def start(self) -> Presence:
