@@ -70,7 +70,7 @@ def build(
             clock=clock,
             ip_labels=settings.traffic_ip_labels,
         )
-        rollup = make_rollup(watch.store.client, settings)
+        rollup = make_rollup(store.client, settings)
         windows = WindowCounter(engine, settings.tables, rollup)
         worker = Worker(probe, traffic, settings.poll_interval, rates, clock, rollup)
     pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)

@@ -36,10 +36,14 @@ def register(app: Flask) -> None:
         return response
 
 
-def _same(given: str, expected_hex: str | None) -> bool:
-    if expected_hex is None:
+def _same(given: str, expected: bytes | None) -> bool:
+    if expected is None:
         return False
-    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), bytes.fromhex(expected_hex))
+    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), expected)
+
+
+def _digest(hex_digest: str | None) -> bytes | None:
+    return None if hex_digest is None else bytes.fromhex(hex_digest)
 
 
 class ScraperGate:
@@ -47,6 +51,10 @@ class ScraperGate:
 
     def __init__(self, auth: MetricsAuth | None) -> None:
         self.auth = auth
+        # what each scrape is compared with, worked out once
+        self._bearer = _digest(auth.bearer_token_hash) if auth else None
+        self._user = hashlib.sha256(auth.username.encode()).digest() if auth and auth.username else None
+        self._password = _digest(auth.password_hash) if auth else None
 
     def check(self, authorization: str | None) -> None:
         if self.auth is None:
@@ -55,15 +63,13 @@ class ScraperGate:
         scheme, credentials = scheme.lower(), credentials.strip()
         ok = False
         if scheme == "bearer":
-            ok = _same(credentials, self.auth.bearer_token_hash)
-        elif scheme == "basic" and self.auth.username is not None:
+            ok = _same(credentials, self._bearer)
+        elif scheme == "basic" and self._user is not None:
             try:
                 user, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 user = password = ""
             # both compared, always: the time taken tells nothing of which one was wrong
-            ok = _same(user, hashlib.sha256(self.auth.username.encode()).hexdigest()) & _same(
-                password, self.auth.password_hash
-            )
+            ok = _same(user, self._user) & _same(password, self._password)
         if not ok:
             raise ApiError(401, "unauthorized", "scraping needs the credentials set in metrics_auth")

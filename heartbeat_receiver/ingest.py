@@ -121,13 +121,13 @@ class Ingest:
             raise ApiError(413, "request_entity_too_large", f"the body is larger than {self.max_body} bytes")
         if not is_json(headers.get("Content-Type")):
             raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
-        address = client_address(peer) if peer else "unknown"
-        beat = parse(decode(body), self.types, address, self.max_counters)
+        address = client_address(peer) if peer else ""
+        beat = parse(decode(body), self.types, address or "unknown", self.max_counters)
         check_name(token, beat.service)
         return self.store.beat(
             beat.service,
             beat.service_type,
-            address if peer else "",
+            address,
             self.clock(),
             beat.sent_at,
             interval=beat.interval,
