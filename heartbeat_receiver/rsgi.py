@@ -45,8 +45,7 @@ class Receiver(WsgiOnRsgi):
         self.ingest: Ingest = flask.extensions["heartbeat_ingest"]
         self.trusted_proxies = settings.trusted_proxies
         self._pending: list[tuple[Beat, asyncio.Future[Answer]]] = []
-        self._flushing = False
-        self._flusher: asyncio.Task[None] | None = None
+        self._flusher: asyncio.Task[None] | None = None  # the batch in flight, while there is one
 
     async def __rsgi__(self, scope: Scope, proto: Any) -> None:
         if scope.proto != "http":
@@ -73,31 +72,27 @@ class Receiver(WsgiOnRsgi):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._pending.append((beat, future))
-        if not self._flushing:
-            self._flushing = True
+        if self._flusher is None or self._flusher.done():
             self._flusher = loop.create_task(self._flush())  # referenced: a task may not be collected
         return await future
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            while self._pending:
-                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                beats = [beat for beat, _ in batch]
-                try:
-                    counts = await loop.run_in_executor(self.threads, self.ingest.store.record_many, beats)
-                    answers = [self.ingest.answer(beat, n) for beat, n in zip(beats, counts, strict=True)]
-                except redis.RedisError as exc:
-                    answers = [self.ingest.refused(exc)] * len(batch)
-                except Exception as exc:  # a bug: each request of the batch fails with it
-                    for _, future in batch:
-                        future.set_exception(exc)
-                    continue
-                for (_, future), answer in zip(batch, answers, strict=True):
-                    if not future.done():
-                        future.set_result(answer)
-        finally:
-            self._flushing = False
+        while self._pending:  # nothing is awaited between the last check and the task's end
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            beats = [beat for beat, _ in batch]
+            try:
+                counts = await loop.run_in_executor(self.threads, self.ingest.store.record_many, beats)
+                answers = [self.ingest.answer(beat, n) for beat, n in zip(beats, counts, strict=True)]
+            except redis.RedisError as exc:
+                answers = [self.ingest.refused(exc)] * len(batch)
+            except Exception as exc:  # a bug: each request of the batch fails with it
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
 
 
 def app() -> Receiver:
