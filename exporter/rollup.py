@@ -23,6 +23,7 @@ writer starts a new ``since``, and the minutes before it are counted by SQL agai
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 from collections import Counter
@@ -82,8 +83,13 @@ class Cover:
     until: float
 
 
-def minute_of(ts: float) -> int:
-    return math.floor(ts / MINUTE)
+def minute_of(value: float | dt.datetime) -> int:
+    """The number of the minute (since the epoch) a time falls in: Unix seconds, or a datetime
+    (naive ones are UTC, as SQLite gives them back)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        value = aware.timestamp()
+    return math.floor(float(value) / MINUTE)
 
 
 class Rollup:

@@ -17,9 +17,7 @@ outage leaves them where they were until polls succeed again.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -32,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from exporter.database import DeadlineRunner
 from exporter.failure import classify_table
+from exporter.rollup import minute_of
 from exporter.schema import table as make_table
 from heartbeat_core.edges import EDGES, Key
 from heartbeat_core.sections import TableSpec
@@ -90,14 +89,6 @@ def minute_expression(column: Any, kind: str, dialect: str) -> Any:
     # SQLite: timestamps are stored as UTC text; CAST truncates, which is floor for times after 1970
     seconds = column if kind == "unix" else sa.func.strftime("%s", column)
     return sa.cast(sa.cast(seconds, sa.Float) / 60, sa.Integer) * 60
-
-
-def minute_of(value: Any) -> int:
-    """The same minute, computed here, for rows read one by one (the late ones)."""
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return math.floor(aware.timestamp() / 60)
-    return math.floor(float(value) / 60)
 
 
 class TableCounter:
