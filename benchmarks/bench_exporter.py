@@ -96,7 +96,7 @@ def fill(url: str, services: int, now: float) -> None:
     store = make_store(settings)
     store.client.flushall()
     kinds = ["collector", "kafka", "redis", "backend", "frontend", "misc"]
-    beats = [Beat(f"{kinds[i % len(kinds)]}-{i}", now - i % 300, "other\t\t") for i in range(services)]
+    beats = [Beat(f"{kinds[i % len(kinds)]}-{i}", "other", "", now - i % 300) for i in range(services)]
     for start in range(0, services, 5000):
         store.record_many(beats[start : start + 5000])
     store.announce("benchmark", 3600)  # a live receiver: states are judged, not unknown

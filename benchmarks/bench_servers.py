@@ -49,7 +49,7 @@ SERVERS = {
 def fill(url: str, services: int) -> None:
     store = make_store(from_mapping({"redis_url": url, "max_services": services + 1}))
     now = time.time()
-    store.record_many([Beat(f"backend-{i}", now, "backend\t10.0.0.1\t") for i in range(services)])
+    store.record_many([Beat(f"backend-{i}", "backend", "10.0.0.1", now) for i in range(services)])
 
 
 def scrape(port: int, timeout: float = 10.0) -> float:

@@ -111,7 +111,7 @@ def create_app(
     app.register_blueprint(status.bp)
     app.register_blueprint(maintenance.bp)
     app.register_blueprint(events.bp)
-    openapi.register(app, Path(__file__).with_name("openapi.yaml"))
+    openapi.register(app, openapi.load(Path(__file__).with_name("openapi.yaml")))
 
     @app.get("/")
     def index() -> Response:

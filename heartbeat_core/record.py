@@ -1,16 +1,24 @@
 """A service as the store keeps it: what its last heartbeat said, and when it arrived.
 
-One hash field per service holds the fields of its last heartbeat, tab-separated (a tab cannot
-occur in any of them: names refuse control characters, the rest are numbers and fixed words).
+One hash field per service holds its last heartbeat as a JSON object: ``service_type``,
+``address`` and every field declared ``latest`` (``heartbeat_core.fields``) that the beat sent,
+by name. A field added later needs no change of layout; records written by older versions
+(tab-separated, three to seven fields) are still read.
 """
 
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from heartbeat_core.fields import INSTANCE, INTERVAL, KEPT, SCRIPTED, SEQ, STATUS, STOPPING, TIMESTAMP
 
 OTHER = "other"
-STOPPING = "stopping"  # the heartbeat ``status`` that says goodbye
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+# the tab-separated layout before fields were declared, by position
+_LEGACY = (TIMESTAMP.name, INTERVAL.name, STATUS.name, SEQ.name, INSTANCE.name)
 
 
 class ServiceRecord(NamedTuple):
@@ -21,58 +29,54 @@ class ServiceRecord(NamedTuple):
     address: str
     last_seen: float  # the receiver's clock
     received: int
-    sent_at: float | None = None  # the sender's clock, if it sent one
-    interval: float | None = None  # the beat interval the sender declares
-    stopping: bool = False  # the last heartbeat was a goodbye
-    seq: int | None = None  # the sender's sequence number of its last beat
-    instance: str | None = None  # the sender's process instance
+    reported: Mapping[str, Any] = NOTHING  # the declared fields of its last heartbeat, by JSON name
     lost: int = 0  # beats missing from seq gaps within one instance
     restarts: int = 0  # how often the instance changed to one not seen just before
     other_seen: float | None = None  # the last beat of the other instance it switched from
     progress: tuple[tuple[str, float], ...] = ()  # its progress counters, by name
     progress_at: float | None = None  # when they last changed (grew, or reset with a new instance)
 
-
-class Beat(NamedTuple):
-    """One heartbeat as the record script takes it."""
-
-    name: str
-    now: float
-    meta: str
-    seq: str = ""  # the sender's sequence number, "" when it sends none
-    instance: str = ""  # the sender's instance, "" when it sends none: nothing is tracked then
-    progress: str = ""  # its progress counters as compact JSON, "" when it sends none
-    cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
+    @property
+    def sent_at(self) -> float | None:
+        return TIMESTAMP.of(self)
 
     @property
-    def service_type(self) -> str:
-        return self.meta.partition("\t")[0]  # the first field of encode_meta
+    def interval(self) -> float | None:
+        return INTERVAL.of(self)
+
+    @property
+    def stopping(self) -> bool:
+        """The last heartbeat was a goodbye."""
+        return STATUS.of(self) == STOPPING
+
+    @property
+    def instance(self) -> str | None:
+        return INSTANCE.of(self)
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else repr(value)
+class Beat(NamedTuple):
+    """One heartbeat as the store takes it: who, when (the receiver's clock), and its fields."""
 
+    name: str
+    service_type: str
+    address: str
+    now: float
+    fields: Mapping[str, Any] = NOTHING  # checked values by JSON name (``Field.check``'s)
+    cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
 
-def encode_meta(
-    service_type: str,
-    address: str,
-    sent_at: float | None,
-    interval: float | None,
-    stopping: bool,
-    seq: int | None = None,
-    instance: str | None = None,
-) -> str:
-    status = STOPPING if stopping else ""
-    fields = (
-        service_type,
-        address,
-        _number(sent_at),
-        _number(interval),
-        status,
-        _number(seq),
-        instance or "",
-    )
-    return "\t".join(fields)
+    def meta(self) -> str:
+        """The record's hash value: the type, the address and the fields kept with the service."""
+        kept = {name: value for name, value in self.fields.items() if name in KEPT}
+        return json.dumps({"service_type": self.service_type, "address": self.address, **kept})
+
+    def script_fields(self) -> list[str]:
+        """The fields the record script reads, as ``name, value`` pairs."""
+        pairs: list[str] = []
+        for field in SCRIPTED:
+            value = self.fields.get(field.name)
+            if value is not None and field.script is not None:
+                pairs += (field.name, field.script(value))
+        return pairs
 
 
 def _float(raw: str) -> float | None:
@@ -101,6 +105,35 @@ def _progress(raw: str | None) -> tuple[tuple[str, float], ...]:
         return ()
 
 
+def _legacy(meta: str) -> dict[str, Any]:
+    """A record of the tab-separated layout, as the JSON one would hold it."""
+    parts = meta.split("\t")
+    if len(parts) not in (3, 5, 7):
+        return {}
+    found: dict[str, Any] = {"service_type": parts[0], "address": parts[1]}
+    values = dict(zip(_LEGACY, parts[2:]))
+    for key in (TIMESTAMP.name, INTERVAL.name, SEQ.name):
+        number = _float(values.get(key, ""))
+        if number is not None:
+            found[key] = int(number) if key == SEQ.name else number
+    for key in (STATUS.name, INSTANCE.name):
+        if values.get(key):
+            found[key] = values[key]
+    return found
+
+
+def _meta(meta: str | None) -> dict[str, Any]:
+    if not meta:
+        return {}
+    if not meta.startswith("{"):
+        return _legacy(meta)
+    try:
+        found = json.loads(meta)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def decode(
     name: str,
     last_seen: float,
@@ -109,24 +142,22 @@ def decode(
     sequence: str | None = None,
     progress: tuple[str | None, str | None] = (None, None),
 ) -> ServiceRecord:
-    """A record from its stored fields; older layouts (three or five fields) and damage read as defaults."""
-    parts = (meta or "").split("\t")
-    if len(parts) not in (3, 5, 7):
-        return ServiceRecord(name, OTHER, "", last_seen, received)
-    parts += [""] * (7 - len(parts))
-    service_type, address, sent_at, interval, status, seq, instance = parts
-    number = _float(seq)
+    """A record from its stored fields; damage reads as defaults, never as a failed scrape."""
+    stored = _meta(meta)
+    service_type, address = stored.pop("service_type", None), stored.pop("address", None)
+    reported = {}
+    for key, raw in stored.items():
+        field = KEPT.get(key)
+        value = None if field is None else field.read(raw)
+        if value is not None:
+            reported[key] = value
     return ServiceRecord(
         name,
-        service_type or OTHER,
-        address,
+        service_type if isinstance(service_type, str) and service_type else OTHER,
+        address if isinstance(address, str) else "",
         last_seen,
         received,
-        _float(sent_at),
-        _float(interval),
-        status == STOPPING,
-        None if number is None else int(number),
-        instance or None,
+        reported,
         *_sequence(sequence),
         _progress(progress[0]),
         _float(progress[1] or ""),

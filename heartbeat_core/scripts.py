@@ -56,19 +56,23 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', progress_at, gone)
 end
 local results = {}
-for i = 3, #ARGV, 7 do
-  local name, now, meta, seq, instance = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local counters, cap = ARGV[i + 5], tonumber(ARGV[i + 6])
-  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= cap then
+-- each heartbeat: how many (name, value) pairs follow, then the pairs: read by name, not position
+local i = 3
+while i <= #ARGV do
+  local beat, pairs = {}, tonumber(ARGV[i])
+  for j = i + 1, i + 2 * pairs, 2 do beat[ARGV[j]] = ARGV[j + 1] end
+  i = i + 1 + 2 * pairs
+  local name, now = beat.name, beat.now
+  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= tonumber(beat.cap) then
     redis.call('INCR', refused)
     results[#results + 1] = -1
   else
     redis.call('ZADD', seen, 'GT', now, name)
-    redis.call('HSET', info, name, meta)
+    redis.call('HSET', info, name, beat.meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
-    if instance ~= '' then track(name, now, tonumber(seq), instance) end
-    if counters ~= '' and redis.call('HGET', progress, name) ~= counters then
-      redis.call('HSET', progress, name, counters)  -- a counter grew (or reset): progress now
+    if beat.instance then track(name, now, tonumber(beat.seq), beat.instance) end
+    if beat.progress and redis.call('HGET', progress, name) ~= beat.progress then
+      redis.call('HSET', progress, name, beat.progress)  -- a counter grew (or reset): progress now
       redis.call('HSET', progress_at, name, now)
     end
   end

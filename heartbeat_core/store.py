@@ -36,7 +36,7 @@ from redis.retry import Retry
 from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.maintenance import Window
-from heartbeat_core.record import Beat, ServiceRecord, decode, encode_meta
+from heartbeat_core.record import Beat, ServiceRecord, decode
 from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRIPT
 
 PRUNE_BATCH = 20
@@ -125,29 +125,6 @@ class HeartbeatStore:
         self._drop_closed_connection()
         return bool(self.client.ping())
 
-    def beat(
-        self,
-        name: str,
-        service_type: str,
-        address: str,
-        now: float,
-        sent_at: float | None = None,
-        *,
-        interval: float | None = None,
-        stopping: bool = False,
-        seq: int | None = None,
-        instance: str | None = None,
-        progress: str = "",
-        cap: int = 0,
-    ) -> Beat:
-        """One heartbeat as :meth:`commit` and :meth:`record_many` take it."""
-        meta = encode_meta(service_type, address, sent_at, interval, stopping, seq, instance)
-        return Beat(name, now, meta, "" if seq is None else str(seq), instance or "", progress, cap)
-
-    def record(self, name: str, service_type: str, address: str, now: float, *args: Any, **kw: Any) -> int:
-        """Store one heartbeat (the arguments of :meth:`beat`); return how many this service has sent."""
-        return self.commit(self.beat(name, service_type, address, now, *args, **kw))
-
     def commit(self, beat: Beat) -> int:
         """Store one heartbeat; heartbeats committed by several threads at once share one Redis call.
 
@@ -163,8 +140,10 @@ class HeartbeatStore:
         cutoff = min(beat.now for beat in beats) - self.retention_seconds
         args: list[str | int] = [repr(cutoff), PRUNE_BATCH]
         for beat in beats:
-            args += (beat.name, repr(beat.now), beat.meta, beat.seq, beat.instance, beat.progress)
-            args.append(min(beat.cap or self.max_services, self.max_services))
+            cap = min(beat.cap or self.max_services, self.max_services)
+            scripted = beat.script_fields()
+            args += (4 + len(scripted) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
+            args += ("cap", cap, *scripted)
         return [int(n) for n in self._record(keys=self.keys, args=args)]
 
     def _drop_closed_connection(self) -> None:

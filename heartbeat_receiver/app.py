@@ -5,17 +5,24 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heartbeat_core.config import Settings
+from heartbeat_core.fields import Limits, openapi_properties
 from heartbeat_core.store import HeartbeatStore, make_store
 from heartbeat_core.web import errors, openapi
 from heartbeat_receiver import routes
 from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.ingest import Ingest
 from heartbeat_receiver.presence import Presence
+
+
+def document() -> dict[str, Any]:
+    """The receiver's OpenAPI document, the heartbeat's properties from their declarations."""
+    return openapi.load(Path(__file__).with_name("openapi.yaml"), {"Heartbeat": openapi_properties()})
 
 
 def create_app(
@@ -36,7 +43,7 @@ def create_app(
         clock,
         settings.max_body_bytes,
         settings.ingest_tokens,
-        settings.max_progress_counters,
+        Limits(max_counters=settings.max_progress_counters),
     )
     app.extensions["heartbeat_store"] = store
     app.extensions["heartbeat_ingest"] = ingest
@@ -48,5 +55,5 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     errors.register(app)
     app.register_blueprint(routes.bp)
-    openapi.register(app, Path(__file__).with_name("openapi.yaml"))
+    openapi.register(app, document())
     return app

@@ -22,6 +22,7 @@ import redis
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
+from heartbeat_core.fields import DEFAULT_LIMITS, Limits
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
@@ -91,14 +92,14 @@ class Ingest:
         clock: Callable[[], float],
         max_body: int,
         tokens: tuple[IngestToken, ...],
-        max_counters: int = 8,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.types = types
         self.clock = clock
         self.max_body = max_body
         self.gate = TokenGate(tokens)
-        self.max_counters = max_counters
+        self.limits = limits
         # names without a reserve may fill the cap only up to what the tokens' reserves leave
         self.shared_cap = store.max_services - sum(token.reserve for token in tokens)
         # an outage is reported once per process, not once per refused heartbeat
@@ -122,21 +123,10 @@ class Ingest:
         if not is_json(headers.get("Content-Type")):
             raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
         address = client_address(peer) if peer else ""
-        beat = parse(decode(body), self.types, address or "unknown", self.max_counters)
+        beat = parse(decode(body), self.types, address or "unknown", self.limits)
         check_name(token, beat.service)
-        return self.store.beat(
-            beat.service,
-            beat.service_type,
-            address,
-            self.clock(),
-            beat.sent_at,
-            interval=beat.interval,
-            stopping=beat.stopping,
-            seq=beat.seq,
-            instance=beat.instance,
-            progress=beat.progress,
-            cap=self.store.max_services if token.reserve else self.shared_cap,
-        )
+        cap = self.store.max_services if token.reserve else self.shared_cap
+        return Beat(beat.service, beat.service_type, address, self.clock(), beat.fields, cap)
 
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""

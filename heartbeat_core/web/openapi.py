@@ -1,7 +1,12 @@
-"""Serving an app's OpenAPI document (kept as YAML beside the code that implements it)."""
+"""Serving an app's OpenAPI document (kept as YAML beside the code that implements it).
+
+Schemas that are declared in code (a heartbeat's fields) are filled in from there, so that the
+document cannot drift from what the app accepts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +14,15 @@ import yaml
 from flask import Flask, jsonify
 
 
-def register(app: Flask, document: Path) -> None:
+def load(document: Path, properties: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The document, with ``properties``: schema name -> its properties, made elsewhere."""
     spec: dict[str, Any] = yaml.safe_load(document.read_text(encoding="utf-8"))
+    for schema, declared in (properties or {}).items():
+        spec["components"]["schemas"][schema]["properties"] = dict(declared)
+    return spec
 
+
+def register(app: Flask, spec: dict[str, Any]) -> None:
     @app.get("/openapi.json")
     def openapi() -> Any:
         return jsonify(spec)

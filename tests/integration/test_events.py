@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 from exporter.app import create_app as create_exporter
 from harness.served import served
 from heartbeat_core.config import from_mapping
+from heartbeat_core.record import Beat
 from heartbeat_core.store import make_store
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
@@ -118,7 +119,7 @@ def test_events_stream_each_state_change_and_need_a_token(redis_server: RedisSer
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as scrape:
             assert scrape.status == 200  # a scrape still answers beside the open streams
         changed = time.monotonic()
-        store.record("kafka-1", "kafka", "10.0.0.7", time.time())
+        store.commit(Beat("kafka-1", "kafka", "10.0.0.7", time.time()))
         event = read_event(streams[0], changed + 2)  # within 2 s of the change
         while "kafka-1" not in event["states"]:  # a new minute's event came first
             event = read_event(streams[0], changed + 2)

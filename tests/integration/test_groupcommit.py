@@ -17,7 +17,8 @@ def test_many_threads_recording_at_once_get_their_own_counts(redis_server: Redis
     counts: dict[str, list[int]] = {}
 
     def sender(name: str) -> None:
-        counts[name] = [store.record(name, "other", "10.0.0.1", 1_763_800_000.0 + i) for i in range(150)]
+        beats = [Beat(name, "other", "10.0.0.1", 1_763_800_000.0 + i) for i in range(150)]
+        counts[name] = [store.commit(beat) for beat in beats]
 
     threads = [threading.Thread(target=sender, args=(f"svc-{n}",)) for n in range(8)]
     for thread in threads:
@@ -33,9 +34,9 @@ def test_many_threads_recording_at_once_get_their_own_counts(redis_server: Redis
 
 def test_the_cap_is_applied_to_each_heartbeat_of_one_batch(redis_server: RedisServer) -> None:
     store = make_store(from_mapping({"redis_url": redis_server.url, "max_services": 2}))
-    beats = [Beat(name, 1_763_800_000.0, "other\t10.0.0.1\t") for name in ("a", "b", "c", "a")]
+    beats = [Beat(name, "other", "10.0.0.1", 1_763_800_000.0) for name in ("a", "b", "c", "a")]
     assert store.record_many(beats) == [1, 1, -1, 2]  # c is new past the cap; a is known
     assert store.snapshot().refused_total == 1
     with pytest.raises(CapacityExceeded):
-        store.record("d", "other", "10.0.0.1", 1_763_800_001.0)
+        store.commit(Beat("d", "other", "10.0.0.1", 1_763_800_001.0))
     assert sorted(s.name for s in store.snapshot().services) == ["a", "b"]

@@ -15,6 +15,7 @@ from flask import Flask
 
 from exporter.app import create_app as create_exporter
 from heartbeat_core.config import from_mapping
+from heartbeat_core.fields import SEQ
 from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, Samples, parse_samples
@@ -72,7 +73,7 @@ def test_seq_going_backwards_within_an_instance_is_counted_not_fatal(
     assert metric(exporter, "heartbeat_lost_total") == 2  # 7 after 4 skipped 5 and 6 again
     store = receiver.extensions["heartbeat_store"]
     (record,) = store.snapshot().services
-    assert record.seq == 7 and record.received == 5
+    assert SEQ.of(record) == 7 and record.received == 5
 
 
 def test_two_instances_interleaved_are_two_copies(apps: tuple[Flask, Flask], clock: FakeClock) -> None:

@@ -21,7 +21,10 @@ def record(
     stopping: bool = False,
     name: str = "redis-1",
 ) -> ServiceRecord:
-    return ServiceRecord(name, service_type, "10.0.0.7", NOW - age, 1, None, interval, stopping)
+    reported: dict[str, object] = {"interval": interval} if interval else {}
+    if stopping:
+        reported["status"] = "stopping"
+    return ServiceRecord(name, service_type, "10.0.0.7", NOW - age, 1, reported)
 
 
 def state(rec: ServiceRecord, watch: Watch | None = None, now: float = NOW) -> State:
