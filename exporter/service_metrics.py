@@ -15,6 +15,7 @@ from prometheus_client.samples import Sample
 
 from exporter.exposition import Extended
 from exporter.watch import Sight
+from heartbeat_core.fields import RTT_MS
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES
 from heartbeat_core.types import ServiceTypes
@@ -155,6 +156,9 @@ class SequenceFamilies:
             "Receiver time when a progress counter last changed",
             labels=SERVICE_LABELS,
         )
+        self.rtt = GaugeMetricFamily(
+            "heartbeat_rtt_seconds", "Round trip of the sender's previous heartbeat", labels=SERVICE_LABELS
+        )
         self.instances = GaugeMetricFamily(
             "heartbeat_instances",
             "Instances seen within one timeout; 2 means two copies run",
@@ -166,6 +170,9 @@ class SequenceFamilies:
             self.skew.samples.append(
                 Sample("heartbeat_clock_skew_seconds", labels, record.last_seen - record.sent_at, None)
             )
+        rtt_ms = RTT_MS.of(record)
+        if rtt_ms is not None:
+            self.rtt.samples.append(Sample("heartbeat_rtt_seconds", labels, rtt_ms / 1000, None))
         for counter, value in record.progress:
             sample_labels = {**labels, "counter": counter}
             self.progress.samples.append(Sample("heartbeat_progress_total", sample_labels, value, None))
@@ -181,4 +188,4 @@ class SequenceFamilies:
         self.instances.samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0, None))
 
     def families(self) -> tuple[Metric, ...]:
-        return (self.skew, self.lost, self.restarts, self.instances, self.progress, self.progressed)
+        return (self.skew, self.rtt, self.lost, self.restarts, self.instances, self.progress, self.progressed)

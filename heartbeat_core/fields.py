@@ -34,6 +34,7 @@ OK = "ok"
 STOPPING = "stopping"  # the ``status`` that says goodbye
 STATUSES = (OK, STOPPING)  # other words read as ok, as a receiver that does not know them would
 MAX_INSTANCE = 64
+MAX_RTT_MS = 3_600_000.0  # an hour: a larger round trip is a broken clock, not a network
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,22 @@ PROGRESS: Field[str] = Field(
     script=str,
 )
 
-FIELDS: tuple[Field[Any], ...] = (TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS)
+
+def _rtt_ms(value: Any, _: Limits) -> float:
+    number = finite(value, "rtt_ms")
+    if not 0 <= number <= MAX_RTT_MS:
+        raise invalid("rtt_ms", f"must be between 0 and {MAX_RTT_MS:.0f} milliseconds")
+    return number
+
+
+RTT_MS: Field[float] = Field(
+    "rtt_ms",
+    "The round-trip time of the sender's previous heartbeat, in milliseconds",
+    {"type": "number", "minimum": 0, "maximum": MAX_RTT_MS, "example": 12.5},
+    _rtt_ms,
+    float_or_none,
+)
+FIELDS: tuple[Field[Any], ...] = (TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS)
 KEPT = {field.name: field for field in FIELDS if field.latest}  # what a record reads back
 SCRIPTED = tuple(field for field in FIELDS if field.script is not None)
 
