@@ -21,9 +21,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.servers import wait_http
 from heartbeat_agent import HeartbeatSender
-from heartbeat_monitor.redis_server import RedisServer, free_port
 
 
 def seed_loop(url: str, interval: float, check: float, until: float, beat: Callable[[], None]) -> None:

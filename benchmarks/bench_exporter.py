@@ -35,12 +35,12 @@ from exporter.app import build
 from exporter.database import make_engine
 from exporter.exposition import render
 from exporter.traffic import TrafficCounter
+from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer
 
 # Two shapes of the user's access_logs. Its columns server_addr and remote_addr are nginx's
 # variable names: the real table is an nginx-style log, ~325 bytes a row with request, status,

@@ -34,8 +34,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.servers import wait_http
-from heartbeat_monitor.redis_server import RedisServer, free_port
 
 BARE_APP = textwrap.dedent(
     """

@@ -23,11 +23,12 @@ import time
 import urllib.request
 from contextlib import ExitStack
 
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.servers import wait_http
 from heartbeat_core.config import from_mapping
 from heartbeat_core.record import Beat
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer, free_port
 
 THREADS = 4
 SERVERS = {

@@ -27,10 +27,10 @@ from exporter.app import create_app
 from exporter.database import make_engine
 from exporter.rollup import HOUR, MINUTE, Rollup
 from exporter.window import Window
+from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
-from heartbeat_monitor.redis_server import RedisServer
 
 # rows spread evenly over one hour from :t0 (Unix seconds), addresses as the demo's
 IPS = {

@@ -31,11 +31,12 @@ import yaml
 from werkzeug.security import generate_password_hash
 
 from harness.alertmanager import AlertmanagerServer
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.served import RecordingServer
 from harness.servers import PrometheusServer, wait_http
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.types import DEFAULT_TYPES
-from heartbeat_monitor.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")

@@ -27,8 +27,9 @@ import sqlalchemy as sa
 
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.servers import wait_http
-from heartbeat_monitor.redis_server import RedisServer, free_port
 
 
 def rss_kib(pid: int) -> int:

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
+from harness.ports import free_port
 from harness.servers import wait_until
-from heartbeat_monitor.redis_server import free_port
 
 
 class AlertmanagerServer:

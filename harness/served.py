@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
+from harness.ports import free_port
 from harness.servers import wait_http
-from heartbeat_monitor.redis_server import free_port
 
 
 @contextlib.contextmanager

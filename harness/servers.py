@@ -1,7 +1,6 @@
 """Real servers for tests and benchmarks, on loopback ports in temporary folders.
 
-PostgreSQL (Debian's binaries), Prometheus, a Redis Cluster; Redis itself is
-:class:`heartbeat_monitor.redis_server.RedisServer`, which the all-in-one uses too.
+PostgreSQL (Debian's binaries) and Prometheus; Redis and a Redis Cluster are in ``harness.redis``.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from heartbeat_monitor.redis_server import free_port
+from harness.ports import free_port
 
 
 def _bin(name: str) -> str:
@@ -185,74 +184,3 @@ class PrometheusServer:
         self.process.terminate()
         self.process.wait(20)
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def cluster_port() -> int:
-    """A free port p with p + 10000 free too (the cluster bus), as redis-server requires."""
-    import random
-    import socket
-
-    for _ in range(200):
-        port = random.randint(20000, 45000)
-        try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 10000))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair for a cluster node")
-
-
-class RedisCluster:
-    """Three masters on loopback (redis-server in cluster mode), joined with redis-cli --cluster."""
-
-    def __init__(self, masters: int = 3) -> None:
-        from heartbeat_monitor.redis_server import RedisServer
-
-        self.nodes = []
-        for _ in range(masters):
-            folder = Path(tempfile.mkdtemp(prefix="heartbeat-cluster-"))
-            node = RedisServer(
-                port=cluster_port(),
-                folder=folder,
-                extra_args=(
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    str(folder / "nodes.conf"),
-                    "--cluster-node-timeout",
-                    "2000",
-                ),
-            )
-            self.nodes.append(node.start())
-        addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
-        result = subprocess.run(
-            ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if result.returncode != 0:
-            self.close()
-            raise RuntimeError(f"cluster create failed: {result.stdout}{result.stderr}")
-        import redis
-
-        def ready() -> bool:
-            info = redis.Redis(port=self.nodes[0].port, decode_responses=True).cluster("INFO")
-            return bool(info.get("cluster_state") == "ok")
-
-        try:
-            wait_until(ready, timeout=30, interval=0.2)
-        except AssertionError:
-            self.close()  # never leave nodes running behind a failed start
-            raise
-
-    @property
-    def url(self) -> str:
-        return self.nodes[0].url
-
-    def close(self) -> None:
-        for node in self.nodes:
-            node.close()
-            shutil.rmtree(node.folder, ignore_errors=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
 from tests.support import FakeClock, LiveServer
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from heartbeat_monitor.redis_server import free_port
+from harness.ports import free_port
 
 
 class FakeClock:

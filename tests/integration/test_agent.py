@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 
+from harness.ports import free_port
+from harness.redis import RedisServer
 from harness.served import RecordingServer
 from harness.servers import wait_until
 from heartbeat_agent import HeartbeatSender, backoff_delay, next_due
 from heartbeat_agent import agent as agent_module
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer, free_port
 from heartbeat_receiver.app import create_app
 from tests.support import LiveServer
 

@@ -16,8 +16,8 @@ from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema
+from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

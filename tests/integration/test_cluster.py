@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.app import create_app as create_exporter
-from harness.servers import RedisCluster
+from harness.redis import RedisCluster
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
 from heartbeat_receiver.app import create_app as create_receiver

@@ -17,9 +17,9 @@ from dashboards.generate import render
 from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.redis import RedisServer
 from harness.servers import PrometheusServer, wait_until
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import LiveServer
 

@@ -13,11 +13,11 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app as create_exporter
+from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping
 from heartbeat_core.record import Beat
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.redis import RedisServer
 from harness.served import served
 from harness.servers import wait_until
-from heartbeat_monitor.redis_server import RedisServer
 from tests.support import parse_samples
 
 

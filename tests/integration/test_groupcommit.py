@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
+from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.record import Beat
 from heartbeat_core.store import CapacityExceeded, make_store
-from heartbeat_monitor.redis_server import RedisServer
 
 
 def test_many_threads_recording_at_once_get_their_own_counts(redis_server: RedisServer) -> None:

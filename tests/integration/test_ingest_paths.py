@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import token_hash
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
 from tests.support import FakeClock, LiveServer
 

@@ -18,9 +18,9 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from harness.ports import free_port
 from harness.servers import wait_until
 from heartbeat_core.sections import DEFAULT_TABLES
-from heartbeat_monitor.redis_server import free_port
 from tests.support import parse_samples
 
 

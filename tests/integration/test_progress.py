@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from harness.redis import RedisServer
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from tests.integration.test_sequence import SERVICE, apps, metric, send
 from tests.support import FakeClock, LiveServer, parse_samples
 

@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.status import State, assess
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer
 from tests.support import LiveServer
 
 PROGRAM = """

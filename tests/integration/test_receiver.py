@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import HeartbeatStore
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app
 from tests.support import FakeClock
 

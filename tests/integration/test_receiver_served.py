@@ -12,10 +12,10 @@ from contextlib import ExitStack
 
 import pytest
 
+from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import create_app as create_exporter
+from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import LiveServer
 

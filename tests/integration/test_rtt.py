@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from exporter.app import create_app as create_exporter
+from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, parse_samples
 

@@ -23,10 +23,10 @@ from werkzeug.security import generate_password_hash
 from exporter.app import create_app as create_exporter
 from exporter.demo import insert_demo_rows
 from exporter.schema import create_schema
+from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import token_hash
-from heartbeat_monitor.redis_server import RedisServer
 from tests.support import FakeClock
 
 SECRET = "k" * 32

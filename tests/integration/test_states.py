@@ -17,9 +17,9 @@ from flask import Flask
 from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app as create_exporter
+from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_core.config import from_mapping
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, Samples, parse_samples
 

@@ -17,10 +17,10 @@ from werkzeug.security import generate_password_hash
 
 from exporter.app import create_app as create_exporter
 from exporter.schema import create_schema, table
+from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
-from heartbeat_monitor.redis_server import RedisServer
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.integration.test_monitor import launch
 from tests.support import FakeClock, LiveServer

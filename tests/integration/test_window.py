@@ -23,9 +23,9 @@ from exporter.schema import create_schema, table
 from exporter.traffic import TrafficCounter
 from exporter.window import WindowCounter
 from exporter.worker import Worker
+from harness.redis import RedisServer
 from heartbeat_core.edges import BACKENDS, COLLECTORS, FRONTENDS
 from heartbeat_core.sections import DEFAULT_TABLES
-from heartbeat_monitor.redis_server import RedisServer
 from tests.support import FakeClock
 
 START = 1_763_798_400.0  # on a whole hour
