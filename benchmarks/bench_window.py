@@ -23,10 +23,11 @@ import redis
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app
-from exporter.database import make_engine
-from exporter.rollup import HOUR, MINUTE, Rollup
-from exporter.window import Window
+from exporter.sql.database import make_engine
+from exporter.sql.traffic import HOUR, MINUTE
+from exporter.state.rollup import Rollup
+from exporter.state.window import Window
+from exporter.web.app import create_app
 from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema
+from exporter.sql.demo_rows import insert_demo_rows
+from exporter.sql.schema import create_schema
 from harness.ports import free_port
 from harness.redis import RedisServer
 from harness.servers import wait_http

@@ -1,4 +1,4 @@
 """Heartbeat exporter: Prometheus metrics, the status API and page, read from the shared store.
 
-Importing the package loads nothing else: ``exporter.app.create_app`` builds the app.
+Importing the package loads nothing else: ``exporter.web.app.create_app`` builds the app.
 """

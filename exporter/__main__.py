@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from exporter.alertconfig import alertmanager_config
-from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema, init_sql
+from exporter.sql.demo_rows import insert_demo_rows
+from exporter.sql.schema import create_schema, init_sql
 from heartbeat_core.cli import common_parser, default, print_new_token, settings_from
 from heartbeat_core.web.serving import export_flags, serve
 

@@ -7,10 +7,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from exporter.pipeline import EdgeRates
-from exporter.probe import DatabaseProbe
-from exporter.rollup import Rollup
-from exporter.traffic import TrafficCounter
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.traffic import TrafficCounter
+from exporter.state.pipeline import EdgeRates
+from exporter.state.rollup import Rollup
 from heartbeat_core.outage import Outage
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from exporter.app import create_app
+from exporter.web.app import create_app
 from heartbeat_core.config import load_settings
-from heartbeat_core.web.rsgi import WsgiOnRsgi
+from heartbeat_core.web.bridge import WsgiOnRsgi
 
 
 def app() -> Flask:

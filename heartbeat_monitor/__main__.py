@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from exporter.app import create_app as create_exporter
-from exporter.schema import create_schema
+from exporter.sql.schema import create_schema
+from exporter.web.app import create_app as create_exporter
 from heartbeat_core.cli import listen_text
 from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_monitor.demo import Demo

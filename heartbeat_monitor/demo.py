@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import Engine
 
-from exporter.demo import insert_demo_rows
+from exporter.sql.demo_rows import insert_demo_rows
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.sections import TableSpec
 

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from heartbeat_core.config import Settings
 from heartbeat_core.fields import Limits, openapi_properties
 from heartbeat_core.store import HeartbeatStore, make_store
-from heartbeat_core.web import errors, openapi
+from heartbeat_core.web import json_errors, openapi
 from heartbeat_receiver import routes
 from heartbeat_receiver.fastpath import FastHeartbeats
 from heartbeat_receiver.ingest import Ingest
@@ -53,7 +53,7 @@ def create_app(
     if settings.trusted_proxies:  # outermost, so that the fast path sees the client's address too
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-    errors.register(app)
+    json_errors.register(app)
     app.register_blueprint(routes.bp)
     openapi.register(app, document())
     return app

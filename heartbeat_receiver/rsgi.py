@@ -1,6 +1,6 @@
 """The receiver on Granian's RSGI interface: heartbeats never hold a thread while they arrive.
 
-A heartbeat's body is read on the event loop with a deadline (:mod:`heartbeat_core.web.rsgi`),
+A heartbeat's body is read on the event loop with a deadline (:mod:`heartbeat_core.web.bridge`),
 checked by the one ingest path (:meth:`Ingest.check`), and the heartbeats that arrived together
 go to Redis as one batch on a pool thread, so the event loop never waits on Redis. Every other
 route is the Flask app, on the same pool.
@@ -17,7 +17,7 @@ from flask import Flask
 from heartbeat_core.config import Settings, load_settings
 from heartbeat_core.errors import ApiError
 from heartbeat_core.record import Beat
-from heartbeat_core.web.rsgi import Headers, Scope, WsgiOnRsgi, host_of, too_slow
+from heartbeat_core.web.bridge import Headers, Scope, WsgiOnRsgi, host_of, too_slow
 from heartbeat_receiver.app import create_app
 from heartbeat_receiver.fastpath import PATHS
 from heartbeat_receiver.ingest import Answer, Ingest, error_answer

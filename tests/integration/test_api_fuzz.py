@@ -14,8 +14,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
-from exporter.schema import create_schema
+from exporter.sql.schema import create_schema
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_receiver.app import create_app as create_receiver

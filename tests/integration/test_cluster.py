@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisCluster
 from heartbeat_core.config import from_mapping
 from heartbeat_core.store import make_store

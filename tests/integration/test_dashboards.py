@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboards.generate import render
-from exporter.app import create_app as create_exporter
-from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema
+from exporter.sql.demo_rows import insert_demo_rows
+from exporter.sql.schema import create_schema
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import PrometheusServer, wait_until
 from heartbeat_core.config import from_mapping

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from exporter.database import make_engine
-from exporter.failure import classify, classify_table
-from exporter.probe import DatabaseProbe
-from exporter.schema import create_schema
+from exporter.sql.database import make_engine
+from exporter.sql.failure import classify, classify_table
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.schema import create_schema
 from harness.servers import PostgresServer, wait_until
 
 

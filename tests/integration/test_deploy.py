@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from exporter.schema import EXPORTER_ROLE
-from exporter.traffic import TrafficCounter
+from exporter.sql.schema import EXPORTER_ROLE
+from exporter.sql.traffic import TrafficCounter
 from harness.servers import PostgresServer, psql
 from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock

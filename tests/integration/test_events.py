@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from exporter.app import Exporter
-from exporter.app import create_app as create_exporter
-from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema
+from exporter.sql.demo_rows import insert_demo_rows
+from exporter.sql.schema import create_schema
+from exporter.web.app import Exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import PostgresServer, wait_until
 from heartbeat_core.config import from_mapping
@@ -238,7 +238,7 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
     from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
     from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-    from exporter.exposition import render
+    from exporter.metrics.exposition import render
 
     receiver, exporter = pair
     for name in ('quote"d', "back\\slash", "后端-1", "kafka-9", "x" * 200):
@@ -309,13 +309,15 @@ def test_a_store_outage_is_logged_once_and_its_end_too(
     settings = from_mapping({"redis_url": own_redis.url, "snapshot_cache_seconds": 0})
     http = create_exporter(settings, start_worker=False).test_client()
     own_redis.stop()
-    with caplog.at_level(logging.INFO, logger="exporter.watch"):
+    with caplog.at_level(logging.INFO, logger="exporter.state.watch"):
         for _ in range(3):
             assert value(scrape(http), "heartbeat_store_up") == 0
         own_redis.start()
         assert value(scrape(http), "heartbeat_store_up") == 1
     messages = [
-        (r.levelname, r.getMessage().split(":")[0]) for r in caplog.records if r.name == "exporter.watch"
+        (r.levelname, r.getMessage().split(":")[0])
+        for r in caplog.records
+        if r.name == "exporter.state.watch"
     ]
     assert messages.count(("WARNING", "cannot read the heartbeat store")) == 1
     assert ("INFO", "the heartbeat store can be read again") in messages

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_receiver.app import create_app as create_receiver

@@ -10,7 +10,7 @@ import redis
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_agent import HeartbeatSender

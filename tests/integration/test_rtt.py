@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_receiver.app import create_app as create_receiver

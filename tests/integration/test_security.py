@@ -20,9 +20,9 @@ from flask.testing import FlaskClient
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
-from exporter.demo import insert_demo_rows
-from exporter.schema import create_schema
+from exporter.sql.demo_rows import insert_demo_rows
+from exporter.sql.schema import create_schema
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.served import served
 from heartbeat_core.config import from_mapping

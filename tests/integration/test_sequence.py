@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.fields import SEQ

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_core.config import from_mapping

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from exporter.app import Exporter
-from exporter.app import create_app as create_exporter
-from exporter.schema import create_schema, table
+from exporter.sql.schema import create_schema, table
+from exporter.web.app import Exporter
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES

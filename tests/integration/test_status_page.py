@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.security import generate_password_hash
 
-from exporter.app import create_app as create_exporter
-from exporter.schema import create_schema, table
+from exporter.sql.schema import create_schema, table
+from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import wait_until
 from heartbeat_core.config import from_mapping

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from exporter.database import make_engine
-from exporter.schema import create_schema, table
-from exporter.traffic import OVERFLOW, TrafficCounter
+from exporter.sql.database import make_engine
+from exporter.sql.schema import create_schema, table
+from exporter.sql.traffic import OVERFLOW, TrafficCounter
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock

@@ -17,11 +17,11 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from exporter.database import make_engine
-from exporter.rollup import Rollup
-from exporter.schema import create_schema, table
-from exporter.traffic import TrafficCounter
-from exporter.window import WindowCounter
+from exporter.sql.database import make_engine
+from exporter.sql.schema import create_schema, table
+from exporter.sql.traffic import TrafficCounter
+from exporter.state.rollup import Rollup
+from exporter.state.window import WindowCounter
 from exporter.worker import Worker
 from harness.redis import RedisServer
 from heartbeat_core.edges import BACKENDS, COLLECTORS, FRONTENDS

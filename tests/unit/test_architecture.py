@@ -28,6 +28,39 @@ MAX_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
 
 
+# the exporter's rooms (docs/architecture.md): which rooms each may import; the exporter's top-level
+# modules (entry points, the context, the worker) may import every room
+ROOMS = {
+    "sql": set(),
+    "state": {"sql"},
+    "metrics": {"sql", "state"},
+    "web": {"sql", "state", "metrics"},
+}
+# module names that mean the same thing wherever they stand: the package, its command, its app
+# factory and the servers' import target
+SAME_MEANING = {"__init__", "__main__", "app", "wsgi"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module of ours a file imports, those under ``TYPE_CHECKING`` included."""
+    found = set()
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base])
+            found |= {f"{base}.{alias.name}" for alias in node.names} | {base}
+    return {name for name in found if name.split(".")[0] in OURS}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def imported_packages(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -54,7 +87,8 @@ def test_imports_flow_one_way(package: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["exporter.schema", "exporter.traffic", "heartbeat_receiver.ingest", "heartbeat_core.status"]
+    "module",
+    ["exporter.sql.schema", "exporter.sql.traffic", "heartbeat_receiver.ingest", "heartbeat_core.status"],
 )
 def test_importing_a_module_builds_no_web_app(module: str) -> None:
     """No app factory and no Flask come along as a side effect (the packages' __init__ import nothing)."""
@@ -72,7 +106,7 @@ def test_the_receiver_and_the_exporter_load_nothing_of_each_other() -> None:
     code = (
         "import sys, heartbeat_receiver.app, heartbeat_receiver.wsgi; "
         "assert not [m for m in sys.modules if m.split('.')[0] == 'exporter'], 'exporter loaded'; "
-        "import exporter.app; "
+        "import exporter.web.app; "
         "print('ok')"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -93,3 +127,54 @@ def test_product_modules_and_functions_stay_small() -> None:
                     if size > MAX_FUNCTION_LINES:
                         too_long.append(f"{name}:{node.lineno} {node.name}(): {size} lines")
     assert not too_long
+
+
+def room_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if parts[0] == "exporter" and len(parts) > 2 and parts[1] in ROOMS else None
+
+
+def test_the_exporters_rooms_import_only_what_they_may() -> None:
+    crossing = []
+    for path in sources("exporter"):
+        room = room_of(module_name(path) + ".x")
+        if room is None:
+            continue
+        for name in imported_modules(path):
+            other = room_of(name)
+            if other is not None and other != room and other not in ROOMS[room]:
+                crossing.append(f"{path.relative_to(ROOT)} ({room}) imports {name} ({other})")
+    assert not crossing
+
+
+def test_no_import_circle_even_for_typing() -> None:
+    modules = {module_name(path): path for package in PRODUCT for path in sources(package)}
+    graph = {
+        name: {m for m in imported_modules(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+    circles = []
+
+    def walk(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for nxt in sorted(graph[name]):
+            if state.get(nxt) == 1:
+                circles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
+            elif nxt not in state:
+                walk(nxt, [*trail, nxt])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert not circles
+
+
+def test_no_two_modules_share_a_name_with_different_meanings() -> None:
+    by_tail: dict[str, list[str]] = {}
+    for package in PRODUCT:
+        for path in sources(package):
+            by_tail.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    clashes = {tail: paths for tail, paths in by_tail.items() if len(paths) > 1 and tail not in SAME_MEANING}
+    assert not clashes

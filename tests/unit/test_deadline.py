@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from exporter.database import DeadlineExceeded, DeadlineRunner
+from exporter.sql.database import DeadlineExceeded, DeadlineRunner
 from harness.servers import wait_until
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.schema import init_sql
+from exporter.sql.schema import init_sql
 from heartbeat_core.config import from_mapping
 from heartbeat_core.edges import EDGES, LOG_TABLE_BY_NAME, Edge
 from heartbeat_core.sections import DEFAULT_TABLES

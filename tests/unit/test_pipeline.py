@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from exporter.pipeline import EdgeRates, edge_states
-from exporter.traffic import EdgeSeries, TrafficSnapshot
+from exporter.sql.traffic import EdgeSeries, TrafficSnapshot
+from exporter.state.pipeline import EdgeRates, edge_states
 from heartbeat_core.config import from_mapping
 
 SETTINGS = from_mapping({"types": {"kafka": {"min_up": 2}}})

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from heartbeat_core.web.rsgi import within
+from heartbeat_core.web.bridge import within
 
 
 def test_a_body_that_never_comes_times_out() -> None:

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from exporter.history import Change
-from exporter.window import empty_traffic, traffic_trend
+from exporter.state.history import Change
+from exporter.state.window import empty_traffic, traffic_trend
 from heartbeat_core.errors import ApiError
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
 
 if TYPE_CHECKING:
-    from exporter.app import Exporter
+    from exporter.web.app import Exporter
 
 bp = Blueprint("status", __name__)
 

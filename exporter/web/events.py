@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, current_app
 
 if TYPE_CHECKING:
-    from exporter.app import Exporter
+    from exporter.web.app import Exporter
 
 bp = Blueprint("events", __name__)
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from exporter.failure import REASONS
-from exporter.pipeline import PipelineView, edge_families
-from exporter.probe import DatabaseProbe
-from exporter.service_metrics import monitor_families, service_families
-from exporter.traffic import TrafficCounter
-from exporter.watch import IngestWatch
+from exporter.metrics.services import monitor_families, service_families
+from exporter.sql.failure import REASONS
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.traffic import TrafficCounter
+from exporter.state.pipeline import PipelineView, edge_families
+from exporter.state.watch import IngestWatch
 from heartbeat_core.types import ServiceTypes
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from heartbeat_core.status import ServiceView, Watch, late_after, service_views
 from heartbeat_core.store import HeartbeatStore, Snapshot
 
 if TYPE_CHECKING:
-    from exporter.history import StateHistory
+    from exporter.state.history import StateHistory
 
 log = logging.getLogger(__name__)
 

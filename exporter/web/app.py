@@ -11,26 +11,27 @@ from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from exporter import events, maintenance, security, status
-from exporter.auth import Authenticator
-from exporter.collector import HeartbeatCollector
-from exporter.database import make_engine
-from exporter.exposition import negotiate
-from exporter.history import StateHistory
-from exporter.pipeline import EdgeRates, PipelineView
-from exporter.probe import DatabaseProbe
-from exporter.rollup import make_rollup
-from exporter.schema import database_label
-from exporter.security import ScraperGate
-from exporter.traffic import TrafficCounter
-from exporter.watch import IngestWatch
-from exporter.window import WindowCounter
+from exporter.metrics.collector import HeartbeatCollector
+from exporter.metrics.exposition import negotiate
+from exporter.sql.database import make_engine
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.schema import database_label
+from exporter.sql.traffic import TrafficCounter
+from exporter.state.history import StateHistory
+from exporter.state.pipeline import EdgeRates, PipelineView
+from exporter.state.rollup import make_rollup
+from exporter.state.watch import IngestWatch
+from exporter.state.window import WindowCounter
+from exporter.web import events, maintenance_api, security, status_api
+from exporter.web.auth import Authenticator
+from exporter.web.security import ScraperGate
 from exporter.worker import Worker
 from heartbeat_core.config import Settings
 from heartbeat_core.store import HeartbeatStore, make_store
-from heartbeat_core.web import errors, openapi
+from heartbeat_core.web import json_errors, openapi
 
-STATIC = Path(__file__).with_name("static")
+PACKAGE = Path(__file__).parents[1]
+STATIC = PACKAGE / "static"
 
 
 @dataclass
@@ -105,13 +106,13 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["exporter"] = exporter
-    errors.register(app)
+    json_errors.register(app)
     security.register(app)
     scraper = ScraperGate(settings.metrics_auth)
-    app.register_blueprint(status.bp)
-    app.register_blueprint(maintenance.bp)
+    app.register_blueprint(status_api.bp)
+    app.register_blueprint(maintenance_api.bp)
     app.register_blueprint(events.bp)
-    openapi.register(app, openapi.load(Path(__file__).with_name("openapi.yaml")))
+    openapi.register(app, openapi.load(PACKAGE / "openapi.yaml"))
 
     @app.get("/")
     def index() -> Response:

@@ -1,4 +1,4 @@
-"""The per-service and ingest metric families of one scrape, from one :class:`~exporter.watch.Sight`.
+"""The per-service and ingest metric families of one scrape, from one :class:`~exporter.state.watch.Sight`.
 
 Every state comes from the one status rule (``heartbeat_core.status.assess``). While the store
 cannot be read the per-service series are left out: a store outage must never look like every
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.exposition import Extended
-from exporter.watch import Sight
+from exporter.metrics.exposition import Extended
+from exporter.state.watch import Sight
 from heartbeat_core.fields import RTT_MS
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES

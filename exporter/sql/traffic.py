@@ -17,7 +17,9 @@ outage leaves them where they were until polls succeed again.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -28,10 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from exporter.database import DeadlineRunner
-from exporter.failure import classify_table
-from exporter.rollup import minute_of
-from exporter.schema import table as make_table
+from exporter.sql.database import DeadlineRunner
+from exporter.sql.failure import classify_table
+from exporter.sql.schema import table as make_table
 from heartbeat_core.edges import EDGES, Key
 from heartbeat_core.sections import TableSpec
 
@@ -41,6 +42,17 @@ OVERFLOW = "overflow"
 MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
 
 Row = tuple[Any, ...]  # (id, *key columns, time)
+
+MINUTE, HOUR = 60, 3600
+
+
+def minute_of(value: float | dt.datetime) -> int:
+    """The number of the minute (since the epoch) a time falls in: Unix seconds, or a datetime
+    (naive ones are UTC, as SQLite gives them back)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        value = aware.timestamp()
+    return math.floor(float(value) / MINUTE)
 
 
 @dataclass

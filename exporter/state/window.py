@@ -1,6 +1,6 @@
 """Traffic counts for a time window, as the user's original status API gave them.
 
-Whole minutes and hours come from the rollup (``exporter.rollup``) where it covers them; only
+Whole minutes and hours come from the rollup (``exporter.state.rollup``) where it covers them; only
 the partial minutes at the window's two ends, and whatever lies outside the rollup's cover
 (before it began, past its retention, the minute being polled), are counted in SQL, each with
 the time column's index (a range scan on ``created_at``), never a table scan. The answer is the
@@ -21,9 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from exporter.failure import classify_table
-from exporter.rollup import MINUTE, Rollup
-from exporter.schema import table as make_table
+from exporter.sql.failure import classify_table
+from exporter.sql.schema import table as make_table
+from exporter.sql.traffic import MINUTE
+from exporter.state.rollup import Rollup
 from heartbeat_core.edges import EDGES, Key
 from heartbeat_core.sections import TableSpec
 

@@ -19,7 +19,7 @@ from heartbeat_core.maintenance import Window
 from heartbeat_core.web.body import read_json, unix_seconds
 
 if TYPE_CHECKING:
-    from exporter.app import Exporter
+    from exporter.web.app import Exporter
 
 bp = Blueprint("maintenance", __name__)
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from exporter.schema import table
+from exporter.sql.schema import table
 from heartbeat_core.edges import LOG_TABLE_BY_NAME
 from heartbeat_core.sections import DEFAULT_TABLES, TableSpec
 

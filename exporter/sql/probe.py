@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from exporter.database import DeadlineRunner
-from exporter.failure import REASONS, Reason, classify
+from exporter.sql.database import DeadlineRunner
+from exporter.sql.failure import REASONS, Reason, classify
 
 log = logging.getLogger(__name__)
 

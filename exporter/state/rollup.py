@@ -4,7 +4,7 @@ The traffic poll already sees every new row (and every late one, through its gap
 groups them by the minute of their time column. One exporter, the holder of a lease in Redis,
 adds those counts here: per log table, per minute and per hour, per key (the row's IP values).
 A window is then answered from whole hours and whole minutes, and only the partial minutes at
-its two ends (and whatever lies outside what the rollup covers) go to SQL (``exporter.window``).
+its two ends (and whatever lies outside what the rollup covers) go to SQL (``exporter.state.window``).
 
 Layout (``P`` is the store's prefix; all keys share its hash tag):
 
@@ -23,7 +23,6 @@ writer starts a new ``since``, and the minutes before it are counted by SQL agai
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import uuid
 from collections import Counter
@@ -31,10 +30,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from exporter.sql.traffic import HOUR, MINUTE, minute_of
 from heartbeat_core.config import Settings
 from heartbeat_core.edges import Key
-
-MINUTE, HOUR = 60, 3600
 
 # KEYS: lease, cover, ids; ARGV: owner, lease ms, since, until, minute ttl, hour ttl, then per
 # bucket: its key, "m"/"h", and "key\tcount" lines. Returns 0 when another exporter holds the lease.
@@ -81,15 +79,6 @@ class Cover:
 
     since: float
     until: float
-
-
-def minute_of(value: float | dt.datetime) -> int:
-    """The number of the minute (since the epoch) a time falls in: Unix seconds, or a datetime
-    (naive ones are UTC, as SQLite gives them back)."""
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        value = aware.timestamp()
-    return math.floor(float(value) / MINUTE)
 
 
 class Rollup:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from exporter.probe import DatabaseProbe
-from exporter.traffic import TrafficSnapshot
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.traffic import TrafficSnapshot
 from heartbeat_core.topology import DATABASE, Link, Topology
 from heartbeat_core.types import ServiceTypes
 

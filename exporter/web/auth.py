@@ -23,7 +23,7 @@ from flask import request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exporter.throttle import LoginThrottle
+from exporter.web.throttle import LoginThrottle
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import User
 from heartbeat_core.store import HeartbeatStore

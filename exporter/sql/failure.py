@@ -12,7 +12,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from exporter.database import DeadlineExceeded
+from exporter.sql.database import DeadlineExceeded
 
 Reason = Literal["connect", "auth", "timeout", "query", "missing_table", "other"]
 # the probe's reasons; a poll adds missing_table

@@ -1,0 +1,1 @@
+"""Prometheus: the collectors of /metrics and their exposition; never imports web."""

@@ -1,0 +1,3 @@
+"""SQL: engines with deadlines, typed failures, the probe, the traffic poll, the log tables.
+
+Imports no other room."""

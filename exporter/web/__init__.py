@@ -1,0 +1,1 @@
+"""HTTP: the app, the status API, maintenance, events, login; it may import every other room."""
