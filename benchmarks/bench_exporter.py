@@ -31,10 +31,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy.engine import Engine
 
 from benchmarks.bench_window import bench_window
+from exporter.context import build
 from exporter.metrics.exposition import render
 from exporter.sql.database import make_engine
 from exporter.sql.traffic import TrafficCounter
-from exporter.web.app import build
 from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping

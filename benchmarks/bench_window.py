@@ -59,7 +59,7 @@ class Clock:
 
 def load_a_day(url: str, app: Any, clock: Clock, rows_per_day: int, start: float) -> None:
     engine = make_engine(url, timeout=600)
-    worker = app.extensions["exporter"].worker
+    worker = app.exporter.worker
     worker.cycle()  # counting begins: what comes next is traffic
     per_hour = rows_per_day // 24
     for hour in range(24):
@@ -82,7 +82,7 @@ def load_a_day(url: str, app: Any, clock: Clock, rows_per_day: int, start: float
 
 
 def status_calls(app: Any, rounds: int) -> dict[str, Any]:
-    exporter = app.extensions["exporter"]
+    exporter = app.exporter
     windows = exporter.windows
     rollup = windows.rollup
     seen: list[Window] = []
@@ -180,7 +180,7 @@ def bench_window(rows_per_day: int, rounds: int) -> dict[str, Any]:
             settings = from_mapping(
                 {"redis_url": server.url, "database_url": url, "users": users, "probe_timeout": 600}
             )
-            app = create_app(settings, clock=clock, start_worker=False)
+            app = create_app(settings, clock=clock)
             load_a_day(url, app, clock, rows_per_day, start)
             clock.now = start + 24 * HOUR + 37.5  # the default window: the last 24 h, mid-minute
             result = status_calls(app, rounds)

@@ -16,12 +16,15 @@ from heartbeat_core.web.bridge import WsgiOnRsgi
 
 
 def app() -> Flask:
-    return create_app(load_settings())
+    flask = create_app(load_settings())
+    flask.exporter.start()
+    return flask
 
 
 def rsgi() -> WsgiOnRsgi:
     settings = load_settings()
     flask = create_app(settings)
+    flask.exporter.start()
     return WsgiOnRsgi(
         flask.wsgi_app,
         threads=settings.threads,

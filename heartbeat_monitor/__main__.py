@@ -81,10 +81,9 @@ def start(
     create_schema(engine, settings.tables)
     r_host, r_port = settings.receiver_listen
     e_host, e_port = settings.exporter_listen
-    servers = [
-        serve(create_receiver(settings), r_host, r_port),
-        serve(create_exporter(settings), e_host, e_port),
-    ]
+    exporter = create_exporter(settings)
+    exporter.exporter.start()
+    servers = [serve(create_receiver(settings), r_host, r_port), serve(exporter, e_host, e_port)]
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
     print(f"status page  http://{e_host}:{e_port}/", flush=True)

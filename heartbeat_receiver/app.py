@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from heartbeat_core.config import Settings
@@ -15,7 +14,7 @@ from heartbeat_core.fields import Limits, openapi_properties
 from heartbeat_core.store import HeartbeatStore, make_store
 from heartbeat_core.web import json_errors, openapi
 from heartbeat_receiver import routes
-from heartbeat_receiver.fastpath import FastHeartbeats
+from heartbeat_receiver.host import ReceiverApp
 from heartbeat_receiver.ingest import Ingest
 from heartbeat_receiver.presence import Presence
 
@@ -30,12 +29,8 @@ def create_app(
     *,
     store: HeartbeatStore | None = None,
     clock: Callable[[], float] = time.time,
-    fast_path: bool = True,
-) -> Flask:
-    """``fast_path``: answer heartbeats in plain WSGI in front of Flask (the same ingest either way)."""
-    app = Flask("heartbeat_receiver")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+) -> ReceiverApp:
+    """The app; its presence announcements start with it (a receiver app that exists is alive)."""
     store = store or make_store(settings, writer=True)
     ingest = Ingest(
         store,
@@ -45,12 +40,10 @@ def create_app(
         settings.ingest_tokens,
         Limits(max_counters=settings.max_progress_counters),
     )
-    app.extensions["heartbeat_store"] = store
-    app.extensions["heartbeat_ingest"] = ingest
-    app.extensions["heartbeat_presence"] = Presence(store, settings.receiver_ttl).start()
-    if fast_path:
-        app.wsgi_app = FastHeartbeats(app.wsgi_app, ingest)  # type: ignore[method-assign]
-    if settings.trusted_proxies:  # outermost, so that the fast path sees the client's address too
+    app = ReceiverApp(store, ingest, Presence(store, settings.receiver_ttl).start())
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     json_errors.register(app)

@@ -4,9 +4,9 @@
 peer's address, and returns the heartbeat to store or raises the error that answers it;
 :meth:`Ingest.answer` turns what the store said into the whole answer: status, headers and JSON
 bytes. It knows no web framework. The RSGI server (``rsgi``) stores the heartbeats of many
-requests in one batch between the two; the WSGI fast path (``fastpath``) and the Flask route
-(``routes``) call :meth:`Ingest.accept`, which does all three. None of them decides anything,
-so they cannot drift apart; a test sends the same requests through all three and compares.
+requests in one batch between the two; the Flask route (``routes``, for WSGI servers and test
+clients) calls :meth:`Ingest.accept`, which does all three. Neither decides anything, so they
+cannot drift apart; a test sends the same requests through both and compares.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from heartbeat_receiver.token import TokenGate, check_name
 
 log = logging.getLogger(__name__)
 
+PATHS = frozenset(("/heartbeat", "/heartbeat/report"))  # the routes that take a heartbeat
 JSON = ("Content-Type", "application/json")
 # a full store frees room only as services expire; a sender should back off, not hammer
 CAP_RETRY_AFTER = 60

@@ -1,12 +1,12 @@
-"""The receiver's Flask routes: ingest (the same one path as the fast path), liveness, readiness."""
+"""The receiver's Flask routes: ingest (the one path the RSGI server takes too), liveness, readiness."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from heartbeat_core.store import HeartbeatStore
-from heartbeat_receiver.ingest import Ingest, read_body
+from heartbeat_receiver.host import current
+from heartbeat_receiver.ingest import read_body
 
 bp = Blueprint("receiver", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("receiver", __name__)
 @bp.post("/heartbeat")
 @bp.post("/heartbeat/report")
 def receive() -> ResponseReturnValue:
-    ingest: Ingest = current_app.extensions["heartbeat_ingest"]
+    ingest = current().ingest
     answer = ingest.accept(
         request.headers, read_body(request.environ, ingest.max_body), request.remote_addr or ""
     )
@@ -28,6 +28,5 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    store: HeartbeatStore = current_app.extensions["heartbeat_store"]
-    store.ping()  # a redis error becomes a 503 with Retry-After
+    current().store.ping()  # a redis error becomes a 503 with Retry-After
     return jsonify(status="ready")

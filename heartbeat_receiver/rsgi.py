@@ -12,15 +12,14 @@ import asyncio
 from typing import Any
 
 import redis
-from flask import Flask
 
 from heartbeat_core.config import Settings, load_settings
 from heartbeat_core.errors import ApiError
 from heartbeat_core.record import Beat
 from heartbeat_core.web.bridge import Headers, Scope, WsgiOnRsgi, host_of, too_slow
 from heartbeat_receiver.app import create_app
-from heartbeat_receiver.fastpath import PATHS
-from heartbeat_receiver.ingest import Answer, Ingest, error_answer
+from heartbeat_receiver.host import ReceiverApp
+from heartbeat_receiver.ingest import PATHS, Answer, Ingest, error_answer
 
 MAX_BATCH = 64
 
@@ -35,14 +34,14 @@ def peer_of(scope: Scope, trusted_proxies: int) -> str:
 
 
 class Receiver(WsgiOnRsgi):
-    def __init__(self, flask: Flask, settings: Settings) -> None:
+    def __init__(self, flask: ReceiverApp, settings: Settings) -> None:
         super().__init__(
             flask.wsgi_app,
             threads=settings.threads,
             client_timeout=settings.client_timeout,
             max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
         )
-        self.ingest: Ingest = flask.extensions["heartbeat_ingest"]
+        self.ingest: Ingest = flask.ingest
         self.trusted_proxies = settings.trusted_proxies
         self._pending: list[tuple[Beat, asyncio.Future[Answer]]] = []
         self._flusher: asyncio.Task[None] | None = None  # the batch in flight, while there is one

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
-if TYPE_CHECKING:
-    from exporter.web.app import Exporter
+from exporter.context import Exporter
+from exporter.web.host import current
 
 bp = Blueprint("events", __name__)
 
@@ -58,7 +57,7 @@ def stream(
 
 @bp.get("/events")
 def events() -> Response:
-    exporter: Exporter = current_app.extensions["exporter"]
+    exporter = current()
     exporter.auth.principal()  # 401 before any stream starts
     return Response(
         stream(exporter),

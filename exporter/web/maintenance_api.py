@@ -9,17 +9,16 @@ longest timeout no longer matter to any state and are pruned.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
+from exporter.context import Exporter
+from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.maintenance import Window
 from heartbeat_core.web.body import read_json, unix_seconds
-
-if TYPE_CHECKING:
-    from exporter.web.app import Exporter
 
 bp = Blueprint("maintenance", __name__)
 
@@ -28,7 +27,7 @@ MAX_PREFIX = 200
 
 
 def _admin() -> Exporter:
-    exporter: Exporter = current_app.extensions["exporter"]
+    exporter = current()
     if not exporter.auth.principal().is_admin:
         raise ApiError(403, "forbidden", "maintenance windows are for admins")
     return exporter

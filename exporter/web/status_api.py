@@ -5,20 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from exporter.context import Exporter
 from exporter.state.history import Change
 from exporter.state.window import empty_traffic, traffic_trend
+from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
-
-if TYPE_CHECKING:
-    from exporter.web.app import Exporter
 
 bp = Blueprint("status", __name__)
 
@@ -47,7 +46,7 @@ def _iso(ts: float | None) -> str | None:
 
 @bp.post("/auth/login")
 def login() -> ResponseReturnValue:
-    exporter: Exporter = current_app.extensions["exporter"]
+    exporter = current()
     body = _json_object(required=True)
     token = exporter.auth.login(body.get("username"), body.get("password"), request.remote_addr or "")
     return jsonify(
@@ -59,14 +58,14 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/auth/logout")
 def logout() -> ResponseReturnValue:
-    exporter: Exporter = current_app.extensions["exporter"]
+    exporter = current()
     exporter.auth.logout()
     return jsonify(status="logged_out")
 
 
 @bp.post("/heartbeat/status")
 def status() -> ResponseReturnValue:
-    exporter: Exporter = current_app.extensions["exporter"]
+    exporter = current()
     settings = exporter.settings
     principal = exporter.auth.principal()
     body = _json_object(required=False)

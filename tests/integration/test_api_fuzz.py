@@ -34,8 +34,8 @@ def exporter_schema(redis_server: RedisServer, sqlite_url: str) -> schemathesis.
     users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
     settings_ = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url, "users": users})
     create_schema(sa.create_engine(sqlite_url))
-    app = create_exporter(settings_, start_worker=False)
-    app.extensions["exporter"].worker.cycle()
+    app = create_exporter(settings_)
+    app.exporter.worker.cycle()
     login = app.test_client().post("/auth/login", json={"username": "alice", "password": "alice-password"})
     app.config["ADMIN_TOKEN"] = login.get_json()["access_token"]  # so that cases reach past the auth check
     return schemathesis.openapi.from_wsgi("/openapi.json", app)

@@ -44,7 +44,7 @@ def test_receivers_and_an_exporter_share_a_redis_cluster(cluster: RedisCluster) 
     assert sorted(s.name for s in snapshot.services) == sorted(names)
     assert {s.received for s in snapshot.services} == {2}
 
-    text = create_exporter(settings, start_worker=False).test_client().get("/metrics").get_data(as_text=True)
+    text = create_exporter(settings).test_client().get("/metrics").get_data(as_text=True)
     samples = parse_samples(text)
     assert samples[("heartbeat_store_up", ())] == 1
     assert samples[("heartbeat_services", (("service_type", "kafka"), ("state", "up")))] == 30

@@ -92,6 +92,7 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
     create_schema(engine)
     receiver = create_receiver(settings).test_client()
     exporter_app = create_exporter(settings)
+    exporter_app.exporter.start()
     exporter = LiveServer(exporter_app)
     stop = threading.Event()
 
@@ -133,5 +134,5 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
         stop.set()
         feeder.join(5)
         prometheus.close()
-        exporter_app.extensions["exporter"].worker.stop()
+        exporter_app.exporter.worker.stop()
         exporter.stop()

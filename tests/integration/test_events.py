@@ -50,7 +50,7 @@ def test_a_service_that_goes_late_then_down_has_both_in_its_history(redis_server
         }
     )
     receiver = create_receiver(settings, clock=clock)
-    exporters = [create_exporter(settings, clock=clock, start_worker=False) for _ in range(2)]
+    exporters = [create_exporter(settings, clock=clock) for _ in range(2)]
     token = token_of(exporters[0])
     began = clock.now
     beat = receiver.test_client().post("/heartbeat", json={"service": "redis-1"})
@@ -67,7 +67,7 @@ def test_a_service_that_goes_late_then_down_has_both_in_its_history(redis_server
     later = status(exporters[0], token, start_time=began + 30, end_time=clock.now + 1, history=True)
     assert [c["to"] for c in later["history"]["redis-1"]] == ["late", "down"]
     assert "history" not in status(exporters[0], token)  # only when asked for
-    receiver.extensions["heartbeat_presence"].stop()
+    receiver.presence.stop()
 
 
 def read_event(response: http.client.HTTPResponse, deadline: float) -> dict[str, Any]:

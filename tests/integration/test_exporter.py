@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from exporter.context import Exporter
 from exporter.sql.demo_rows import insert_demo_rows
 from exporter.sql.schema import create_schema
-from exporter.web.app import Exporter
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import PostgresServer, wait_until
@@ -50,7 +50,7 @@ def beat(app: Flask, body: dict[str, Any], addr: str = "10.0.0.7") -> None:
 
 
 def exporter_of(app: Flask) -> Exporter:
-    exporter: Exporter = app.extensions["exporter"]
+    exporter: Exporter = app.exporter
     return exporter
 
 
@@ -61,7 +61,7 @@ def pair(redis_server: RedisServer, sqlite_url: str, clock: FakeClock) -> Iterat
         {"redis_url": redis_server.url, "database_url": sqlite_url, "snapshot_cache_seconds": 0}
     )
     create_schema(sa.create_engine(sqlite_url))
-    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock, start_worker=False)
+    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock)
 
 
 def test_services_go_down_after_the_timeout_of_their_type(
@@ -111,7 +111,7 @@ def test_a_store_outage_is_reported_not_shown_as_every_service_dying(
     assert "heartbeat_up" not in names(m) and "heartbeat_services" not in names(m)
     assert value(m, "heartbeat_store_read_errors_total") == 1
     own_redis.start()
-    receiver.extensions["heartbeat_presence"].announce()  # what its thread does every 2 s
+    receiver.presence.announce()  # what its thread does every 2 s
     assert value(scrape(http), "heartbeat_store_up") == 1
     clock.advance(1)
     beat(receiver, {"service": "kafka-1"})
@@ -160,7 +160,7 @@ def test_database_probe_follows_a_real_outage(postgres: PostgresServer, redis_se
         url = server.create_database("pipeline")
         settings = from_mapping({"redis_url": redis_server.url, "database_url": url, "probe_timeout": 2})
         create_schema(sa.create_engine(url))
-        app = create_exporter(settings, start_worker=False)
+        app = create_exporter(settings)
         worker = exporter_of(app).worker
         assert worker is not None
         worker.cycle()
@@ -187,7 +187,8 @@ def test_a_hanging_database_never_blocks_start_up_or_scrapes(redis_server: Redis
         settings = from_mapping(
             {"redis_url": redis_server.url, "database_url": url, "probe_timeout": 1, "poll_interval": 0.5}
         )
-        app = create_exporter(settings)  # starts the worker; must return at once
+        app = create_exporter(settings)
+        app.exporter.start()  # must return at once
         try:
             http = app.test_client()
             m = scrape(http)  # answered while the worker waits on the database
@@ -298,7 +299,7 @@ def test_metrics_negotiate_openmetrics_and_gzip_as_client_python_does(pair: tupl
 
 def test_a_quorum_is_exported_for_the_types_that_set_one(redis_server: RedisServer) -> None:
     settings = from_mapping({"redis_url": redis_server.url, "types": {"kafka": {"min_up": 2}}})
-    m = scrape(create_exporter(settings, start_worker=False).test_client())
+    m = scrape(create_exporter(settings).test_client())
     assert value(m, "heartbeat_min_up", service_type="kafka") == 2
     assert [labels for name, labels in m if name == "heartbeat_min_up"] == [(("service_type", "kafka"),)]
 
@@ -307,7 +308,7 @@ def test_a_store_outage_is_logged_once_and_its_end_too(
     own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = from_mapping({"redis_url": own_redis.url, "snapshot_cache_seconds": 0})
-    http = create_exporter(settings, start_worker=False).test_client()
+    http = create_exporter(settings).test_client()
     own_redis.stop()
     with caplog.at_level(logging.INFO, logger="exporter.state.watch"):
         for _ in range(3):

@@ -96,8 +96,7 @@ def receiver(redis_server: RedisServer) -> Iterator[Flask]:
 def exporter(redis_server: RedisServer) -> tuple[Flask, str]:
     users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
     app = create_exporter(
-        from_mapping({"redis_url": redis_server.url, "users": users, "login_failures_per_minute": 10**6}),
-        start_worker=False,
+        from_mapping({"redis_url": redis_server.url, "users": users, "login_failures_per_minute": 10**6})
     )
     login = app.test_client().post("/auth/login", json={"username": "alice", "password": "alice-password"})
     return app, login.get_json()["access_token"]

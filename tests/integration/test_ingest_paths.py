@@ -1,9 +1,8 @@
-"""One ingest path: the WSGI fast path, the Flask route and the RSGI server answer alike.
+"""One ingest path: the Flask route and the RSGI server answer alike.
 
-The same requests, in the same order, go over real HTTP to three receivers: two in this process
-that differ only in ``fast_path`` (answers byte-identical, on one fake clock), and
-``heartbeat-receiver`` itself on Granian's RSGI interface (identical but for the time it
-received each heartbeat). Each has its own key prefix on one real Redis, so all see the same
+The same requests, in the same order, go over real HTTP to two receivers: the Flask app in this
+process (on a fake clock), and ``heartbeat-receiver`` itself on Granian's RSGI interface
+(identical but for the time it received each heartbeat). Each has its own key prefix on one real Redis, so all see the same
 history (the cap cases depend on it).
 """
 
@@ -161,11 +160,10 @@ def receivers(redis_server: RedisServer, own_redis: RedisServer) -> Iterator[dic
         ports = {}
         for name, config in CONFIG.items():
             url = (own_redis if name == "store_down" else redis_server).url
-            for fast in (True, False):
-                settings = from_mapping({"redis_url": url, "redis_key_prefix": f"{name}-{fast}", **config})
-                server = LiveServer(create_app(settings, clock=clock, fast_path=fast))
-                stack.callback(server.stop)
-                ports[(name, "fast" if fast else "flask")] = server.port
+            settings = from_mapping({"redis_url": url, "redis_key_prefix": f"{name}-flask", **config})
+            server = LiveServer(create_app(settings, clock=clock))
+            stack.callback(server.stop)
+            ports[(name, "flask")] = server.port
             env = environment(url, f"{name}-rsgi", config)
             ports[(name, "rsgi")] = stack.enter_context(
                 served("heartbeat_receiver", "--workers", "1", env=env)
@@ -182,7 +180,7 @@ def timeless(answer: tuple[int, dict[str, str | None], bytes]) -> tuple[Any, ...
     return status, {k: v for k, v in headers.items() if k != "Content-Length"}, fields
 
 
-def test_the_fast_path_the_flask_route_and_the_rsgi_server_answer_alike(
+def test_the_flask_route_and_the_rsgi_server_answer_alike(
     receivers: dict[tuple[str, str], int], own_redis: RedisServer
 ) -> None:
     answers = []
@@ -190,13 +188,11 @@ def test_the_fast_path_the_flask_route_and_the_rsgi_server_answer_alike(
         if name == "store_down":
             own_redis.stop()
         for request in calls:
-            fast = send(receivers[(name, "fast")], request)
             flask = send(receivers[(name, "flask")], request)
             rsgi = send(receivers[(name, "rsgi")], request)
-            assert fast == flask, (name, request)
-            assert timeless(fast) == timeless(rsgi), (name, request)
-            assert fast[1]["Content-Type"] == "application/json" and fast[2].endswith(b"\n")
-            answers.append((name, request, fast))
+            assert timeless(flask) == timeless(rsgi), (name, request)
+            assert flask[1]["Content-Type"] == "application/json" and flask[2].endswith(b"\n")
+            answers.append((name, request, flask))
     assert len(answers) >= 30
     # the requests reach every answer the ingest path has, so the comparison covers each of them
     assert {status for _, _, (status, _, _) in answers} == {200, 400, 401, 403, 413, 415, 429, 503}

@@ -60,7 +60,7 @@ def test_bad_progress_is_a_clear_400_and_nothing_is_stored(apps: tuple[Flask, Fl
     receiver, _ = apps
     response = receiver.test_client().post("/heartbeat", json={"service": "kafka-1", "progress": progress})
     assert response.status_code == 400 and "progress" in response.get_json()["message"]
-    assert receiver.extensions["heartbeat_store"].snapshot().services == ()
+    assert receiver.store.snapshot().services == ()
 
 
 def test_the_agent_sends_its_progress_callable(live_receiver: LiveServer, redis_server: RedisServer) -> None:

@@ -19,7 +19,7 @@ SENDER = {"REMOTE_ADDR": "10.0.0.7"}
 def make_client(server: RedisServer, clock: FakeClock, **config: Any) -> tuple[FlaskClient, HeartbeatStore]:
     """The app with the store it makes itself, as the receiver runs in production."""
     app = create_app(from_mapping({"redis_url": server.url, **config}), clock=clock)
-    store: HeartbeatStore = app.extensions["heartbeat_store"]
+    store: HeartbeatStore = app.store
     return app.test_client(), store
 
 

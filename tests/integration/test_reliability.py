@@ -29,7 +29,7 @@ def test_redis_killed_and_restarted_while_agents_send(own_redis: RedisServer) ->
     # a 1 s timeout and a 2 s outage: if the outage looked like dying services, it would show
     settings = from_mapping({"redis_url": own_redis.url, "types": {"backend": {"timeout": 1}}})
     receiver = LiveServer(create_receiver(settings))
-    exporter = create_exporter(settings, start_worker=False).test_client()
+    exporter = create_exporter(settings).test_client()
     names = [f"backend-{i}" for i in range(3)]
     agents = [
         HeartbeatSender(

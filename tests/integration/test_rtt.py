@@ -19,7 +19,7 @@ LABELS = (("service_name", "kafka-1"), ("service_type", "kafka"))
 @pytest.fixture
 def apps(redis_server: RedisServer, clock: FakeClock) -> Iterator[tuple[Flask, Flask]]:
     settings = from_mapping({"redis_url": redis_server.url})
-    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock, start_worker=False)
+    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock)
 
 
 def rtt(exporter: Flask) -> float | None:

@@ -38,7 +38,7 @@ IP = re.compile(rb"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 def exporter(redis_server: RedisServer, clock: FakeClock | None = None, **config: Any) -> Flask:
     users = config.pop("users", {"alice": {"password_hash": ALICE, "role": "admin"}})
     settings = from_mapping({"redis_url": redis_server.url, "secret_key": SECRET, "users": users, **config})
-    return create_exporter(settings, clock=clock or FakeClock(), start_worker=False)
+    return create_exporter(settings, clock=clock or FakeClock())
 
 
 def login(
@@ -89,9 +89,9 @@ def test_traffic_ip_labels_false_leaves_no_ip_in_the_exposition(
     engine = sa.create_engine(url)
     create_schema(engine)
     app = exporter(redis_server, database_url=url, traffic_ip_labels=ip_labels)
-    app.extensions["exporter"].worker.cycle()  # the first poll starts counting from here
+    app.exporter.worker.cycle()  # the first poll starts counting from here
     insert_demo_rows(engine, 50)
-    app.extensions["exporter"].worker.cycle()
+    app.exporter.worker.cycle()
     body = app.test_client().get("/metrics").data
     totals = [line for line in body.splitlines() if line.startswith(b"heartbeat_traffic_records_total{")]
     assert totals, body
@@ -175,7 +175,7 @@ def test_a_viewer_sees_the_kind_of_database_failure_not_the_drivers_text(
     url = f"sqlite:///{tmp_path / 'no-such-folder' / 'secret-name.db'}"
     users = {"alice": {"password_hash": ALICE, "role": "admin"}, "bob": {"password_hash": BOB}}
     app = exporter(redis_server, database_url=url, users=users)
-    app.extensions["exporter"].worker.cycle()
+    app.exporter.worker.cycle()
     client = app.test_client()
 
     def database(user: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ SERVICE = {"service_name": "kafka-1", "service_type": "kafka"}
 @pytest.fixture
 def apps(redis_server: RedisServer, clock: FakeClock) -> Iterator[tuple[Flask, Flask]]:
     settings = from_mapping({"redis_url": redis_server.url})
-    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock, start_worker=False)
+    yield create_receiver(settings, clock=clock), create_exporter(settings, clock=clock)
 
 
 def send(receiver: Flask, clock: FakeClock, *beats: dict[str, Any]) -> None:
@@ -71,7 +71,7 @@ def test_seq_going_backwards_within_an_instance_is_counted_not_fatal(
     receiver, exporter = apps
     send(receiver, clock, *({"instance": "a", "seq": n} for n in (5, 6, 3, 4, 7)))
     assert metric(exporter, "heartbeat_lost_total") == 2  # 7 after 4 skipped 5 and 6 again
-    store = receiver.extensions["heartbeat_store"]
+    store = receiver.store
     (record,) = store.snapshot().services
     assert SEQ.of(record) == 7 and record.received == 5
 

@@ -62,11 +62,11 @@ class Monitor:
 
     def ingest_blind(self) -> None:
         """Every receiver gone: the presence stops, and its one-second TTL runs out."""
-        self.receiver.extensions["heartbeat_presence"].stop()
+        self.receiver.presence.stop()
         wait_until(lambda: self.metrics()[("heartbeat_ingest_up", ())] == 0, timeout=5)
 
     def ingest_back(self) -> None:
-        self.receiver.extensions["heartbeat_presence"].announce()
+        self.receiver.presence.announce()
         assert self.metrics()[("heartbeat_ingest_up", ())] == 1
 
 
@@ -85,12 +85,12 @@ def monitor(redis_server: RedisServer, clock: FakeClock) -> Iterator[Monitor]:
         }
     )
     receiver = create_receiver(settings, clock=clock)
-    exporter = create_exporter(settings, clock=clock, start_worker=False)
+    exporter = create_exporter(settings, clock=clock)
     login = exporter.test_client().post(
         "/auth/login", json={"username": "alice", "password": "alice-password"}
     )
     yield Monitor(receiver, exporter, clock, login.get_json()["access_token"])
-    receiver.extensions["heartbeat_presence"].stop()
+    receiver.presence.stop()
 
 
 def test_up_late_down_at_their_edges(monitor: Monitor) -> None:
@@ -240,8 +240,7 @@ def test_bad_windows_are_a_clear_400(monitor: Monitor, body: Any) -> None:
 def test_viewers_cannot_touch_windows(redis_server: RedisServer) -> None:
     users = {"bob": {"password_hash": generate_password_hash("bob-password"), "role": "viewer"}}
     exporter = create_exporter(
-        from_mapping({"redis_url": redis_server.url, "users": users, "snapshot_cache_seconds": 0}),
-        start_worker=False,
+        from_mapping({"redis_url": redis_server.url, "users": users, "snapshot_cache_seconds": 0})
     )
     client = exporter.test_client()
     token = client.post("/auth/login", json={"username": "bob", "password": "bob-password"}).get_json()

@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
+from exporter.context import Exporter
 from exporter.sql.schema import create_schema, table
-from exporter.web.app import Exporter
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
@@ -58,7 +58,7 @@ def apps(redis_server: RedisServer, db_url: str, clock: FakeClock) -> tuple[Flas
     clock.now = NOW
     settings = from_mapping({"redis_url": redis_server.url, "database_url": db_url, "users": USERS})
     create_schema(sa.create_engine(db_url))
-    exporter = create_exporter(settings, clock=clock, start_worker=False)
+    exporter = create_exporter(settings, clock=clock)
     return create_receiver(settings, clock=clock), exporter, db_url
 
 
@@ -79,7 +79,7 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
     receiver, exporter, url = apps
     for body in ({"service": "数据采集-1"}, {"service_name": "kafka-1"}, {"type": 4}):
         assert post(receiver.test_client(), "/heartbeat/report", body).status_code == 200
-    worker = exporter.extensions["exporter"].worker
+    worker = exporter.exporter.worker
     worker.cycle()
     insert(
         url,
@@ -173,7 +173,7 @@ def test_missing_bad_and_expired_tokens_are_401(apps: tuple[Flask, Flask, str], 
 def test_a_token_from_another_key_is_refused(
     apps: tuple[Flask, Flask, str], redis_server: RedisServer
 ) -> None:
-    other = create_exporter(from_mapping({"redis_url": redis_server.url, "users": USERS}), start_worker=False)
+    other = create_exporter(from_mapping({"redis_url": redis_server.url, "users": USERS}))
     foreign = login(other.test_client(), "alice")
     assert post(apps[1].test_client(), "/heartbeat/status", {}, foreign).status_code == 401
 
@@ -199,7 +199,7 @@ def test_a_bad_window_is_400(apps: tuple[Flask, Flask, str], window: dict[str, A
 
 def test_a_store_outage_is_503_not_an_empty_list(own_redis: RedisServer, sqlite_url: str) -> None:
     settings = from_mapping({"redis_url": own_redis.url, "users": USERS})
-    client = create_exporter(settings, start_worker=False).test_client()
+    client = create_exporter(settings).test_client()
     token = login(client, "alice")
     own_redis.stop()
     response = post(client, "/heartbeat/status", {}, token)
@@ -208,7 +208,7 @@ def test_a_store_outage_is_503_not_an_empty_list(own_redis: RedisServer, sqlite_
 
 def test_missing_log_tables_give_empty_edges(redis_server: RedisServer, sqlite_url: str) -> None:
     settings = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url, "users": USERS})
-    exporter = create_exporter(settings, start_worker=False)
+    exporter = create_exporter(settings)
     client = exporter.test_client()
     body = post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()
     assert all(rows == [] for rows in body["traffic_status"].values())
@@ -234,8 +234,8 @@ def test_the_window_count_uses_the_time_index(pg_url: str) -> None:
 
 def test_status_ignores_the_exporter_without_database(redis_server: RedisServer) -> None:
     settings = from_mapping({"redis_url": redis_server.url, "users": USERS})
-    exporter = create_exporter(settings, start_worker=False)
-    ex: Exporter = exporter.extensions["exporter"]
+    exporter = create_exporter(settings)
+    ex: Exporter = exporter.exporter
     assert ex.engine is None
     client = exporter.test_client()
     body = post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()
@@ -247,7 +247,7 @@ def test_the_pipeline_section_says_where_data_flows(apps: tuple[Flask, Flask, st
     receiver, exporter, url = apps
     for name in ("collector-1", "kafka-1", "backend-1", "redis-1", "frontend-1"):
         assert post(receiver.test_client(), "/heartbeat", {"service": name}).status_code == 200
-    worker = exporter.extensions["exporter"].worker
+    worker = exporter.exporter.worker
     worker.cycle()  # counting starts
     insert(url, "node_monitor_metrics", [{"ip": "10.0.0.7", "created_at": at(1)}] * 30)
     clock.advance(60)

@@ -53,7 +53,7 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
     engine = sa.create_engine(sqlite_url)
     create_schema(engine)
     receiver = create_receiver(settings, clock=clock)
-    exporter_app = create_exporter(settings, clock=clock, start_worker=False)
+    exporter_app = create_exporter(settings, clock=clock)
     server = LiveServer(exporter_app)
     try:
         for body in (
@@ -65,7 +65,7 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
                 "/heartbeat", data=json.dumps(body), content_type="application/json"
             )
             assert response.status_code == 200
-        exporter_app.extensions["exporter"].worker.cycle()
+        exporter_app.exporter.worker.cycle()
 
         page: Page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         console: list[str] = []
@@ -166,8 +166,8 @@ def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
     engine = sa.create_engine(sqlite_url)
     create_schema(engine)
     receiver = create_receiver(settings, clock=clock)
-    exporter_app = create_exporter(settings, clock=clock, start_worker=False)
-    worker = exporter_app.extensions["exporter"].worker
+    exporter_app = create_exporter(settings, clock=clock)
+    worker = exporter_app.exporter.worker
     server = LiveServer(exporter_app)
     try:
         for name in ("kafka-1", "数据采集-1", "backend-1", "redis-1", "前端-web-1"):
@@ -242,7 +242,7 @@ def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
         viewer.close()
     finally:
         server.stop()
-        receiver.extensions["heartbeat_presence"].stop()
+        receiver.presence.stop()
 
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

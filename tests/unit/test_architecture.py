@@ -37,8 +37,8 @@ ROOMS = {
     "web": {"sql", "state", "metrics"},
 }
 # module names that mean the same thing wherever they stand: the package, its command, its app
-# factory and the servers' import target
-SAME_MEANING = {"__init__", "__main__", "app", "wsgi"}
+# factory, its typed Flask app and the servers' import target
+SAME_MEANING = {"__init__", "__main__", "app", "host", "wsgi"}
 
 
 def imported_modules(path: Path) -> set[str]:

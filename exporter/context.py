@@ -1,0 +1,119 @@
+"""Everything one exporter process holds, built once from its settings.
+
+The app's views and the entry points reach the parts through one typed object, never through a
+dictionary of extensions. Building starts nothing: the entry points start the worker
+(:meth:`Exporter.start`), so that importing or building an app in a test runs no thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypedDict
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.engine import Engine
+
+from exporter.metrics.collector import HeartbeatCollector
+from exporter.sql.database import make_engine
+from exporter.sql.probe import DatabaseProbe
+from exporter.sql.schema import database_label
+from exporter.sql.traffic import TrafficCounter
+from exporter.state.history import StateHistory
+from exporter.state.pipeline import EdgeRates, PipelineView
+from exporter.state.rollup import make_rollup
+from exporter.state.watch import IngestWatch
+from exporter.state.window import WindowCounter
+from exporter.web.auth import Authenticator
+from exporter.worker import Worker
+from heartbeat_core.config import Settings
+from heartbeat_core.store import HeartbeatStore, make_store
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exporter:
+    settings: Settings
+    clock: Callable[[], float]
+    watch: IngestWatch
+    registry: CollectorRegistry
+    auth: Authenticator
+    pipeline: PipelineView
+    engine: Engine | None = None
+    probe: DatabaseProbe | None = None
+    traffic: TrafficCounter | None = None
+    windows: WindowCounter | None = None
+    worker: Worker | None = None
+
+    def start(self) -> Exporter:
+        """Start the background work (probe, traffic poll, rollup); the entry points call this."""
+        if self.worker is not None:
+            self.worker.start()
+        return self
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+
+def build(
+    settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
+) -> Exporter:
+    store = store or make_store(settings)
+    history = StateHistory(store.client, settings.redis_key_prefix, settings.rollup_retention)
+    watch = IngestWatch(store, settings, clock, history)
+    rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
+    sql = _sql_parts(settings, store, clock, rates) if settings.database_url else SqlParts()
+    probe = sql.get("probe")
+    pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        HeartbeatCollector(
+            watch, settings.service_types, probe, sql.get("traffic"), settings.poll_interval, clock, pipeline
+        )
+    )
+    auth = Authenticator(
+        settings.users,
+        settings.secret_key,
+        settings.token_ttl_seconds,
+        store,
+        clock,
+        settings.login_failures_per_minute,
+    )
+    return Exporter(
+        settings=settings, clock=clock, watch=watch, registry=registry, auth=auth, pipeline=pipeline, **sql
+    )
+
+
+class SqlParts(TypedDict, total=False):
+    engine: Engine
+    probe: DatabaseProbe
+    traffic: TrafficCounter
+    windows: WindowCounter
+    worker: Worker
+
+
+def _sql_parts(
+    settings: Settings, store: HeartbeatStore, clock: Callable[[], float], rates: EdgeRates
+) -> SqlParts:
+    """The parts that need the pipeline's database: engine, probe, traffic, windows, worker."""
+    assert settings.database_url is not None
+    engine = make_engine(settings.database_url, settings.probe_timeout)
+    probe = DatabaseProbe(engine, database_label(settings.database_url), settings.probe_timeout, clock)
+    traffic = TrafficCounter(
+        engine,
+        settings.tables,
+        settle_seconds=settings.settle_seconds,
+        max_keys=settings.max_ips_per_edge,
+        timeout=max(settings.probe_timeout, settings.poll_interval * 2),
+        clock=clock,
+        ip_labels=settings.traffic_ip_labels,
+    )
+    rollup = make_rollup(store.client, settings)
+    return SqlParts(
+        engine=engine,
+        probe=probe,
+        traffic=traffic,
+        windows=WindowCounter(engine, settings.tables, rollup),
+        worker=Worker(probe, traffic, settings.poll_interval, rates, clock, rollup),
+    )
