@@ -2,8 +2,8 @@
 
 The same requests, in the same order, go over real HTTP to two receivers: the Flask app in this
 process (on a fake clock), and ``heartbeat-receiver`` itself on Granian's RSGI interface
-(identical but for the time it received each heartbeat). Each has its own key prefix on one real Redis, so all see the same
-history (the cap cases depend on it).
+(identical but for the time it received each heartbeat). Each has its own key prefix on one real
+Redis, so both see the same history (the cap cases depend on it).
 """
 
 from __future__ import annotations
