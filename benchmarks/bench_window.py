@@ -31,6 +31,7 @@ from exporter.web.app import create_app
 from harness.redis import RedisServer
 from harness.servers import PostgresServer
 from heartbeat_core.config import from_mapping
+from heartbeat_core.keys import KeySpace
 from heartbeat_core.sections import DEFAULT_TABLES
 
 # rows spread evenly over one hour from :t0 (Unix seconds), addresses as the demo's
@@ -133,7 +134,10 @@ def rollup_memory(keys: int = 1000, days: float = 8, minute_hours: float = 25) -
     with RedisServer() as server:
         client = redis.Redis.from_url(server.url)
         rollup = Rollup(
-            client, "mem", retention=days * 86400, minute_retention=minute_hours * 3600, lease_seconds=60
+            KeySpace(client, "mem"),
+            retention=days * 86400,
+            minute_retention=minute_hours * 3600,
+            lease_seconds=60,
         )
         now = math.floor(time.time() / HOUR) * HOUR
         before = int(client.info("memory")["used_memory"])

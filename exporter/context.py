@@ -60,7 +60,7 @@ def build(
     settings: Settings, *, store: HeartbeatStore | None = None, clock: Callable[[], float] = time.time
 ) -> Exporter:
     store = store or make_store(settings)
-    history = StateHistory(store.client, settings.redis_key_prefix, settings.rollup_retention)
+    history = StateHistory(store.space, settings.rollup_retention)
     watch = IngestWatch(store, settings, clock, history)
     rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     sql = _sql_parts(settings, store, clock, rates) if settings.database_url else SqlParts()
@@ -109,7 +109,7 @@ def _sql_parts(
         clock=clock,
         ip_labels=settings.traffic_ip_labels,
     )
-    rollup = make_rollup(store.client, settings)
+    rollup = make_rollup(store.space, settings)
     return SqlParts(
         engine=engine,
         probe=probe,

@@ -1,20 +1,8 @@
-"""The Redis store: the only place that knows how heartbeats are laid out in Redis.
+"""The Redis store: how heartbeats are written and read.
 
-The receiver writes through :meth:`HeartbeatStore.record`; the exporter reads through
-:meth:`HeartbeatStore.snapshot`. All keys share one hash tag (``{prefix}``) so that they live
-in one slot of a Redis Cluster and both scripts run there unchanged.
-
-Layout (``P`` is the prefix):
-
-* ``{P}:seen``        sorted set, service -> receiver time of its last heartbeat
-* ``{P}:info``        hash, service -> the fields of its last heartbeat (``heartbeat_core.record``)
-* ``{P}:count``       hash, service -> heartbeats received
-* ``{P}:refused``     integer, heartbeats refused because the service cap was reached
-* ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
-* ``{P}:maintenance`` hash, window id -> the window as JSON
-* ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
-                      ``last_from`` and ``last_until`` of the last one that ended
-* ``{P}:revoked``     sorted set, logged-out status API token id -> when it would have expired
+The receiver writes through :meth:`HeartbeatStore.commit`; the exporter reads through
+:meth:`HeartbeatStore.snapshot`. The keys are declared in ``heartbeat_core.keys``, the scripts in
+``heartbeat_core.scripts``.
 
 Receivers announce themselves with Redis' own clock (``TIME`` inside the script), and the
 snapshot counts the live ones with the same clock, so hosts' clock skew cannot make a receiver
@@ -35,13 +23,12 @@ from redis.retry import Retry
 
 from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
+from heartbeat_core.keys import KeySpace, RedisClient
 from heartbeat_core.maintenance import Window
 from heartbeat_core.record import Beat, ServiceRecord, decode
 from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRIPT
 
 PRUNE_BATCH = 20
-
-RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
 
 
 log = logging.getLogger(__name__)
@@ -105,20 +92,12 @@ class HeartbeatStore:
         retention_seconds: float = 7 * 86400.0,
     ) -> None:
         self.client = client
-        tag = "{" + prefix + "}"
-        names = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at")
-        self.keys = [f"{tag}:{name}" for name in names]
-        self.receivers_key, self.maintenance_key, self.ingest_key, self.revoked_key = (
-            f"{tag}:receivers",
-            f"{tag}:maintenance",
-            f"{tag}:ingest",
-            f"{tag}:revoked",
-        )
+        self.space = KeySpace(client, prefix)
         self.max_services = max_services
         self.retention_seconds = retention_seconds
-        self._record = client.register_script(RECORD_SCRIPT)
-        self._snapshot = client.register_script(SNAPSHOT_SCRIPT)
-        self._announce = client.register_script(ANNOUNCE_SCRIPT)
+        self._record = self.space.script(RECORD_SCRIPT)
+        self._snapshot = self.space.script(SNAPSHOT_SCRIPT)
+        self._announce = self.space.script(ANNOUNCE_SCRIPT)
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
 
     def ping(self) -> bool:
@@ -144,7 +123,7 @@ class HeartbeatStore:
             scripted = beat.script_fields()
             args += (4 + len(scripted) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
             args += ("cap", cap, *scripted)
-        return [int(n) for n in self._record(keys=self.keys, args=args)]
+        return [int(n) for n in self._record(keys=self.space.records, args=args)]
 
     def _drop_closed_connection(self) -> None:
         """What a pool does at every checkout, for a single-connection client.
@@ -169,8 +148,9 @@ class HeartbeatStore:
     def snapshot(self, receiver_ttl: float = 10.0) -> Snapshot:
         """Everything the exporter reads, in one atomic script call."""
         self._drop_closed_connection()
-        records, tracking = self.keys[:4], self.keys[4:]
-        keys = [*records, self.receivers_key, self.maintenance_key, self.ingest_key, *tracking]
+        space = self.space
+        records, tracking = space.records[:4], space.records[4:]
+        keys = [*records, space.receivers, space.maintenance, space.ingest, *tracking]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
         seen, info, counts, refused, receivers, windows, ingest, seqs, progress, progress_at = reply
         info_map = dict(zip(info[::2], info[1::2]))
@@ -201,33 +181,33 @@ class HeartbeatStore:
     def announce(self, receiver: str, ttl: float) -> None:
         """A receiver process is alive now (by Redis' clock); entries older than ``ttl`` go."""
         self._drop_closed_connection()
-        self._announce(keys=[self.receivers_key], args=[receiver, ttl])
+        self._announce(keys=[self.space.receivers], args=[receiver, ttl])
 
     def mark_blind(self, since: float, until: float | None = None) -> None:
         """Record that a blind spell began at ``since`` or, with ``until``, that it ended."""
         if until is None:
-            self.client.hset(self.ingest_key, "blind_since", repr(since))
+            self.client.hset(self.space.ingest, "blind_since", repr(since))
         else:
-            self.client.hset(self.ingest_key, mapping={"last_from": repr(since), "last_until": repr(until)})
-            self.client.hdel(self.ingest_key, "blind_since")
+            self.client.hset(self.space.ingest, mapping={"last_from": repr(since), "last_until": repr(until)})
+            self.client.hdel(self.space.ingest, "blind_since")
 
     def put_window(self, window: Window) -> None:
-        self.client.hset(self.maintenance_key, window.id, window.to_json())
+        self.client.hset(self.space.maintenance, window.id, window.to_json())
 
     def drop_windows(self, ids: list[str]) -> None:
         if ids:
-            self.client.hdel(self.maintenance_key, *ids)
+            self.client.hdel(self.space.maintenance, *ids)
 
     def revoke(self, token_id: str, expires_at: float, now: float) -> None:
         """A status API token stops working (logout), for every exporter on this store.
 
         It is kept until it would have expired anyway; expired entries are dropped here.
         """
-        self.client.zadd(self.revoked_key, {token_id: expires_at})
-        self.client.zremrangebyscore(self.revoked_key, "-inf", now)
+        self.client.zadd(self.space.revoked, {token_id: expires_at})
+        self.client.zremrangebyscore(self.space.revoked, "-inf", now)
 
     def is_revoked(self, token_id: str) -> bool:
-        return self.client.zscore(self.revoked_key, token_id) is not None
+        return self.client.zscore(self.space.revoked, token_id) is not None
 
 
 def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:

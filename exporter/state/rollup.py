@@ -6,13 +6,7 @@ adds those counts here: per log table, per minute and per hour, per key (the row
 A window is then answered from whole hours and whole minutes, and only the partial minutes at
 its two ends (and whatever lies outside what the rollup covers) go to SQL (``exporter.state.window``).
 
-Layout (``P`` is the store's prefix; all keys share its hash tag):
-
-* ``{P}:rollup:lease``              the writer's id, with a time to live of a few polls
-* ``{P}:rollup:{table}:cover``      hash: ``since`` and ``until``, the minutes the rollup holds whole
-* ``{P}:rollup:{table}:ids``        hash: key (IP values, tab-joined) -> a short id
-* ``{P}:rollup:{table}:m:{minute}`` string ``id:count,id:count,…``; minutes since the epoch
-* ``{P}:rollup:{table}:h:{hour}``   the same per hour
+Its keys (``{P}:rollup:…``) are described in ``heartbeat_core.keys``.
 
 Buckets are packed strings rather than hashes: at 1,000 keys a Redis hash leaves its compact
 encoding and costs ~80 bytes a field, a packed bucket ~8 (docs/benchmarks.md has the figures).
@@ -33,44 +27,8 @@ from typing import Any
 from exporter.sql.traffic import HOUR, MINUTE, minute_of
 from heartbeat_core.config import Settings
 from heartbeat_core.edges import Key
-
-# KEYS: lease, cover, ids; ARGV: owner, lease ms, since, until, minute ttl, hour ttl, then per
-# bucket: its key, "m"/"h", and "key\tcount" lines. Returns 0 when another exporter holds the lease.
-WRITE_SCRIPT = """
-local lease, cover, ids = KEYS[1], KEYS[2], KEYS[3]
-local owner = ARGV[1]
-local holder = redis.call('GET', lease)
-if holder and holder ~= owner then return 0 end
-redis.call('SET', lease, owner, 'PX', ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', cover, 'since', ARGV[3]) end
-redis.call('HSET', cover, 'until', ARGV[4])
-local ttl = {m = tonumber(ARGV[5]), h = tonumber(ARGV[6])}
-local function id_of(key)
-  local id = redis.call('HGET', ids, key)
-  if not id then
-    id = tostring(redis.call('HINCRBY', ids, '#next', 1))
-    redis.call('HSET', ids, key, id)
-  end
-  return id
-end
-for i = 7, #ARGV, 3 do
-  local bucket, level, lines = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local counts, order = {}, {}
-  for id, n in string.gmatch(redis.call('GET', bucket) or '', '(%d+):(%d+)') do
-    counts[id] = tonumber(n)
-    order[#order + 1] = id
-  end
-  for key, n in string.gmatch(lines, '([^\\n]*)\\t(%d+)\\n') do
-    local id = id_of(key)
-    if not counts[id] then order[#order + 1] = id; counts[id] = 0 end
-    counts[id] = counts[id] + tonumber(n)
-  end
-  local out = {}
-  for _, id in ipairs(order) do out[#out + 1] = id .. ':' .. counts[id] end
-  redis.call('SET', bucket, table.concat(out, ','), 'EX', ttl[level])
-end
-return 1
-"""
+from heartbeat_core.keys import KeySpace
+from heartbeat_core.scripts import ROLLUP_WRITE_SCRIPT
 
 
 @dataclass(frozen=True)
@@ -84,29 +42,21 @@ class Cover:
 class Rollup:
     def __init__(
         self,
-        client: Any,
-        prefix: str,
+        space: KeySpace,
         *,
         retention: float,
         minute_retention: float,
         lease_seconds: float,
         owner: str | None = None,
     ) -> None:
-        self.client = client
-        self.tag = "{" + prefix + "}"
+        self.space = space
+        self.client = space.client
         self.retention = retention
         self.minute_retention = minute_retention
         self.lease_ms = int(lease_seconds * 1000)
         self.owner = owner or uuid.uuid4().hex
-        self._write = client.register_script(WRITE_SCRIPT)
+        self._write = space.script(ROLLUP_WRITE_SCRIPT)
         self._since: dict[str, int] = {}  # tables this writer has started covering, and from when
-
-    def _key(self, table: str, suffix: str) -> str:
-        return f"{self.tag}:rollup:{table}:{suffix}"
-
-    @property
-    def lease_key(self) -> str:
-        return f"{self.tag}:rollup:lease"
 
     def write(self, table: str, counts: Mapping[tuple[int, Key], int], polled_at: float) -> bool:
         """Add one poll's counts (per minute and key); False when another exporter is the writer.
@@ -135,8 +85,8 @@ class Rollup:
         for level, buckets in (("m", minutes), ("h", hours)):
             for number, keyed in buckets.items():
                 lines = "".join(f"{_joined(key)}\t{n}\n" for key, n in keyed.items())
-                args += [self._key(table, f"{level}:{number}"), level, lines]
-        keys = [self.lease_key, self._key(table, "cover"), self._key(table, "ids")]
+                args += [self.space.rollup(table, f"{level}:{number}"), level, lines]
+        keys = [self.space.rollup_lease, self.space.rollup(table, "cover"), self.space.rollup(table, "ids")]
         if not self._write(keys=keys, args=args):
             self._since.clear()  # not the writer (any more): a later lease starts new covers
             return False
@@ -148,7 +98,7 @@ class Rollup:
         self._since.pop(table, None)
 
     def cover(self, table: str) -> Cover | None:
-        raw = self.client.hgetall(self._key(table, "cover"))
+        raw = self.client.hgetall(self.space.rollup(table, "cover"))
         fields = {_text(k): _text(v) for k, v in raw.items()}
         if "since" not in fields or "until" not in fields:
             return None
@@ -157,8 +107,8 @@ class Rollup:
     def _read(self, table: str, buckets: list[tuple[str, int]]) -> list[Counter[Key]]:
         if not buckets:
             return []
-        raw = self.client.mget([self._key(table, f"{level}:{n}") for level, n in buckets])
-        names = {_text(v): _text(k) for k, v in self.client.hgetall(self._key(table, "ids")).items()}
+        raw = self.client.mget([self.space.rollup(table, f"{level}:{n}") for level, n in buckets])
+        names = {_text(v): _text(k) for k, v in self.client.hgetall(self.space.rollup(table, "ids")).items()}
         found = []
         for packed in raw:
             counts: Counter[Key] = Counter()
@@ -238,10 +188,9 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def make_rollup(client: Any, settings: Settings) -> Rollup:
+def make_rollup(space: KeySpace, settings: Settings) -> Rollup:
     return Rollup(
-        client,
-        settings.redis_key_prefix,
+        space,
         retention=settings.rollup_retention,
         minute_retention=settings.rollup_minute_retention,
         lease_seconds=max(30.0, settings.poll_interval * 4),

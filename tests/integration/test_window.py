@@ -25,6 +25,7 @@ from exporter.state.window import WindowCounter
 from exporter.worker import Worker
 from harness.redis import RedisServer
 from heartbeat_core.edges import BACKENDS, COLLECTORS, FRONTENDS
+from heartbeat_core.keys import KeySpace
 from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import FakeClock
 
@@ -83,7 +84,7 @@ def test_windows_from_the_rollup_equal_one_group_by(
     for key in client.scan_iter(f"{{{prefix}}}:*"):
         client.delete(key)
     minutes, hours = retained or (25 * 3600, 8 * 86400)
-    rollup = Rollup(client, prefix, retention=hours, minute_retention=minutes, lease_seconds=60)
+    rollup = Rollup(KeySpace(client, prefix), retention=hours, minute_retention=minutes, lease_seconds=60)
     traffic = TrafficCounter(
         engine, DEFAULT_TABLES, settle_seconds=3600, max_keys=1000, timeout=30, clock=clock
     )
@@ -148,7 +149,9 @@ def test_a_second_exporter_does_not_count_the_same_rows_twice(
     workers = []
     rollups = []
     for _ in range(2):
-        rollup = Rollup(client, "two-writers", retention=86400, minute_retention=7200, lease_seconds=600)
+        rollup = Rollup(
+            KeySpace(client, "two-writers"), retention=86400, minute_retention=7200, lease_seconds=600
+        )
         traffic = TrafficCounter(
             engine, DEFAULT_TABLES, settle_seconds=30, max_keys=1000, timeout=30, clock=clock
         )
@@ -179,7 +182,7 @@ def test_a_rollup_write_that_fails_restarts_the_cover_and_sql_counts_the_gap(
     engine = make_engine(sqlite_url, timeout=10)
     create_schema(engine)
     client = redis.Redis.from_url(redis_server.url, socket_timeout=0.3)
-    rollup = Rollup(client, "paused", retention=86400, minute_retention=7200, lease_seconds=600)
+    rollup = Rollup(KeySpace(client, "paused"), retention=86400, minute_retention=7200, lease_seconds=600)
     traffic = TrafficCounter(
         engine, DEFAULT_TABLES, settle_seconds=30, max_keys=1000, timeout=30, clock=clock
     )
@@ -212,8 +215,7 @@ def test_a_rollup_write_that_fails_restarts_the_cover_and_sql_counts_the_gap(
 
 def test_a_key_with_a_tab_or_a_newline_cannot_corrupt_its_bucket(redis_server: RedisServer) -> None:
     rollup = Rollup(
-        redis.Redis.from_url(redis_server.url),
-        "odd",
+        KeySpace(redis.Redis.from_url(redis_server.url), "odd"),
         retention=86400,
         minute_retention=7200,
         lease_seconds=60,

@@ -1,0 +1,68 @@
+"""Redis' keys, declared once: the hash tag, every key, and the scripts that run on them.
+
+Every key shares one hash tag (``{P}``, ``P`` the configured prefix), so that all of them live
+in one slot of a Redis Cluster and every script runs there unchanged.
+
+* ``{P}:seen``        sorted set, service -> receiver time of its last heartbeat
+* ``{P}:info``        hash, service -> its last heartbeat's declared fields (``heartbeat_core.record``)
+* ``{P}:count``       hash, service -> heartbeats received
+* ``{P}:refused``     integer, heartbeats refused because the service cap was reached
+* ``{P}:seqs``        hash, service -> the record script's tracking of ``seq`` and ``instance``
+* ``{P}:progress``    hash, service -> its progress counters; ``{P}:progress_at`` when they changed
+* ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
+* ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
+* ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
+                      ``last_from`` and ``last_until`` of the last one that ended
+* ``{P}:revoked``     sorted set, logged-out status API token id -> when it would have expired
+* ``{P}:state``       hash, service -> its last recorded state and when it began (``state\\ttime``)
+* ``{P}:history``     sorted set of ``service\\ttime\\tfrom\\tto``, scored by the time of the change
+* ``{P}:rollup:lease``              the rollup writer's id, with a time to live of a few polls
+* ``{P}:rollup:{table}:cover``      hash: ``since`` and ``until``, the minutes the rollup holds whole
+* ``{P}:rollup:{table}:ids``        hash: key (IP values, tab-joined) -> a short id
+* ``{P}:rollup:{table}:m:{minute}`` string ``id:count,id:count,…``; minutes since the epoch
+* ``{P}:rollup:{table}:h:{hour}``   the same per hour
+
+The scripts are in ``heartbeat_core.scripts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RedisClient = Any  # redis.Redis or redis.cluster.RedisCluster: both speak the commands we use
+
+
+class KeySpace:
+    """One prefix's keys on one client; the store, the rollup and the history all go through it."""
+
+    def __init__(self, client: RedisClient, prefix: str = "heartbeat") -> None:
+        self.client = client
+        self.tag = "{" + prefix + "}"
+        (
+            self.seen,
+            self.info,
+            self.count,
+            self.refused,
+            self.seqs,
+            self.progress,
+            self.progress_at,
+        ) = self.records = [self.key(name) for name in RECORDS]
+        self.receivers, self.maintenance, self.ingest, self.revoked = (
+            self.key(name) for name in ("receivers", "maintenance", "ingest", "revoked")
+        )
+        self.state, self.history = self.key("state"), self.key("history")
+        self.rollup_lease = self.key("rollup:lease")
+
+    def key(self, name: str) -> str:
+        return f"{self.tag}:{name}"
+
+    def rollup(self, table: str, suffix: str) -> str:
+        return self.key(f"rollup:{table}:{suffix}")
+
+    def script(self, source: str) -> Any:
+        """A script registered on the client, run by its SHA (loaded again after a restart)."""
+        return self.client.register_script(source)
+
+
+# the keys the record script writes, in the order it takes them
+RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at")
