@@ -15,7 +15,7 @@ from typing import TypedDict
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from exporter.metrics.collector import HeartbeatCollector
+from exporter.metrics.collector import collector_for
 from exporter.sql.database import make_engine
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.schema import database_label
@@ -68,8 +68,8 @@ def build(
     pipeline = PipelineView(settings.pipeline, settings.service_types, probe, rates)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        HeartbeatCollector(
-            watch, settings.service_types, probe, sql.get("traffic"), settings.poll_interval, clock, pipeline
+        collector_for(
+            watch, settings.service_types, pipeline, probe, sql.get("traffic"), settings.poll_interval
         )
     )
     auth = Authenticator(

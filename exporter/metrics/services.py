@@ -30,6 +30,26 @@ def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return family
 
 
+class MonitorFamilies:
+    name = "monitor"
+
+    def __init__(self, types: ServiceTypes) -> None:
+        self.types = types
+
+    def families(self, sight: Sight) -> Iterator[Metric]:
+        return monitor_families(sight, self.types)
+
+
+class ServiceFamilies:
+    name = "services"
+
+    def __init__(self, types: ServiceTypes) -> None:
+        self.types = types
+
+    def families(self, sight: Sight) -> Iterator[Metric]:
+        return service_families(sight, self.types)
+
+
 def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     """What the monitor knows about itself: store, ingest, receivers, timeouts."""
     yield gauge(
@@ -69,10 +89,7 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum)
 
 
-def service_families(
-    sight: Sight, types: ServiceTypes, counts: Counter[tuple[str, str]] | None = None
-) -> Iterator[Metric]:
-    """``counts`` (optional) is filled with services per (type, state), for the pipeline's edges."""
+def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     snapshot = sight.snapshot
     if snapshot is None:
         return
@@ -94,7 +111,7 @@ def service_families(
     )
     received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
     sequence = SequenceFamilies()
-    counts = Counter() if counts is None else counts
+    counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict

@@ -2,7 +2,8 @@
 
 One function decides an edge's state, from the topology, the states of the services at its
 source, the database probe and the traffic counted on it. The status API's ``pipeline`` section
-and ``heartbeat_edge_state`` (which the dashboard's node graph colours by) both take it from here.
+and ``heartbeat_edge_state`` (``exporter.metrics.pipeline_edges``; the dashboard's node graph
+colours by it) both take it from here.
 
 =================  =============================================================================
 unknown            the monitor cannot tell: ingest is blind, or the edge's traffic is not counted
@@ -18,10 +19,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.traffic import TrafficSnapshot
@@ -124,20 +123,3 @@ class PipelineView:
         return edge_states(
             self.topology, counts, self.types, database_up=database_up, rates=self.rates, blind=blind, now=now
         )
-
-
-def edge_families(views: list[EdgeView]) -> Iterator[Metric]:
-    state = GaugeMetricFamily(
-        "heartbeat_edge_state", "1 for the pipeline edge's state, 0 for the others", labels=["edge", "state"]
-    )
-    rate = GaugeMetricFamily(
-        "heartbeat_edge_records_per_minute",
-        "Rows per minute along the edge, over the last minutes",
-        labels=["edge"],
-    )
-    for view in views:
-        for name in EDGE_STATES:
-            state.add_metric([view.edge, name], 1.0 if name == view.state else 0.0)
-        if view.records_per_minute is not None:
-            rate.add_metric([view.edge], view.records_per_minute)
-    yield from (state, rate)
