@@ -13,15 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic import model_validator as model_check
 from pydantic_core import PydanticUndefined
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
@@ -35,12 +32,10 @@ from heartbeat_core.sections import (
     parse_links,
     with_default_tables,
 )
+from heartbeat_core.sources import ConfigError as ConfigError
+from heartbeat_core.sources import Environment, FileValues, read_file
 from heartbeat_core.topology import DATABASE, DEFAULT_TOPOLOGY, Topology
 from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; one line per bad location."""
 
 
 def key(app: str, default: Any = PydanticUndefined, description: str = "", **constraints: Any) -> Any:
@@ -224,28 +219,6 @@ class Settings(BaseSettings):
         return ServiceTypes((*merged.values(), other), self.type_codes)
 
 
-class _Environment(EnvSettingsSource):
-    """``HEARTBEAT_*`` variables of a given mapping (tests pass their own), shaped like the file."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        super().__init__(Settings)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(
-            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
-        )
-
-
-def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in top.items():
-        below = base.get(key)
-        base[key] = (
-            _merge(dict(below), value) if isinstance(below, Mapping) and isinstance(value, Mapping) else value
-        )
-    return base
-
-
 def _describe(error: Any) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -264,25 +237,33 @@ def from_mapping(raw: Mapping[str, Any]) -> Settings:
         raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
 
 
-def read_file(path: str | os.PathLike[str]) -> Mapping[str, Any]:
-    try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
-    if not isinstance(loaded, Mapping):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    return loaded
-
-
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     flags: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """File, then environment, then flags (flags whose value is None were not given)."""
+    """File, then environment, then flags (flags whose value is None were not given).
+
+    The layers are pydantic-settings sources, merged by it (nested sections key by key):
+    the flags as the init arguments, then the environment, then the file.
+    """
     environ = os.environ if environ is None else environ
     path = path or environ.get("HEARTBEAT_CONFIG")
-    merged = _merge({}, read_file(path)) if path else {}
-    _merge(merged, _Environment(environ)())
-    _merge(merged, {key: value for key, value in (flags or {}).items() if value is not None})
-    return from_mapping(merged)
+    layers = (Environment(Settings, environ), FileValues(Settings, read_file(path) if path else {}))
+
+    class Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            *_: Any,
+            **__: Any,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, *layers)
+
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
+    try:
+        return Layered(**given)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
