@@ -15,15 +15,13 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from exporter.context import Exporter
+from exporter.web.bodies import MaintenanceRequest, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.maintenance import Window
-from heartbeat_core.web.body import read_json, unix_seconds
+from heartbeat_core.web.body import read_json
 
 bp = Blueprint("maintenance", __name__)
-
-MAX_REASON = 500
-MAX_PREFIX = 200
 
 
 def _admin() -> Exporter:
@@ -45,33 +43,12 @@ def _prune(exporter: Exporter, windows: tuple[Window, ...], now: float) -> None:
     exporter.watch.store.drop_windows([w.id for w in windows if w.end < now - keep])
 
 
-def _optional_text(body: dict[str, Any], key: str, limit: int) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise ApiError(
-            400, "invalid_field", f"'{key}' must be a non-empty string of at most {limit} characters"
-        )
-    return value
-
-
 def parse_window(body: Any, types: set[str]) -> Window:
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    service_type = _optional_text(body, "service_type", 64)
-    prefix = _optional_text(body, "service_prefix", MAX_PREFIX)
-    if service_type is None and prefix is None:
-        raise ApiError(400, "missing_field", "a window needs 'service_type', 'service_prefix' or both")
-    if service_type is not None and service_type not in types:
-        raise ApiError(400, "invalid_field", f"unknown service type {service_type!r}")
-    start, end = (unix_seconds(body.get(key), key, "invalid_field") for key in ("start", "end"))
-    if end <= start:
-        raise ApiError(400, "invalid_field", "'end' must be after 'start'")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
-        raise ApiError(400, "invalid_field", f"'reason' must be a string of at most {MAX_REASON} characters")
-    return Window(secrets.token_hex(8), start, end, service_type, prefix, reason)
+    request = validated(MaintenanceRequest, body, "invalid_field")
+    if request.service_type is not None and request.service_type not in types:
+        raise ApiError(400, "invalid_field", f"unknown service type {request.service_type!r}")
+    fields = request.model_dump()
+    return Window(secrets.token_hex(8), **fields)
 
 
 @bp.post("/maintenance")

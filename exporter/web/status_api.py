@@ -5,37 +5,31 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from pydantic import BaseModel
 
 from exporter.context import Exporter
 from exporter.state.history import Change
 from exporter.state.window import empty_traffic, traffic_trend
+from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
-from heartbeat_core.web.body import EMPTY, read_json, unix_seconds
+from heartbeat_core.web.body import EMPTY, read_json
 
 bp = Blueprint("status", __name__)
 
 DEFAULT_WINDOW = 86400.0
+M = TypeVar("M", bound=BaseModel)
 
 
-def _json_object(required: bool) -> dict[str, Any]:
+def _body(model: type[M], code: str, *, required: bool) -> M:
     body = read_json(allow_empty=not required)
-    if body is EMPTY:
-        return {}
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "the body must be a JSON object")
-    return body
-
-
-def _time(body: dict[str, Any], key: str, default: float) -> float:
-    raw = body.get(key)
-    return default if raw is None else unix_seconds(raw, key, "invalid_window")
+    return validated(model, {} if body is EMPTY else body, code)
 
 
 def _iso(ts: float | None) -> str | None:
@@ -47,8 +41,8 @@ def _iso(ts: float | None) -> str | None:
 @bp.post("/auth/login")
 def login() -> ResponseReturnValue:
     exporter = current()
-    body = _json_object(required=True)
-    token = exporter.auth.login(body.get("username"), body.get("password"), request.remote_addr or "")
+    body = _body(Login, "invalid_body", required=True)
+    token = exporter.auth.login(body.username, body.password, request.remote_addr or "")
     return jsonify(
         access_token=token,
         token_type="bearer",  # noqa: S106
@@ -68,15 +62,15 @@ def status() -> ResponseReturnValue:
     exporter = current()
     settings = exporter.settings
     principal = exporter.auth.principal()
-    body = _json_object(required=False)
+    query = _body(StatusQuery, "invalid_window", required=False)
     now = exporter.clock()
-    end = _time(body, "end_time", now)
-    start = _time(body, "start_time", end - DEFAULT_WINDOW)
+    end = now if query.end_time is None else query.end_time
+    start = end - DEFAULT_WINDOW if query.start_time is None else query.start_time
     if end < start:
         raise ApiError(400, "invalid_window", "'end_time' is before 'start_time'")
     if end - start > settings.max_window_seconds:
         raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
-    history, trend = _flag(body, "history"), _flag(body, "trend")
+    history, trend = query.history, query.trend
 
     sight = exporter.watch.read()
     snapshot = sight.snapshot
@@ -141,13 +135,6 @@ def _services(views: Sequence[ServiceView], types: ServiceTypes, admin: bool) ->
             }
         )
     return service_status
-
-
-def _flag(body: dict[str, Any], key: str) -> bool:
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise ApiError(400, "invalid_field", f"'{key}' must be true or false")
-    return value
 
 
 def _history(changes: list[Change]) -> dict[str, list[dict[str, Any]]]:
