@@ -50,6 +50,10 @@ class ServiceRecord(NamedTuple):
         return STATUS.of(self) == STOPPING
 
     @property
+    def seq(self) -> int | None:
+        return SEQ.of(self)
+
+    @property
     def instance(self) -> str | None:
         return INSTANCE.of(self)
 

@@ -16,7 +16,6 @@ from flask import Flask
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
-from heartbeat_core.fields import SEQ
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, Samples, parse_samples
 
@@ -73,7 +72,7 @@ def test_seq_going_backwards_within_an_instance_is_counted_not_fatal(
     assert metric(exporter, "heartbeat_lost_total") == 2  # 7 after 4 skipped 5 and 6 again
     store = receiver.store
     (record,) = store.snapshot().services
-    assert SEQ.of(record) == 7 and record.received == 5
+    assert record.seq == 7 and record.received == 5
 
 
 def test_two_instances_interleaved_are_two_copies(apps: tuple[Flask, Flask], clock: FakeClock) -> None:
