@@ -113,7 +113,7 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             exporter = build(from_mapping({"redis_url": server.url, "max_services": n + 1}))
             ours = timed(lambda e=exporter: render(e.registry), repeat)  # type: ignore[misc]
             size = len(render(exporter.registry))
-            snapshot = exporter.watch.read().snapshot
+            snapshot = exporter.reader.read().snapshot
             assert snapshot is not None and len(snapshot.services) == n
 
             reference = CollectorRegistry()

@@ -26,7 +26,7 @@ from werkzeug.security import generate_password_hash
 from exporter.sql.database import make_engine
 from exporter.sql.traffic import HOUR, MINUTE
 from exporter.state.rollup import Rollup
-from exporter.state.window import Window
+from exporter.state.window import WindowCounts
 from exporter.web.app import create_app
 from harness.redis import RedisServer
 from harness.servers import PostgresServer
@@ -86,11 +86,11 @@ def status_calls(app: Any, rounds: int) -> dict[str, Any]:
     exporter = app.exporter
     windows = exporter.windows
     rollup = windows.rollup
-    seen: list[Window] = []
+    seen: list[WindowCounts] = []
     counts = windows.counts
 
-    def spy(*args: Any) -> Window:
-        window: Window = counts(*args)
+    def spy(*args: Any) -> WindowCounts:
+        window: WindowCounts = counts(*args)
         seen.append(window)
         return window
 

@@ -22,8 +22,8 @@ from exporter.sql.schema import database_label
 from exporter.sql.traffic import TrafficCounter
 from exporter.state.history import StateHistory
 from exporter.state.pipeline import EdgeRates, PipelineView
+from exporter.state.reader import StoreReader
 from exporter.state.rollup import make_rollup
-from exporter.state.watch import IngestWatch
 from exporter.state.window import WindowCounter
 from exporter.web.auth import Authenticator
 from exporter.worker import Worker
@@ -35,7 +35,7 @@ from heartbeat_core.store import HeartbeatStore, make_store
 class Exporter:
     settings: Settings
     clock: Callable[[], float]
-    watch: IngestWatch
+    reader: StoreReader
     registry: CollectorRegistry
     auth: Authenticator
     pipeline: PipelineView
@@ -61,7 +61,7 @@ def build(
 ) -> Exporter:
     store = store or make_store(settings)
     history = StateHistory(store.space, settings.rollup_retention)
-    watch = IngestWatch(store, settings, clock, history)
+    reader = StoreReader(store, settings, clock, history)
     rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     sql = _sql_parts(settings, store, clock, rates) if settings.database_url else SqlParts()
     probe = sql.get("probe")
@@ -69,7 +69,7 @@ def build(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         collector_for(
-            watch, settings.service_types, pipeline, probe, sql.get("traffic"), settings.poll_interval
+            reader, settings.service_types, pipeline, probe, sql.get("traffic"), settings.poll_interval
         )
     )
     auth = Authenticator(
@@ -81,7 +81,7 @@ def build(
         settings.login_failures_per_minute,
     )
     return Exporter(
-        settings=settings, clock=clock, watch=watch, registry=registry, auth=auth, pipeline=pipeline, **sql
+        settings=settings, clock=clock, reader=reader, registry=registry, auth=auth, pipeline=pipeline, **sql
     )
 
 

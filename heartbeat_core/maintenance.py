@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
-class Window:
+class MaintenanceWindow:
     id: str
     start: float
     end: float
@@ -32,7 +32,7 @@ class Window:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, raw: str) -> Window | None:
+    def from_json(cls, raw: str) -> MaintenanceWindow | None:
         try:
             fields = json.loads(raw)
             return cls(**fields)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
-from heartbeat_core.maintenance import Window
+from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.types import ServiceType, ServiceTypes
 
@@ -41,13 +41,13 @@ JUDGED = frozenset({State.UP, State.LATE, State.DOWN})  # the states ``heartbeat
 
 
 @dataclass(frozen=True)
-class Watch:
+class Conditions:
     """What the monitor knows about itself: whether it could see heartbeats arrive, and when."""
 
     blind: bool = False  # heartbeats cannot reach the store now, or the store cannot be read
     blind_since: float | None = None  # start of the last blind spell
     blind_until: float | None = None  # end of the last blind spell
-    windows: tuple[Window, ...] = ()
+    windows: tuple[MaintenanceWindow, ...] = ()
     late_factor: float = 1.5
 
 
@@ -70,56 +70,60 @@ def late_after(record: ServiceRecord, service_type: ServiceType, late_factor: fl
     return record.interval * late_factor if record.interval else service_type.late_after
 
 
-def is_paused(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> bool:
+def is_paused(record: ServiceRecord, service_type: ServiceType, conditions: Conditions, now: float) -> bool:
     if record.stopping:
         return True
-    return bool(watch.windows) and any(
-        w.active(now) and w.covers(record.name, service_type.name) for w in watch.windows
+    return bool(conditions.windows) and any(
+        w.active(now) and w.covers(record.name, service_type.name) for w in conditions.windows
     )
 
 
-def grace_start(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> float | None:
-    """When the monitor last regained sight of this service, if it has not beaten since.
+def grace_start(
+    record: ServiceRecord, service_type: ServiceType, conditions: Conditions, now: float
+) -> float | None:
+    """When the monitor last regained reading of this service, if it has not beaten since.
 
     The end of a blind spell (for a service that was not already down when it began) or of a
     maintenance window covering it. Until a full timeout has passed from there, its silence
     says nothing.
     """
-    if watch.blind_until is None and not watch.windows:
-        return None  # the usual case, once per service per scrape: nothing to regain sight after
-    ends = [w.end for w in watch.windows if w.end <= now and w.covers(record.name, service_type.name)]
-    if watch.blind_until is not None and (
-        watch.blind_since is None or record.last_seen + service_type.timeout >= watch.blind_since
+    if conditions.blind_until is None and not conditions.windows:
+        return None  # the usual case, once per service per scrape: nothing to regain reading after
+    ends = [w.end for w in conditions.windows if w.end <= now and w.covers(record.name, service_type.name)]
+    if conditions.blind_until is not None and (
+        conditions.blind_since is None or record.last_seen + service_type.timeout >= conditions.blind_since
     ):
-        ends.append(watch.blind_until)
+        ends.append(conditions.blind_until)
     latest = max((end for end in ends if end > record.last_seen), default=None)
     return latest if latest is not None and now - latest <= service_type.timeout else None
 
 
-def state_of(record: ServiceRecord, service_type: ServiceType, watch: Watch, now: float) -> State:
+def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Conditions, now: float) -> State:
     """The first rule that matches wins."""
     age = now - record.last_seen
-    if is_paused(record, service_type, watch, now):
+    if is_paused(record, service_type, conditions, now):
         return State.PAUSED
-    if watch.blind or grace_start(record, service_type, watch, now) is not None:
+    if conditions.blind or grace_start(record, service_type, conditions, now) is not None:
         return State.UNKNOWN
     if age > service_type.timeout:
         return State.DOWN
-    if age > late_after(record, service_type, watch.late_factor):
+    if age > late_after(record, service_type, conditions.late_factor):
         return State.LATE
     return State.UP
 
 
-def assess(record: ServiceRecord, types: ServiceTypes, now: float, watch: Watch = Watch()) -> ServiceView:
+def assess(
+    record: ServiceRecord, types: ServiceTypes, now: float, conditions: Conditions = Conditions()
+) -> ServiceView:
     """A record's type (``other`` once no longer configured), age and state at ``now``."""
     service_type = types.get(record.service_type)
     age = max(0.0, now - record.last_seen)
     return ServiceView(
-        record, service_type.name, age, service_type.timeout, state_of(record, service_type, watch, now)
+        record, service_type.name, age, service_type.timeout, state_of(record, service_type, conditions, now)
     )
 
 
 def service_views(
-    records: Iterable[ServiceRecord], types: ServiceTypes, now: float, watch: Watch = Watch()
+    records: Iterable[ServiceRecord], types: ServiceTypes, now: float, conditions: Conditions = Conditions()
 ) -> list[ServiceView]:
-    return [assess(record, types, now, watch) for record in records]
+    return [assess(record, types, now, conditions) for record in records]

@@ -24,7 +24,7 @@ from redis.retry import Retry
 from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.keys import KeySpace, RedisClient
-from heartbeat_core.maintenance import Window
+from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import Beat, ServiceRecord, decode
 from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRIPT
 
@@ -39,12 +39,12 @@ class Snapshot:
     services: tuple[ServiceRecord, ...]
     refused_total: int
     receivers: int = 0  # receiver processes that announced themselves within the TTL
-    windows: tuple[Window, ...] = ()
+    windows: tuple[MaintenanceWindow, ...] = ()
     blind_since: float | None = None  # an exporter saw a blind spell start then, still on
     last_spell: tuple[float, float] | None = None  # (start, end) of the last blind spell that ended
 
 
-def counted(beat: Beat, result: int) -> int:
+def accepted_count(beat: Beat, result: int) -> int:
     """A heartbeat's count as :meth:`HeartbeatStore.record_many` returned it; the cap's refusal raised."""
     if result < 0:
         raise CapacityExceeded(beat.name)
@@ -109,7 +109,7 @@ class HeartbeatStore:
 
         Raises :class:`CapacityExceeded` for a new name past the cap, and redis errors as they are.
         """
-        return counted(beat, self._commits.submit(beat))
+        return accepted_count(beat, self._commits.submit(beat))
 
     def record_many(self, beats: Sequence[Beat]) -> list[int]:
         """Store heartbeats in one atomic call; per heartbeat its count, or -1 where the cap refused it."""
@@ -168,14 +168,14 @@ class HeartbeatStore:
             for name, score in zip(seen[::2], seen[1::2])
         )
         marks = dict(zip(ingest[::2], ingest[1::2]))
-        found = (Window.from_json(raw) for raw in windows[1::2])
+        found = (MaintenanceWindow.from_json(raw) for raw in windows[1::2])
         return Snapshot(
             services,
             int(refused),
             int(receivers),
             tuple(sorted((w for w in found if w is not None), key=lambda w: (w.start, w.id))),
-            _mark(marks.get("blind_since")),
-            _spell(_mark(marks.get("last_from")), _mark(marks.get("last_until"))),
+            _time_or_none(marks.get("blind_since")),
+            _spell(_time_or_none(marks.get("last_from")), _time_or_none(marks.get("last_until"))),
         )
 
     def announce(self, receiver: str, ttl: float) -> None:
@@ -191,7 +191,7 @@ class HeartbeatStore:
             self.client.hset(self.space.ingest, mapping={"last_from": repr(since), "last_until": repr(until)})
             self.client.hdel(self.space.ingest, "blind_since")
 
-    def put_window(self, window: Window) -> None:
+    def put_window(self, window: MaintenanceWindow) -> None:
         self.client.hset(self.space.maintenance, window.id, window.to_json())
 
     def drop_windows(self, ids: list[str]) -> None:
@@ -214,7 +214,7 @@ def _spell(start: float | None, end: float | None) -> tuple[float, float] | None
     return None if start is None or end is None else (start, end)
 
 
-def _mark(raw: str | None) -> float | None:
+def _time_or_none(raw: str | None) -> float | None:
     try:
         return float(raw) if raw else None
     except ValueError:

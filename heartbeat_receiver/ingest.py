@@ -26,7 +26,7 @@ from heartbeat_core.fields import DEFAULT_LIMITS, Limits
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
-from heartbeat_core.store import CapacityExceeded, HeartbeatStore, counted
+from heartbeat_core.store import CapacityExceeded, HeartbeatStore, accepted_count
 from heartbeat_core.types import ServiceTypes
 from heartbeat_receiver.heartbeat import parse
 from heartbeat_receiver.token import TokenGate, check_name
@@ -132,7 +132,7 @@ class Ingest:
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""
         try:
-            counted(beat, count)
+            accepted_count(beat, count)
         except CapacityExceeded as exc:
             return self.refused(exc)
         self._outage.ok()

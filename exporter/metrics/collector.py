@@ -24,7 +24,7 @@ from exporter.metrics.traffic_counts import TrafficFamilies
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.traffic import TrafficCounter
 from exporter.state.pipeline import PipelineView
-from exporter.state.watch import IngestWatch, Sight
+from exporter.state.reader import Reading, StoreReader
 from heartbeat_core.outage import Outage
 from heartbeat_core.types import ServiceTypes
 
@@ -36,12 +36,12 @@ class Group(Protocol):
 
     name: str
 
-    def families(self, sight: Sight) -> Iterable[Metric]: ...
+    def families(self, reading: Reading) -> Iterable[Metric]: ...
 
 
 class HeartbeatCollector(Collector):
-    def __init__(self, watch: IngestWatch, groups: Sequence[Group]) -> None:
-        self.watch = watch
+    def __init__(self, reader: StoreReader, groups: Sequence[Group]) -> None:
+        self.reader = reader
         self.groups = groups
         self._outages = {
             g.name: Outage(log, f"the {g.name} collector failed", f"the {g.name} collector works again")
@@ -51,7 +51,7 @@ class HeartbeatCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         started = time.perf_counter()
-        sight = self.watch.read()
+        reading = self.reader.read()
         success = GaugeMetricFamily(
             "heartbeat_collector_success", "1 when the collector's families were built", labels=["collector"]
         )
@@ -61,7 +61,7 @@ class HeartbeatCollector(Collector):
         for group in self.groups:
             began = time.perf_counter()
             try:
-                families = list(group.families(sight))
+                families = list(group.families(reading))
             except Exception as exc:  # a bug or an outage in one group: its families are left out
                 self._outages[group.name].failed(exc)
                 families = []
@@ -76,7 +76,7 @@ class HeartbeatCollector(Collector):
 
     def _self(self) -> Iterator[Metric]:
         errors = CounterMetricFamily("heartbeat_store_read_errors", "Failed reads of the heartbeat store")
-        errors.add_metric([], self.watch.errors)
+        errors.add_metric([], self.reader.errors)
         yield errors
         if self.last_scrape_duration is not None:
             scrape = GaugeMetricFamily(
@@ -87,7 +87,7 @@ class HeartbeatCollector(Collector):
 
 
 def collector_for(
-    watch: IngestWatch,
+    reader: StoreReader,
     types: ServiceTypes,
     pipeline: PipelineView,
     probe: DatabaseProbe | None = None,
@@ -101,4 +101,4 @@ def collector_for(
     groups.append(PipelineFamilies(pipeline))
     if traffic is not None:
         groups.append(TrafficFamilies(traffic, poll_interval))
-    return HeartbeatCollector(watch, groups)
+    return HeartbeatCollector(reader, groups)

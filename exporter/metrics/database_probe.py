@@ -8,7 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from exporter.sql.failure import REASONS
 from exporter.sql.probe import DatabaseProbe
-from exporter.state.watch import Sight
+from exporter.state.reader import Reading
 
 
 class DatabaseFamilies:
@@ -17,7 +17,7 @@ class DatabaseFamilies:
     def __init__(self, probe: DatabaseProbe) -> None:
         self.probe = probe
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
+    def families(self, reading: Reading) -> Iterator[Metric]:
         probe = self.probe
         last, last_success, failures = probe.snapshot()
         labels = ["database"]

@@ -31,7 +31,7 @@ OPENMETRICS = "application/openmetrics-text"
 GZIP_LEVEL = 1
 
 
-class Extended(dict[str, str]):
+class PlusOneLabel(dict[str, str]):
     """A labels dict that is another one plus one label sorting after all of its keys.
 
     The renderer then writes it from the other's label string, already made, instead of sorting
@@ -111,7 +111,7 @@ def _render(registry: Collector, openmetrics: bool) -> bytes:
             ):
                 raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
             labels = sample.labels
-            if isinstance(labels, Extended):
+            if isinstance(labels, PlusOneLabel):
                 text = _labelstr(labels.base, labelstrs)[:-1] + labels.suffix
                 output.append(f"{sample.name}{text} {_number(sample.value)}\n")
             elif labels:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.state.pipeline import EDGE_STATES, EdgeView, PipelineView
-from exporter.state.watch import Sight
+from exporter.state.reader import Reading
 
 
 class PipelineFamilies:
@@ -17,9 +17,9 @@ class PipelineFamilies:
     def __init__(self, pipeline: PipelineView) -> None:
         self.pipeline = pipeline
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
-        counts = Counter((view.service_type, view.state.value) for view in sight.views)
-        yield from edge_families(self.pipeline(counts, sight.watch.blind, sight.now))
+    def families(self, reading: Reading) -> Iterator[Metric]:
+        counts = Counter((view.service_type, view.state.value) for view in reading.views)
+        yield from edge_families(self.pipeline(counts, reading.conditions.blind, reading.now))
 
 
 def edge_families(views: list[EdgeView]) -> Iterator[Metric]:

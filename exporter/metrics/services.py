@@ -1,4 +1,4 @@
-"""The per-service and ingest metric families of one scrape, from one :class:`~exporter.state.watch.Sight`.
+"""The per-service and ingest metric families of one scrape, from one :class:`~exporter.state.reader.Reading`.
 
 Every state comes from the one status rule (``heartbeat_core.status.assess``). While the store
 cannot be read the per-service series are left out: a store outage must never look like every
@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import Extended
-from exporter.state.watch import Sight
+from exporter.metrics.exposition import PlusOneLabel
+from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES
@@ -36,8 +36,8 @@ class MonitorFamilies:
     def __init__(self, types: ServiceTypes) -> None:
         self.types = types
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
-        return monitor_families(sight, self.types)
+    def families(self, reading: Reading) -> Iterator[Metric]:
+        return monitor_families(reading, self.types)
 
 
 class ServiceFamilies:
@@ -46,25 +46,25 @@ class ServiceFamilies:
     def __init__(self, types: ServiceTypes) -> None:
         self.types = types
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
-        return service_families(sight, self.types)
+    def families(self, reading: Reading) -> Iterator[Metric]:
+        return service_families(reading, self.types)
 
 
-def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
+def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     """What the monitor knows about itself: store, ingest, receivers, timeouts."""
     yield gauge(
-        "heartbeat_store_up", "1 when the exporter can read the heartbeat store", sight.snapshot is not None
+        "heartbeat_store_up", "1 when the exporter can read the heartbeat store", reading.snapshot is not None
     )
     yield gauge(
         "heartbeat_ingest_up",
         "1 while heartbeats can reach the store: readable, a receiver alive, the fleet not all silent",
-        0 if sight.watch.blind else 1,
+        0 if reading.conditions.blind else 1,
     )
-    if sight.snapshot is not None:
+    if reading.snapshot is not None:
         yield gauge(
             "heartbeat_receivers",
             "Receiver processes that announced themselves recently",
-            sight.snapshot.receivers,
+            reading.snapshot.receivers,
         )
     timeout = GaugeMetricFamily(
         "heartbeat_timeout_seconds",
@@ -89,8 +89,8 @@ def monitor_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum)
 
 
-def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
-    snapshot = sight.snapshot
+def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
+    snapshot = reading.snapshot
     if snapshot is None:
         return
     last_seen = GaugeMetricFamily(
@@ -122,7 +122,7 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
         state.samples,
     )
     received_samples = received.samples
-    for view in sight.views:
+    for view in reading.views:
         record = view.record
         labels = {"service_name": record.name, "service_type": view.service_type}
         seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
@@ -131,10 +131,10 @@ def service_families(sight: Sight, types: ServiceTypes) -> Iterator[Metric]:
             up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
         for each, name in STATE_NAMES:
             value = 1.0 if each is view.state else 0.0
-            state_samples.append(Sample("heartbeat_state", Extended(labels, "state", name), value, None))
+            state_samples.append(Sample("heartbeat_state", PlusOneLabel(labels, "state", name), value, None))
         received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
-        sequence.add(record, labels, view.timeout, sight.now)
+        sequence.add(record, labels, view.timeout, reading.now)
     services = GaugeMetricFamily(
         "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
     )

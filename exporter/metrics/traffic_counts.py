@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from exporter.sql.traffic import TrafficCounter
-from exporter.state.watch import Sight
+from exporter.state.reader import Reading
 
 
 class TrafficFamilies:
@@ -17,7 +17,7 @@ class TrafficFamilies:
         self.traffic = traffic
         self.poll_interval = poll_interval
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
+    def families(self, reading: Reading) -> Iterator[Metric]:
         traffic = self.traffic
         snap = traffic.snapshot()
         every = f"refreshed every poll interval ({self.poll_interval:g} s)"

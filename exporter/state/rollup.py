@@ -32,7 +32,7 @@ from heartbeat_core.scripts import ROLLUP_WRITE_SCRIPT
 
 
 @dataclass(frozen=True)
-class Cover:
+class Coverage:
     """The minutes ``[since, until)`` whose rows the rollup holds whole (Unix seconds, on minutes)."""
 
     since: float
@@ -97,12 +97,12 @@ class Rollup:
         """Counts of ``table`` were lost: its next write starts a new cover."""
         self._since.pop(table, None)
 
-    def cover(self, table: str) -> Cover | None:
+    def cover(self, table: str) -> Coverage | None:
         raw = self.client.hgetall(self.space.rollup(table, "cover"))
         fields = {_text(k): _text(v) for k, v in raw.items()}
         if "since" not in fields or "until" not in fields:
             return None
-        return Cover(float(fields["since"]), float(fields["until"]))
+        return Coverage(float(fields["since"]), float(fields["until"]))
 
     def _read(self, table: str, buckets: list[tuple[str, int]]) -> list[Counter[Key]]:
         if not buckets:

@@ -36,7 +36,7 @@ class MissingTable(Exception):
 
 
 @dataclass
-class Window:
+class WindowCounts:
     """What a window's counts cost the database, besides the counts themselves."""
 
     traffic: dict[str, list[dict[str, Any]]]
@@ -69,7 +69,7 @@ class WindowCounter:
         self.tables = tables
         self.rollup = rollup
 
-    def _sql(self, spec: TableSpec, start: float, end: float, window: Window) -> Counter[Key]:
+    def _sql(self, spec: TableSpec, start: float, end: float, window: WindowCounts) -> Counter[Key]:
         """Rows per key (every IP column) in ``[start, end)``, by a range scan of the time index."""
         if end <= start:
             return Counter()
@@ -93,7 +93,7 @@ class WindowCounter:
             window.sql_queries += 1
         return Counter({_key(row[:-1]): int(row[-1]) for row in rows if int(row[-1])})
 
-    def _table(self, name: str, start: float, end: float, now: float, window: Window) -> Counter[Key]:
+    def _table(self, name: str, start: float, end: float, now: float, window: WindowCounts) -> Counter[Key]:
         spec = self.tables[name]
         cover = self.rollup.cover(name) if self.rollup is not None else None
         if cover is not None:
@@ -109,13 +109,13 @@ class WindowCounter:
         window.from_rollup[name] = False
         return self._sql(spec, start, end, window)
 
-    def counts(self, start: float, end: float, limit: int, now: float | None = None) -> Window:
+    def counts(self, start: float, end: float, limit: int, now: float | None = None) -> WindowCounts:
         """Per-edge counts in ``[start, end)``; a missing table gives an empty list, an outage an error.
 
         ``now`` (the exporter's clock; the window's end when not given) tells which of the
         rollup's buckets have expired."""
         now = end if now is None else now
-        window = Window(empty_traffic())
+        window = WindowCounts(empty_traffic())
         by_table: dict[str, Counter[Key] | None] = {}
         for name in dict.fromkeys(edge.table for edge in EDGES):
             try:

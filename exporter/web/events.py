@@ -36,15 +36,15 @@ def stream(
     quiet = 0.0
     started = time.monotonic()
     while time.monotonic() - started < lifetime:
-        sight = exporter.watch.read()
-        states = {view.record.name: view.state.value for view in sight.views}
+        reading = exporter.reader.read()
+        states = {view.record.name: view.state.value for view in reading.views}
         payload = json.dumps(
-            {"blind": sight.watch.blind, "states": states, "at": sight.now},
+            {"blind": reading.conditions.blind, "states": states, "at": reading.now},
             ensure_ascii=False,
             sort_keys=True,
         )
         # the minute too: once a minute the page fetches the status, and the trends' last step
-        digest = json.dumps([sight.watch.blind, sorted(states.items()), int(sight.now // 60)])
+        digest = json.dumps([reading.conditions.blind, sorted(states.items()), int(reading.now // 60)])
         if digest != last:
             last, quiet = digest, 0.0
             yield f"event: status\ndata: {payload}\n\n"

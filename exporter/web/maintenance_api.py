@@ -18,7 +18,7 @@ from exporter.context import Exporter
 from exporter.web.bodies import MaintenanceRequest, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
-from heartbeat_core.maintenance import Window
+from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.web.body import read_json
 
 bp = Blueprint("maintenance", __name__)
@@ -31,32 +31,32 @@ def _admin() -> Exporter:
     return exporter
 
 
-def _windows(exporter: Exporter) -> tuple[Window, ...]:
-    snapshot = exporter.watch.read().snapshot
+def _windows(exporter: Exporter) -> tuple[MaintenanceWindow, ...]:
+    snapshot = exporter.reader.read().snapshot
     if snapshot is None:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     return snapshot.windows
 
 
-def _prune(exporter: Exporter, windows: tuple[Window, ...], now: float) -> None:
+def _prune(exporter: Exporter, windows: tuple[MaintenanceWindow, ...], now: float) -> None:
     keep = max(t.timeout for t in exporter.settings.service_types.all)
-    exporter.watch.store.drop_windows([w.id for w in windows if w.end < now - keep])
+    exporter.reader.store.drop_windows([w.id for w in windows if w.end < now - keep])
 
 
-def parse_window(body: Any, types: set[str]) -> Window:
+def parse_window(body: Any, types: set[str]) -> MaintenanceWindow:
     request = validated(MaintenanceRequest, body, "invalid_field")
     if request.service_type is not None and request.service_type not in types:
         raise ApiError(400, "invalid_field", f"unknown service type {request.service_type!r}")
     fields = request.model_dump()
-    return Window(secrets.token_hex(8), **fields)
+    return MaintenanceWindow(secrets.token_hex(8), **fields)
 
 
 @bp.post("/maintenance")
 def create() -> ResponseReturnValue:
     exporter = _admin()
     window = parse_window(read_json(), set(exporter.settings.service_types.by_name))
-    exporter.watch.store.put_window(window)
-    exporter.watch.forget()
+    exporter.reader.store.put_window(window)
+    exporter.reader.forget()
     return jsonify(window.__dict__), 201
 
 
@@ -78,10 +78,10 @@ def end(window_id: str) -> ResponseReturnValue:
         raise ApiError(404, "not_found", "no such maintenance window")
     (window,) = found
     if window.start > now:
-        exporter.watch.store.drop_windows([window.id])
-        exporter.watch.forget()
+        exporter.reader.store.drop_windows([window.id])
+        exporter.reader.forget()
         return jsonify(deleted=window.id)
-    ended = Window(
+    ended = MaintenanceWindow(
         window.id,
         window.start,
         min(window.end, now),
@@ -89,6 +89,6 @@ def end(window_id: str) -> ResponseReturnValue:
         window.service_prefix,
         window.reason,
     )
-    exporter.watch.store.put_window(ended)
-    exporter.watch.forget()
+    exporter.reader.store.put_window(ended)
+    exporter.reader.forget()
     return jsonify(ended.__dict__)

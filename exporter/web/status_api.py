@@ -72,12 +72,12 @@ def status() -> ResponseReturnValue:
         raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
     history, trend = query.history, query.trend
 
-    sight = exporter.watch.read()
-    snapshot = sight.snapshot
+    reading = exporter.reader.read()
+    snapshot = reading.snapshot
     if snapshot is None:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
-    views = sight.views
+    views = reading.views
     service_status = _services(views, types, principal.is_admin)
     counts = Counter((view.service_type, view.state.value) for view in views)
     service_status["database"] = _database(exporter, principal.is_admin)
@@ -91,15 +91,15 @@ def status() -> ResponseReturnValue:
             "state": edge.state,
             "records_per_minute": edge.records_per_minute if principal.is_admin else None,
         }
-        for edge in exporter.pipeline(counts, sight.watch.blind, sight.now)
+        for edge in exporter.pipeline(counts, reading.conditions.blind, reading.now)
     ]
     answer["types"] = {
         t.name: {"status_key": t.status_key, "states": {s.value: counts[(t.name, s.value)] for s in STATES}}
         for t in types.all
     }
-    answer["ingest_blind"] = sight.watch.blind
-    if history and exporter.watch.history is not None:
-        answer["history"] = _history(exporter.watch.history.changes(start, end))
+    answer["ingest_blind"] = reading.conditions.blind
+    if history and exporter.reader.history is not None:
+        answer["history"] = _history(exporter.reader.history.changes(start, end))
     if exporter.probe is not None:
         answer["database_trend"] = [[t, latency] for t, latency in exporter.probe.trend(start, end)]
     if principal.is_admin:

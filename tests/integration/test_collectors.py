@@ -10,7 +10,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.metrics.collector import HeartbeatCollector
 from exporter.metrics.services import MonitorFamilies
-from exporter.state.watch import IngestWatch, Sight
+from exporter.state.reader import Reading, StoreReader
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
@@ -40,7 +40,7 @@ class Broken:
 
     name = "broken"
 
-    def families(self, sight: Sight) -> Iterator[Metric]:
+    def families(self, reading: Reading) -> Iterator[Metric]:
         family = GaugeMetricFamily("heartbeat_half_built", "never reaches a scrape")
         family.add_metric([], 1)
         yield family
@@ -51,8 +51,8 @@ def test_a_failing_group_costs_its_own_families_not_the_scrape(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = from_mapping({"redis_url": redis_server.url})
-    watch = IngestWatch(make_store(settings), settings)
-    collector = HeartbeatCollector(watch, [Broken(), MonitorFamilies(settings.service_types)])
+    reader = StoreReader(make_store(settings), settings)
+    collector = HeartbeatCollector(reader, [Broken(), MonitorFamilies(settings.service_types)])
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
             families = {family.name: family for family in collector.collect()}

@@ -310,7 +310,7 @@ def test_a_store_outage_is_logged_once_and_its_end_too(
     settings = from_mapping({"redis_url": own_redis.url, "snapshot_cache_seconds": 0})
     http = create_exporter(settings).test_client()
     own_redis.stop()
-    with caplog.at_level(logging.INFO, logger="exporter.state.watch"):
+    with caplog.at_level(logging.INFO, logger="exporter.state.reader"):
         for _ in range(3):
             assert value(scrape(http), "heartbeat_store_up") == 0
         own_redis.start()
@@ -318,7 +318,7 @@ def test_a_store_outage_is_logged_once_and_its_end_too(
     messages = [
         (r.levelname, r.getMessage().split(":")[0])
         for r in caplog.records
-        if r.name == "exporter.state.watch"
+        if r.name == "exporter.state.reader"
     ]
     assert messages.count(("WARNING", "cannot read the heartbeat store")) == 1
     assert ("INFO", "the heartbeat store can be read again") in messages

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from heartbeat_core.config import from_mapping
-from heartbeat_core.maintenance import Window
+from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import ServiceRecord
-from heartbeat_core.status import State, Watch, assess
+from heartbeat_core.status import Conditions, State, assess
 
 TYPES = from_mapping({"types": {"batch": {"prefixes": ["batch-"], "timeout": 3600}}}).service_types
 NOW = 1_763_800_000.0
@@ -27,8 +27,8 @@ def record(
     return ServiceRecord(name, service_type, "10.0.0.7", NOW - age, 1, reported)
 
 
-def state(rec: ServiceRecord, watch: Watch | None = None, now: float = NOW) -> State:
-    return assess(rec, TYPES, now, watch or Watch()).state
+def state(rec: ServiceRecord, conditions: Conditions | None = None, now: float = NOW) -> State:
+    return assess(rec, TYPES, now, conditions or Conditions()).state
 
 
 # redis: timeout 60 s; with no declared interval, late after 3/4 of it (45 s)
@@ -50,7 +50,7 @@ def test_up_late_down_by_age_with_exact_edges(age: float, expected: State) -> No
 def test_a_declared_interval_sets_late_after_with_the_late_factor() -> None:
     assert state(record(age=15, interval=10)) is State.UP  # 10 × 1.5 = 15: not yet
     assert state(record(age=15.001, interval=10)) is State.LATE
-    assert state(record(age=16, interval=10), Watch(late_factor=2)) is State.UP
+    assert state(record(age=16, interval=10), Conditions(late_factor=2)) is State.UP
     # a declared interval longer than the timeout: down comes first, never late
     assert state(record(age=59, interval=50)) is State.UP
     assert state(record(age=61, interval=50)) is State.DOWN
@@ -72,10 +72,10 @@ def test_a_goodbye_pauses_until_the_next_beat() -> None:
 
 
 def test_blind_now_is_unknown_for_every_service_that_is_not_paused() -> None:
-    watch = Watch(blind=True, blind_since=NOW - 30)
-    assert state(record(age=1), watch) is State.UNKNOWN
-    assert state(record(age=600), watch) is State.UNKNOWN
-    assert state(record(age=600, stopping=True), watch) is State.PAUSED
+    conditions = Conditions(blind=True, blind_since=NOW - 30)
+    assert state(record(age=1), conditions) is State.UNKNOWN
+    assert state(record(age=600), conditions) is State.UNKNOWN
+    assert state(record(age=600, stopping=True), conditions) is State.PAUSED
 
 
 @pytest.mark.parametrize(
@@ -96,47 +96,49 @@ def test_blind_now_is_unknown_for_every_service_that_is_not_paused() -> None:
 def test_after_a_blind_spell_silence_says_nothing_for_one_timeout(
     spell: tuple[float, float], age: float, expected: State
 ) -> None:
-    watch = Watch(blind=False, blind_since=spell[0], blind_until=spell[1])
-    assert state(record(age=age), watch) is expected
+    conditions = Conditions(blind=False, blind_since=spell[0], blind_until=spell[1])
+    assert state(record(age=age), conditions) is expected
 
 
-def window(start: float, end: float, **covers: str) -> Window:
-    return Window(f"w{start}-{end}", start, end, covers.get("service_type"), covers.get("service_prefix"))
+def window(start: float, end: float, **covers: str) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        f"w{start}-{end}", start, end, covers.get("service_type"), covers.get("service_prefix")
+    )
 
 
 def test_a_window_pauses_what_it_covers_and_only_that() -> None:
-    by_type = Watch(windows=(window(NOW - 10, NOW + 10, service_type="redis"),))
+    by_type = Conditions(windows=(window(NOW - 10, NOW + 10, service_type="redis"),))
     assert state(record(age=600), by_type) is State.PAUSED
     assert state(record("kafka", 600, name="kafka-1"), by_type) is State.DOWN
-    by_prefix = Watch(windows=(window(NOW - 10, NOW + 10, service_prefix="REDIS-"),))
+    by_prefix = Conditions(windows=(window(NOW - 10, NOW + 10, service_prefix="REDIS-"),))
     assert state(record(age=600), by_prefix) is State.PAUSED
-    both = Watch(windows=(window(NOW - 10, NOW + 10, service_type="redis", service_prefix="cache-"),))
+    both = Conditions(windows=(window(NOW - 10, NOW + 10, service_type="redis", service_prefix="cache-"),))
     assert state(record(age=600), both) is State.DOWN  # both must match
-    future = Watch(windows=(window(NOW + 10, NOW + 20, service_type="redis"),))
+    future = Conditions(windows=(window(NOW + 10, NOW + 20, service_type="redis"),))
     assert state(record(age=600), future) is State.DOWN
 
 
 def test_after_a_window_a_silent_service_is_unknown_for_one_timeout() -> None:
-    ended = Watch(windows=(window(NOW - 300, NOW - 30, service_type="redis"),))
+    ended = Conditions(windows=(window(NOW - 300, NOW - 30, service_type="redis"),))
     assert state(record(age=200), ended) is State.UNKNOWN  # not beaten since the window ended
     assert state(record(age=20), ended) is State.UP  # beat 10 s after it ended
     assert state(record(age=200), ended, now=NOW + 31) is State.DOWN  # 61 s after the end
 
 
 def test_overlapping_windows_pause_until_the_last_one_ends() -> None:
-    watch = Watch(
+    conditions = Conditions(
         windows=(
             window(NOW - 100, NOW + 10, service_type="redis"),
             window(NOW, NOW + 100, service_prefix="redis"),
         )
     )
-    assert state(record(age=600), watch, now=NOW + 50) is State.PAUSED  # the first has ended
-    assert state(record(age=600), watch, now=NOW + 150) is State.UNKNOWN  # 50 s after the second
-    assert state(record(age=600), watch, now=NOW + 161) is State.DOWN
+    assert state(record(age=600), conditions, now=NOW + 50) is State.PAUSED  # the first has ended
+    assert state(record(age=600), conditions, now=NOW + 150) is State.UNKNOWN  # 50 s after the second
+    assert state(record(age=600), conditions, now=NOW + 161) is State.DOWN
 
 
 def test_a_window_deleted_early_ends_then() -> None:
     # DELETE /maintenance/<id> moves the end to the moment of deletion
-    deleted = Watch(windows=(window(NOW - 100, NOW - 5, service_type="redis"),))
+    deleted = Conditions(windows=(window(NOW - 100, NOW - 5, service_type="redis"),))
     assert state(record(age=600), deleted) is State.UNKNOWN
     assert state(record(age=600), deleted, now=NOW + 56) is State.DOWN

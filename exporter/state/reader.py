@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from heartbeat_core.config import Settings
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import ServiceRecord
-from heartbeat_core.status import ServiceView, Watch, late_after, service_views
+from heartbeat_core.status import Conditions, ServiceView, late_after, service_views
 from heartbeat_core.store import HeartbeatStore, Snapshot
 
 if TYPE_CHECKING:
@@ -30,17 +30,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Sight:
+class Reading:
     """One read of the store and what the monitor knows about itself at that instant."""
 
     snapshot: Snapshot | None
-    watch: Watch
+    conditions: Conditions
     now: float
     silent: bool = False  # the fleet fell silent together
     views: tuple[ServiceView, ...] = ()  # each service's state by the one status rule, at ``now``
 
 
-class IngestWatch:
+class StoreReader:
     """Reads the store for scrapes and status calls, and keeps the record of blind spells."""
 
     def __init__(
@@ -62,10 +62,10 @@ class IngestWatch:
         self._silent_since: float | None = None
         self._silent_fleet = 0
         self._outage = Outage(log, "cannot read the heartbeat store", "the heartbeat store can be read again")
-        self._recent: Sight | None = None
+        self._recent: Reading | None = None
         self._reading = threading.Lock()  # one read of the store at a time; the others share it
 
-    def read(self) -> Sight:
+    def read(self) -> Reading:
         """The store as of at most ``snapshot_cache_seconds`` ago.
 
         Every scrape and status call costs Redis a whole snapshot (a script that blocks the
@@ -84,18 +84,18 @@ class IngestWatch:
         with self._reading:
             self._recent = None
 
-    def _remember(self, sight: Sight) -> None:
+    def _remember(self, reading: Reading) -> None:
         """Hand the states to the history, which writes only the changes."""
-        if self.history is None or sight.snapshot is None:
+        if self.history is None or reading.snapshot is None:
             return
         try:
-            self.history.observe(((v.record.name, v.state.value) for v in sight.views), sight.now)
+            self.history.observe(((v.record.name, v.state.value) for v in reading.views), reading.now)
         except Exception as exc:
             self._history_outage.failed(exc)
         else:
             self._history_outage.ok()
 
-    def _read(self) -> Sight:
+    def _read(self) -> Reading:
         try:
             snapshot: Snapshot | None = self.store.snapshot(self.settings.receiver_ttl)
         except Exception as exc:  # redis down, timeout, cluster moved: all mean "cannot read now"
@@ -110,11 +110,11 @@ class IngestWatch:
             now = self.clock()
             silent = snapshot is not None and self._silent(snapshot.services, now)
             blind = snapshot is None or snapshot.receivers == 0 or silent
-            self._mark(blind, now, snapshot is not None)
+            self._note_spell(blind, now, snapshot is not None)
             spells = [self._last, snapshot.last_spell if snapshot is not None else None]
         # the store's record covers other exporters and this one's restarts: the latest spell counts
         last = max((s for s in spells if s is not None), key=lambda s: s[1], default=None)
-        watch = Watch(
+        conditions = Conditions(
             blind=blind,
             blind_since=last[0] if last else None,
             blind_until=last[1] if last else None,
@@ -124,11 +124,11 @@ class IngestWatch:
         views = (
             ()
             if snapshot is None
-            else tuple(service_views(snapshot.services, self.settings.service_types, now, watch))
+            else tuple(service_views(snapshot.services, self.settings.service_types, now, conditions))
         )
-        return Sight(snapshot, watch, now, silent, views)
+        return Reading(snapshot, conditions, now, silent, views)
 
-    def _mark(self, blind: bool, now: float, readable: bool) -> None:
+    def _note_spell(self, blind: bool, now: float, readable: bool) -> None:
         """Note a spell's start and end, here and (when it can be written) in the store."""
         if blind and self._since is None:
             self._since = now
