@@ -381,7 +381,6 @@ def main(argv: list[str] | None = None) -> int:
         "--goodbye", action="store_true", help="send one goodbye (the service stops on purpose); exit 0 or 1"
     )
     parser.add_argument("--count", type=int, help="send N beats, then exit")
-    parser.add_argument("--timestamp", action="store_true", help="add the sender's time to each beat")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -389,8 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        base = build_payload(args.service, args.type_, args.data)
-        payload: Payload = (lambda: {**base, "timestamp": time.time()}) if args.timestamp else base
+        payload = build_payload(args.service, args.type_, args.data)  # every beat carries its timestamp
         sender = HeartbeatSender(
             args.url, args.interval, args.timeout, payload, token=args.token, max_attempts=3
         )

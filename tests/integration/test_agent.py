@@ -262,7 +262,6 @@ def test_cli_count_and_failover(live_receiver: LiveServer, redis_server: RedisSe
         "0.1",
         "--type",
         "4",
-        "--timestamp",
     )
     assert result.returncode == 0, result.stderr
     assert services(redis_server) == {"type-4@127.0.0.1": 3}
