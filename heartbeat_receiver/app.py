@@ -7,8 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.middleware.proxy_fix import ProxyFix
-
 from heartbeat_core.config import Settings
 from heartbeat_core.fields import Limits, openapi_properties
 from heartbeat_core.store import HeartbeatStore, make_store
@@ -39,13 +37,11 @@ def create_app(
         settings.max_body_bytes,
         settings.ingest_tokens,
         Limits(max_counters=settings.max_progress_counters),
+        settings.trusted_proxies,
     )
     app = ReceiverApp(store, ingest, Presence(store, settings.receiver_ttl).start())
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    if settings.trusted_proxies:
-        n = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     json_errors.register(app)
     app.register_blueprint(routes.bp)
     openapi.register(app, document())

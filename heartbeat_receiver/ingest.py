@@ -11,10 +11,8 @@ cannot drift apart; a test sends the same requests through both and compares.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +26,7 @@ from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
 from heartbeat_core.store import CapacityExceeded, HeartbeatStore, accepted_count
 from heartbeat_core.types import ServiceTypes
+from heartbeat_core.web.peer import client_address
 from heartbeat_receiver.heartbeat import parse
 from heartbeat_receiver.token import TokenGate, check_name
 
@@ -63,17 +62,6 @@ def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-@functools.lru_cache(maxsize=4096)  # senders are few and send often; parsing an address is not cheap
-def client_address(peer: str) -> str:
-    """The sender's address, checked: a proxy's ``X-Forwarded-For`` may carry anything."""
-    try:
-        return str(ipaddress.ip_address(peer.strip("[]")))
-    except ValueError:
-        raise ApiError(
-            400, "invalid_client_address", "the client address (X-Forwarded-For) is not an IP address"
-        ) from None
-
-
 def is_json(content_type: str | None) -> bool:
     """Only JSON is taken, so a web page cannot send heartbeats with a plain cross-site form."""
     return (content_type or "").partition(";")[0].strip().lower() == "application/json"
@@ -94,6 +82,7 @@ class Ingest:
         max_body: int,
         tokens: tuple[IngestToken, ...],
         limits: Limits = DEFAULT_LIMITS,
+        trusted_proxies: int = 0,
     ) -> None:
         self.store = store
         self.types = types
@@ -101,14 +90,17 @@ class Ingest:
         self.max_body = max_body
         self.gate = TokenGate(tokens)
         self.limits = limits
+        self.trusted_proxies = trusted_proxies
         # names without a reserve may fill the cap only up to what the tokens' reserves leave
         self.shared_cap = store.max_services - sum(token.reserve for token in tokens)
         # an outage is reported once per process, not once per refused heartbeat
         self._outage = Outage(log, "heartbeat store unavailable", "heartbeat store available again")
 
-    def accept(self, headers: Headers, body: bytes | None, peer: str) -> Answer:
+    def accept(
+        self, headers: Headers, body: bytes | None, peer: str, forwarded: Sequence[str] = ()
+    ) -> Answer:
         try:
-            beat = self.check(headers, body, peer)
+            beat = self.check(headers, body, peer, forwarded)
         except ApiError as exc:
             return error_answer(exc)
         try:
@@ -116,14 +108,18 @@ class Ingest:
         except (CapacityExceeded, redis.RedisError) as exc:
             return self.refused(exc)
 
-    def check(self, headers: Headers, body: bytes | None, peer: str) -> Beat:
-        """The heartbeat to store, or the :class:`ApiError` that answers the request."""
+    def check(self, headers: Headers, body: bytes | None, peer: str, forwarded: Sequence[str] = ()) -> Beat:
+        """The heartbeat to store, or the :class:`ApiError` that answers the request.
+
+        ``peer``: the socket's; ``forwarded``: the X-Forwarded-For header's lines, trusted as far
+        as ``trusted_proxies`` says (``heartbeat_core.web.peer``).
+        """
         token = self.gate.grant(headers.get("Authorization"))
         if body is None:
             raise ApiError(413, "request_entity_too_large", f"the body is larger than {self.max_body} bytes")
         if not is_json(headers.get("Content-Type")):
             raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
-        address = client_address(peer) if peer else ""
+        address = client_address(peer, forwarded, self.trusted_proxies)
         beat = parse(decode(body), self.types, address or "unknown", self.limits)
         check_name(token, beat.service)
         cap = self.store.max_services if token.reserve else self.shared_cap

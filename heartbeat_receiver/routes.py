@@ -15,9 +15,9 @@ bp = Blueprint("receiver", __name__)
 @bp.post("/heartbeat/report")
 def receive() -> ResponseReturnValue:
     ingest = current().ingest
-    answer = ingest.accept(
-        request.headers, read_body(request.environ, ingest.max_body), request.remote_addr or ""
-    )
+    body = read_body(request.environ, ingest.max_body)
+    forwarded = request.headers.getlist("X-Forwarded-For")
+    answer = ingest.accept(request.headers, body, request.remote_addr or "", forwarded)
     return Response(answer.body, status=answer.status, headers=list(answer.headers))
 
 

@@ -24,15 +24,6 @@ from heartbeat_receiver.ingest import PATHS, Answer, Ingest, error_answer
 MAX_BATCH = 64
 
 
-def peer_of(scope: Scope, trusted_proxies: int) -> str:
-    """The client's address: the socket's, or the one the n-th trusted proxy put in X-Forwarded-For."""
-    if trusted_proxies:
-        hops = [part.strip() for part in (scope.headers.get("x-forwarded-for") or "").split(",")]
-        if len(hops) >= trusted_proxies and hops[-trusted_proxies]:
-            return hops[-trusted_proxies]
-    return host_of(scope.client)
-
-
 class Receiver(WsgiOnRsgi):
     def __init__(self, flask: ReceiverApp, settings: Settings) -> None:
         super().__init__(
@@ -42,7 +33,6 @@ class Receiver(WsgiOnRsgi):
             max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
         )
         self.ingest: Ingest = flask.ingest
-        self.trusted_proxies = settings.trusted_proxies
         self._pending: list[tuple[Beat, asyncio.Future[Answer]]] = []
         self._flusher: asyncio.Task[None] | None = None  # the batch in flight, while there is one
 
@@ -59,7 +49,8 @@ class Receiver(WsgiOnRsgi):
     async def _heartbeat(self, scope: Scope, proto: Any, headers: Headers) -> Answer:
         try:
             body = await self.read_body(proto, headers, self.ingest.max_body)
-            beat = self.ingest.check(headers, body, peer_of(scope, self.trusted_proxies))
+            forwarded = scope.headers.get_all("x-forwarded-for") if self.ingest.trusted_proxies else ()
+            beat = self.ingest.check(headers, body, host_of(scope.client), forwarded)
         except TimeoutError:
             return error_answer(too_slow(self.client_timeout))
         except ApiError as exc:

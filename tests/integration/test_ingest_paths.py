@@ -111,6 +111,8 @@ CASES: dict[str, list[Call]] = {
         call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "2001:db8::1"}),
         call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "10.1.2.3\tx"}),
         call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "<script>"}),
+        call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "fe80::1%eth0\tx"}),
+        call({"type": 5}, headers={"Content-Type": "application/json", "X-Forwarded-For": "2001:DB8:0::1"}),
     ],
     "store_down": [call({"service": "lost"}), call(b"{not json")],
 }
@@ -209,3 +211,5 @@ def test_the_flask_route_and_the_rsgi_server_answer_alike(
         {"service": "kafka-1", "type": "kafka", "received_at": looks_alike[0]["received_at"]}
     ]
     assert by_service.get("type-4@10.1.2.3") == 200 and by_service.get("type-4@2001:db8::1") == 200
+    assert by_service.get("type-5@2001:db8::1") == 200  # one spelling per address
+    assert not [name for name in by_service if name and "%" in name]  # no scope id reaches a name
