@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import redis
-from werkzeug.wsgi import get_content_length, get_input_stream
 
 from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
 from heartbeat_core.fields import DEFAULT_LIMITS, Limits
@@ -51,15 +50,6 @@ class Answer:
 
 def error_answer(exc: ApiError) -> Answer:
     return Answer(exc.status, (JSON, *exc.headers().items()), exc.body())
-
-
-def read_body(environ: dict[str, Any], limit: int) -> bytes | None:
-    """At most ``limit`` bytes of the body; None when it is larger (a chunked body too)."""
-    length = get_content_length(environ)
-    if length is not None and length > limit:
-        return None
-    data = get_input_stream(environ, safe_fallback=True).read(limit + 1)
-    return None if len(data) > limit else data
 
 
 def is_json(content_type: str | None) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from heartbeat_core.web.body import read_body
 from heartbeat_receiver.host import current
-from heartbeat_receiver.ingest import read_body
 
 bp = Blueprint("receiver", __name__)
 
