@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from exporter.web.app import create_app
-from heartbeat_core.config import load_settings
+from heartbeat_core.config import Settings, load_settings
 from heartbeat_core.web.bridge import WsgiOnRsgi
 
 
@@ -25,6 +25,11 @@ def rsgi() -> WsgiOnRsgi:
     settings = load_settings()
     flask = create_app(settings)
     flask.exporter.start()
+    return on_rsgi(flask, settings)
+
+
+def on_rsgi(flask: Flask, settings: Settings) -> WsgiOnRsgi:
+    """The app behind the RSGI adapter: bodies read on the event loop, the app on a thread pool."""
     return WsgiOnRsgi(
         flask.wsgi_app,
         threads=settings.threads,

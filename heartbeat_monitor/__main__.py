@@ -1,7 +1,8 @@
 """Everything in one process for a first run on a bare machine.
 
 A private redis-server in a data folder, a SQLite file for the pipeline tables, the receiver
-and the exporter on their usual ports (threads of this process), and with ``--demo`` a few
+and the exporter on their usual ports (Granian's embedded server, on a thread of this process:
+the same RSGI apps the two commands serve), and with ``--demo`` a few
 simulated services and traffic. Stopped cleanly on Ctrl-C or SIGTERM.
 """
 
@@ -22,23 +23,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from exporter.sql.schema import create_schema
 from exporter.web.app import create_app as create_exporter
+from exporter.wsgi import on_rsgi
 from heartbeat_core.cli import listen_text
 from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
+from heartbeat_monitor.serving import EmbeddedServers
 from heartbeat_receiver.app import create_app as create_receiver
+from heartbeat_receiver.rsgi import Receiver
 
 log = logging.getLogger("heartbeat_monitor")
-
-
-def serve(app: Any, host: str, port: int) -> BaseWSGIServer:
-    server = make_server(host, port, app, threaded=True)
-    threading.Thread(target=server.serve_forever, name=f"http-{port}", daemon=True).start()
-    return server
 
 
 def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tuple[Settings, str | None]:
@@ -73,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def start(
     args: argparse.Namespace, redis_server: RedisServer, data_dir: Path
-) -> tuple[list[BaseWSGIServer], Demo | None]:
+) -> tuple[EmbeddedServers, Demo | None]:
     """Both apps on their ports (and the demo), with what a newcomer needs to know printed."""
     settings, password = settings_for(args, redis_server.url, data_dir)
     assert settings.database_url
@@ -82,8 +79,12 @@ def start(
     r_host, r_port = settings.receiver_listen
     e_host, e_port = settings.exporter_listen
     exporter = create_exporter(settings)
+    receiver = Receiver(create_receiver(settings), settings)
+    servers = EmbeddedServers(
+        [(receiver, (r_host, r_port)), (on_rsgi(exporter, settings), (e_host, e_port))],
+        settings.client_timeout,
+    ).start()
     exporter.exporter.start()
-    servers = [serve(create_receiver(settings), r_host, r_port), serve(exporter, e_host, e_port)]
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"receiver     http://{r_host}:{r_port}/heartbeat", flush=True)
     print(f"status page  http://{e_host}:{e_port}/", flush=True)
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    servers: list[BaseWSGIServer] = []
+    servers = None
     demo = None
     try:
         servers, demo = start(args, redis_server, data_dir)
@@ -136,8 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if demo:
             demo.stop()
-        for server in servers:
-            server.shutdown()
+        if servers:
+            servers.stop()
         redis_server.stop()
         if temporary:
             shutil.rmtree(data_dir, ignore_errors=True)
