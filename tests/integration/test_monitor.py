@@ -155,13 +155,14 @@ def test_demo_writes_its_traffic_to_the_configured_tables(tmp_path: Path) -> Non
 def test_a_taken_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
+        listen = ["--receiver-listen", f"127.0.0.1:{port}", "--exporter-listen", f"127.0.0.1:{free_port()}"]
         result = subprocess.run(
-            [sys.executable, "-m", "heartbeat_monitor", "--data-dir", str(tmp_path / "data")]
-            + ["--receiver-listen", f"127.0.0.1:{port}", "--exporter-listen", f"127.0.0.1:{free_port()}"],
+            [sys.executable, "-m", "heartbeat_monitor", "--data-dir", str(tmp_path / "data"), *listen],
             capture_output=True,
             text=True,
             timeout=60,
             env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
         )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.splitlines()[0] == f"cannot start: 127.0.0.1:{port} is not free: Address already in use"
+    first = result.stderr.splitlines()[0]
+    assert first == f"cannot start: 127.0.0.1:{port} is not free: Address already in use"
