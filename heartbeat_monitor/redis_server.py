@@ -1,4 +1,4 @@
-"""A private redis-server in a temporary folder: for the all-in-one command and the tests."""
+"""A private redis-server in a temporary folder, for the all-in-one command (tests use harness)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ MAY_IMPORT = {
     "heartbeat_agent": set(),
     "heartbeat_monitor": {"heartbeat_core", "heartbeat_receiver", "exporter", "heartbeat_agent"},
     "benchmarks": set(PRODUCT) | {"harness"},
+    "harness": set(),  # the tests' and benchmarks' servers borrow nothing of the product
 }
 # one file by design: users vendor agent.py alone into their programs and PyInstaller builds,
 # and run it as a script or zipapp (tests/integration/test_agent.py); splitting it breaks that
