@@ -30,8 +30,8 @@ from exporter.wsgi import on_rsgi
 from heartbeat_core.cli import listen_text
 from heartbeat_core.config import ConfigError, Settings, load_settings
 from heartbeat_monitor.demo import Demo
+from heartbeat_monitor.embedded import EmbeddedServers
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
-from heartbeat_monitor.serving import EmbeddedServers
 from heartbeat_receiver.app import create_app as create_receiver
 from heartbeat_receiver.rsgi import Receiver
 
