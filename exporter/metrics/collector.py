@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from exporter.metrics.database_probe import DatabaseFamilies
 from exporter.metrics.pipeline_edges import PipelineFamilies
-from exporter.metrics.services import MonitorFamilies, ServiceFamilies
+from exporter.metrics.services import TypedFamilies, monitor_families, service_families
 from exporter.metrics.traffic_counts import TrafficFamilies
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.traffic import TrafficCounter
@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 class Group(Protocol):
     """Families about one thing, built from the scrape's one read of the store."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def families(self, reading: Reading) -> Iterable[Metric]: ...
 
@@ -95,7 +96,10 @@ def collector_for(
     poll_interval: float = 15.0,
 ) -> HeartbeatCollector:
     """The groups this exporter has: the database's and the traffic's only with a database."""
-    groups: list[Group] = [MonitorFamilies(types), ServiceFamilies(types)]
+    groups: list[Group] = [
+        TypedFamilies("monitor", monitor_families, types),
+        TypedFamilies("services", service_families, types),
+    ]
     if probe is not None:
         groups.append(DatabaseFamilies(probe))
     groups.append(PipelineFamilies(pipeline))

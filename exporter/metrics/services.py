@@ -8,7 +8,8 @@ service dying.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
@@ -30,24 +31,16 @@ def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return family
 
 
-class MonitorFamilies:
-    name = "monitor"
+@dataclass(frozen=True)
+class TypedFamilies:
+    """A group whose families need the service types alone (the monitor's, the services')."""
 
-    def __init__(self, types: ServiceTypes) -> None:
-        self.types = types
-
-    def families(self, reading: Reading) -> Iterator[Metric]:
-        return monitor_families(reading, self.types)
-
-
-class ServiceFamilies:
-    name = "services"
-
-    def __init__(self, types: ServiceTypes) -> None:
-        self.types = types
+    name: str
+    build: Callable[[Reading, ServiceTypes], Iterator[Metric]]
+    types: ServiceTypes
 
     def families(self, reading: Reading) -> Iterator[Metric]:
-        return service_families(reading, self.types)
+        return self.build(reading, self.types)
 
 
 def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.metrics.collector import HeartbeatCollector
-from exporter.metrics.services import MonitorFamilies
+from exporter.metrics.services import TypedFamilies, monitor_families
 from exporter.state.reader import Reading, StoreReader
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
@@ -52,7 +52,9 @@ def test_a_failing_group_costs_its_own_families_not_the_scrape(
 ) -> None:
     settings = from_mapping({"redis_url": redis_server.url})
     reader = StoreReader(make_store(settings), settings)
-    collector = HeartbeatCollector(reader, [Broken(), MonitorFamilies(settings.service_types)])
+    collector = HeartbeatCollector(
+        reader, [Broken(), TypedFamilies("monitor", monitor_families, settings.service_types)]
+    )
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
             families = {family.name: family for family in collector.collect()}
