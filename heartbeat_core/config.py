@@ -144,6 +144,18 @@ class Settings(BaseSettings):
         ge=1,
         description="fewer live services than this are never taken for a fleet-wide silence",
     )
+    silence_proven_after: float = key(
+        "exporter",
+        600.0,
+        ge=0,
+        description="only services first seen this long ago count towards a fleet-wide silence",
+    )
+    silence_max_seconds: float = key(
+        "exporter",
+        3600.0,
+        ge=1,
+        description="a fleet-wide silence ends after this long even if the quiet services never return",
+    )
     client_timeout: float = Field(
         5.0,
         ge=0.5,

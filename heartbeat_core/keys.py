@@ -9,6 +9,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:refused``     integer, heartbeats refused because the service cap was reached
 * ``{P}:seqs``        hash, service -> the record script's tracking of ``seq`` and ``instance``
 * ``{P}:progress``    hash, service -> its progress counters; ``{P}:progress_at`` when they changed
+* ``{P}:first``       hash, service -> receiver time of its first heartbeat (it has proved itself since)
 * ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
@@ -46,6 +47,7 @@ class KeySpace:
             self.seqs,
             self.progress,
             self.progress_at,
+            self.first,
         ) = self.records = [self.key(name) for name in RECORDS]
         self.receivers, self.maintenance, self.ingest, self.revoked = (
             self.key(name) for name in ("receivers", "maintenance", "ingest", "revoked")
@@ -65,4 +67,4 @@ class KeySpace:
 
 
 # the keys the record script writes, in the order it takes them
-RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at")
+RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at", "first")

@@ -13,9 +13,21 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from heartbeat_core.fields import INSTANCE, INTERVAL, KEPT, SCRIPTED, SEQ, STATUS, STOPPING, TIMESTAMP
+from heartbeat_core.fields import (
+    FIELDS,
+    INSTANCE,
+    INTERVAL,
+    KEPT,
+    SCRIPTED,
+    SEQ,
+    STATUS,
+    STOPPING,
+    TIMESTAMP,
+)
 
 OTHER = "other"
+UNKEPT = frozenset(field.name for field in FIELDS if not field.latest)
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # once per heartbeat: hot
 NOTHING: Mapping[str, Any] = MappingProxyType({})
 # the tab-separated layout before fields were declared, by position
 _LEGACY = (TIMESTAMP.name, INTERVAL.name, STATUS.name, SEQ.name, INSTANCE.name)
@@ -35,6 +47,7 @@ class ServiceRecord(NamedTuple):
     other_seen: float | None = None  # the last beat of the other instance it switched from
     progress: tuple[tuple[str, float], ...] = ()  # its progress counters, by name
     progress_at: float | None = None  # when they last changed (grew, or reset with a new instance)
+    first_seen: float | None = None  # receiver time of its first heartbeat (None: stored before kept)
 
     @property
     def sent_at(self) -> float | None:
@@ -70,8 +83,10 @@ class Beat(NamedTuple):
 
     def meta(self) -> str:
         """The record's hash value: the type, the address and the fields kept with the service."""
-        kept = {name: value for name, value in self.fields.items() if name in KEPT}
-        return json.dumps({"service_type": self.service_type, "address": self.address, **kept})
+        kept = self.fields
+        if not UNKEPT.isdisjoint(kept):
+            kept = {name: value for name, value in kept.items() if name in KEPT}
+        return _ENCODE({"service_type": self.service_type, "address": self.address, **kept})
 
     def script_fields(self) -> list[str]:
         """The fields the record script reads, as ``name, value`` pairs."""
@@ -145,6 +160,7 @@ def decode(
     meta: str | None,
     sequence: str | None = None,
     progress: tuple[str | None, str | None] = (None, None),
+    first_seen: str | None = None,
 ) -> ServiceRecord:
     """A record from its stored fields; damage reads as defaults, never as a failed scrape."""
     stored = _meta(meta)
@@ -165,4 +181,5 @@ def decode(
         *_sequence(sequence),
         _progress(progress[0]),
         _float(progress[1] or ""),
+        _float(first_seen or ""),
     )

@@ -9,7 +9,7 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 # last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local progress, progress_at = KEYS[6], KEYS[7]
+local progress, progress_at, first = KEYS[6], KEYS[7], KEYS[8]
 local cutoff, batch = ARGV[1], tonumber(ARGV[2])
 
 local function split(text)
@@ -54,6 +54,7 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', seqs, gone)
   redis.call('HDEL', progress, gone)
   redis.call('HDEL', progress_at, gone)
+  redis.call('HDEL', first, gone)
 end
 local results = {}
 -- each heartbeat: how many (name, value) pairs follow, then the pairs: read by name, not position
@@ -68,6 +69,7 @@ while i <= #ARGV do
     results[#results + 1] = -1
   else
     redis.call('ZADD', seen, 'GT', now, name)
+    redis.call('HSETNX', first, name, now)
     redis.call('HSET', info, name, beat.meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
     if beat.instance then track(name, now, tonumber(beat.seq), beat.instance) end
@@ -95,6 +97,7 @@ return {
   redis.call('HGETALL', KEYS[8]),
   redis.call('HGETALL', KEYS[9]),
   redis.call('HGETALL', KEYS[10]),
+  redis.call('HGETALL', KEYS[11]),
 }
 """
 

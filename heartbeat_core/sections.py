@@ -134,6 +134,7 @@ class IngestToken(_Section):
 
     token_hash: Sha256Hex
     prefixes: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    types: tuple[TypeName, ...] = ()  # the types its services may be; by default those its prefixes imply
     reserve: Annotated[int, Field(ge=0)] = 0
 
 

@@ -8,6 +8,7 @@ a declared one sent as ``null``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from heartbeat_core.checks import MAX_NAME
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import DEFAULT_LIMITS, FIELDS, SERVICE, SERVICE_NAME, TYPE, Limits
 from heartbeat_core.types import ServiceTypes
+
+DERIVED = re.compile(r"type-[^@]*@")  # the name the receiver derives for a beat without one
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,15 @@ def _identity(body: dict[str, Any], types: ServiceTypes, address: str, limits: L
     raw_name = body.get(field.name)
     if raw_name is None and declared is None:
         raise ApiError(400, "missing_field", "a heartbeat needs 'service' or 'type'")
-    service = field.check(raw_name, limits) if raw_name is not None else f"type-{declared}@{address}"
+    if raw_name is None:
+        service: str | None = f"type-{declared}@{address}"
+    else:
+        service = field.check(raw_name, limits)
+        if service is not None and DERIVED.match(service):
+            # a sender could otherwise keep a dead host's derived name alive
+            raise ApiError(
+                400, "invalid_field", f"'{field.name}' of the form type-…@address is the receiver's to derive"
+            )
     if service is None or len(service) > MAX_NAME:
         raise ApiError(400, "invalid_field", "the derived service name is too long")
     return service, types.classify(service, declared)

@@ -27,7 +27,7 @@ from heartbeat_core.store import CapacityExceeded, HeartbeatStore, accepted_coun
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.peer import client_address
 from heartbeat_receiver.heartbeat import parse
-from heartbeat_receiver.token import TokenGate, check_name
+from heartbeat_receiver.token import OPEN, TokenGate, allowed_types, check_name, check_type
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class Ingest:
         self.clock = clock
         self.max_body = max_body
         self.gate = TokenGate(tokens)
+        self.allowed_types = {token.token_hash: allowed_types(token, types) for token in (*tokens, OPEN)}
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         # names without a reserve may fill the cap only up to what the tokens' reserves leave
@@ -112,6 +113,7 @@ class Ingest:
         address = client_address(peer, forwarded, self.trusted_proxies)
         beat = parse(decode(body), self.types, address or "unknown", self.limits)
         check_name(token, beat.service)
+        check_type(self.allowed_types[token.token_hash], beat.service_type)
         cap = self.store.max_services if token.reserve else self.shared_cap
         return Beat(beat.service, beat.service_type, address, self.clock(), beat.fields, cap)
 

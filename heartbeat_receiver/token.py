@@ -1,7 +1,10 @@
-"""Ingest tokens: who may send heartbeats, and for which service names.
+"""Ingest tokens: who may send heartbeats, for which service names, and of which types.
 
 A token is looked up by its SHA-256 against every configured hash in constant time, so the
 time an answer takes tells nothing about a near miss; the configuration holds only hashes.
+A token bound to name prefixes is bound to types too: its ``types``, or else the types its
+prefixes imply, so that a ``backend-`` token cannot count a service of its own as a kafka broker
+(and hide that every real broker is down).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import hmac
 
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import IngestToken
+from heartbeat_core.types import ServiceTypes
 
 # what an open receiver (no tokens configured) allows: every name, no reserve
 OPEN = IngestToken(token_hash="0" * 64)
@@ -50,4 +54,22 @@ def check_name(token: IngestToken, name: str) -> None:
             403,
             "forbidden_name",
             f"this token may only send heartbeats for names starting with {', '.join(token.prefixes)}",
+        )
+
+
+def allowed_types(token: IngestToken, types: ServiceTypes) -> frozenset[str] | None:
+    """The types a token's services may be; None for any (a token bound to nothing)."""
+    if token.types:
+        return frozenset(token.types)
+    if token.prefixes:
+        return frozenset(types.by_prefix(prefix) for prefix in token.prefixes)
+    return None
+
+
+def check_type(allowed: frozenset[str] | None, service_type: str) -> None:
+    if allowed is not None and service_type not in allowed:
+        raise ApiError(
+            403,
+            "forbidden_type",
+            f"this token may only send heartbeats of type {', '.join(sorted(allowed))}, not {service_type}",
         )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from heartbeat_core.config import Settings
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import ServiceRecord
-from heartbeat_core.status import Conditions, ServiceView, late_after, service_views
+from heartbeat_core.status import Conditions, ServiceView, service_views
 from heartbeat_core.store import HeartbeatStore, Snapshot
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class StoreReader:
         self._since: float | None = None  # the spell this exporter sees now
         self._last: tuple[float, float] | None = None  # the last spell this exporter saw end
         self._silent_since: float | None = None
-        self._silent_fleet = 0
+        self._silent_fleet: frozenset[str] = frozenset()  # the proven services the spell began with
         self._outage = Outage(log, "cannot read the heartbeat store", "the heartbeat store can be read again")
         self._recent: Reading | None = None
         self._reading = threading.Lock()  # one read of the store at a time; the others share it
@@ -149,19 +149,33 @@ class StoreReader:
             log.warning("cannot record the blind spell in the store: %s", exc)
 
     def _silent(self, services: Sequence[ServiceRecord], now: float) -> bool:
-        """Most live services quiet together; the spell lasts until some of them beat again."""
-        types, factor = self.settings.service_types, self.settings.late_factor
+        """Most of the proven fleet quiet together: far likelier an ingest fault than a mass death.
+
+        Only services first seen ``silence_proven_after`` ago count, and quiet means silent past
+        the type's ``late_after`` (configuration's, not the interval a sender declares), so that
+        names a sender made up minutes ago cannot make a fleet. The spell lasts until enough of
+        its fleet beats again, or ``silence_max_seconds`` at most: the evidence ages out.
+        """
+        settings, types = self.settings, self.settings.service_types
         if self._silent_since is not None:
-            back = sum(1 for r in services if r.last_seen > self._silent_since)
-            if back < max(1, math.ceil((1 - self.settings.silence_fraction) * self._silent_fleet)):
+            back = sum(
+                1 for r in services if r.last_seen > self._silent_since and r.name in self._silent_fleet
+            )
+            needed = max(1, math.ceil((1 - settings.silence_fraction) * len(self._silent_fleet)))
+            if back < needed and now - self._silent_since <= settings.silence_max_seconds:
                 return True
             self._silent_since = None
-        live = [r for r in services if not r.stopping and now - r.last_seen <= types.timeout(r.service_type)]
-        quiet = sum(1 for r in live if now - r.last_seen > late_after(r, types.get(r.service_type), factor))
-        if len(live) >= self.settings.silence_min_services and quiet >= self.settings.silence_fraction * len(
-            live
-        ):
-            self._silent_since = max(r.last_seen for r in live)
-            self._silent_fleet = len(live)
+        fleet = [
+            r
+            for r in services
+            if not r.stopping
+            and r.first_seen is not None
+            and now - r.first_seen >= settings.silence_proven_after
+            and now - r.last_seen <= types.timeout(r.service_type)
+        ]
+        quiet = sum(1 for r in fleet if now - r.last_seen > types.get(r.service_type).late_after)
+        if len(fleet) >= settings.silence_min_services and quiet >= settings.silence_fraction * len(fleet):
+            self._silent_since = max(r.last_seen for r in fleet)
+            self._silent_fleet = frozenset(r.name for r in fleet)
             return True
         return False

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
+from heartbeat_core.sections import token_hash
 from heartbeat_core.store import HeartbeatStore
 from heartbeat_receiver.app import create_app
 from tests.support import FakeClock
@@ -173,6 +174,38 @@ def test_ingest_tokens_when_configured(redis_server: RedisServer, clock: FakeClo
     ok = post(http, {"service": "a"}, headers={"Authorization": f"Bearer {token}"})
     assert ok.status_code == 200
     assert http.get("/healthz").status_code == 200  # probes need no token
+
+
+def test_a_scoped_token_binds_types_as_well_as_names(redis_server: RedisServer, clock: FakeClock) -> None:
+    """The reproduction: a backend- token counted its own service as kafka, hiding a dead fleet."""
+    backend, typed = "backend-token-0123456789", "typed-token-01234567890"
+    tokens = [
+        {"token_hash": token_hash(backend), "prefixes": ["backend-"]},
+        {"token_hash": token_hash(typed), "prefixes": ["relay-"], "types": ["kafka", "redis"]},
+    ]
+    http, store = make_client(redis_server, clock, ingest_tokens=tokens)
+
+    def send(token: str, body: dict[str, Any]) -> Any:
+        return post(http, body, headers={"Authorization": f"Bearer {token}"})
+
+    refused = send(backend, {"service": "backend-fake", "type": "kafka"})
+    assert refused.status_code == 403 and refused.get_json()["error"] == "forbidden_type"
+    assert send(backend, {"service": "backend-1", "type": "backend"}).status_code == 200
+    assert send(backend, {"service": "backend-2"}).status_code == 200  # the type its name implies
+    assert send(typed, {"service": "relay-1", "type": "kafka"}).status_code == 200
+    assert send(typed, {"service": "relay-2", "type": "backend"}).status_code == 403
+    assert {(r.name, r.service_type) for r in store.snapshot().services} == {
+        ("backend-1", "backend"), ("backend-2", "backend"), ("relay-1", "kafka"),
+    }  # fmt: skip
+
+
+def test_a_derived_name_cannot_be_sent_as_a_name(client: tuple[FlaskClient, HeartbeatStore]) -> None:
+    """Else a sender could keep a dead host's derived name (type-4@10.0.0.7) alive."""
+    http, store = client
+    answer = post(http, {"service": "type-4@10.0.0.8"})
+    assert answer.status_code == 400 and "'service'" in answer.get_json()["message"]
+    assert post(http, {"type": 4}).status_code == 200
+    assert [r.name for r in store.snapshot().services] == ["type-4@10.0.0.7"]
 
 
 def test_redis_outage_is_a_503_and_the_receiver_recovers_by_itself(

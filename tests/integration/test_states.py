@@ -160,10 +160,19 @@ def test_a_blind_spell_longer_than_a_timeout_then_a_service_that_never_returns(m
     assert monitor.state("redis-1") == "down"
 
 
+def proven(monitor: Monitor, names: list[str], **fields: Any) -> None:
+    """Services that have beaten every 10 s since long enough ago to count as a fleet."""
+    for _ in range(61):  # 610 s: past silence_proven_after (600 s)
+        for name in names:
+            monitor.beat(name, **fields)
+        monitor.clock.advance(10)
+    for name in names:
+        monitor.beat(name, **fields)
+
+
 def test_fleet_wide_silence_is_blind_not_down(monitor: Monitor) -> None:
-    for i in range(6):
-        monitor.beat(f"redis-{i}", interval=10)
-    monitor.clock.advance(16)  # every one of them missed a beat together: the ingest path broke
+    proven(monitor, [f"redis-{i}" for i in range(6)], interval=10)
+    monitor.clock.advance(46)  # every one of them silent past the type's late_after (45 s): ingest broke
     samples = monitor.metrics()
     assert samples[("heartbeat_ingest_up", ())] == 0 and samples[("heartbeat_receivers", ())] >= 1
     monitor.clock.advance(120)
@@ -172,6 +181,42 @@ def test_fleet_wide_silence_is_blind_not_down(monitor: Monitor) -> None:
         monitor.beat(f"redis-{i}", interval=10)
     assert monitor.metrics()[("heartbeat_ingest_up", ())] == 1
     assert (monitor.state("redis-0"), monitor.state("redis-5")) == ("up", "unknown")
+
+
+def test_names_a_sender_just_made_up_cannot_blind_the_monitor(monitor: Monitor) -> None:
+    """The reproduction: 25 new names with interval 1 from one sender, then quiet together."""
+    real = [f"redis-{i}" for i in range(6)]
+    proven(monitor, real, interval=10)
+    for i in range(25):
+        monitor.beat(f"redis-fake-{i}", interval=1)
+    for _ in range(7):  # the fakes go quiet, past their timeout; the real fleet beats on
+        monitor.clock.advance(10)
+        for name in real:
+            monitor.beat(name, interval=10)
+        assert monitor.metrics()[("heartbeat_ingest_up", ())] == 1
+    assert monitor.state("redis-0") == "up" and monitor.state("redis-fake-0") == "down"
+
+
+def test_a_silence_that_never_ends_ages_out_without_a_restart(monitor: Monitor) -> None:
+    """Names that did prove themselves, then went quiet for good: blind for an hour at most."""
+    real, fakes = [f"redis-{i}" for i in range(2)], [f"redis-fake-{i}" for i in range(25)]
+    proven(monitor, real + fakes, interval=10)
+    for _ in range(5):
+        monitor.clock.advance(10)
+        for name in real:
+            monitor.beat(name, interval=10)
+    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 0  # 25 of 27 quiet: taken for a fault
+    for _ in range(366):  # an hour on, the real two beating all along
+        monitor.clock.advance(10)
+        for name in real:
+            monitor.beat(name, interval=10)
+    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 1
+    assert monitor.state("redis-fake-0") == "unknown"  # a timeout's grace after any blind spell
+    for _ in range(7):
+        monitor.clock.advance(10)
+        for name in real:
+            monitor.beat(name, interval=10)
+    assert monitor.state("redis-0") == "up" and monitor.state("redis-fake-0") == "down"
 
 
 def test_one_service_going_quiet_is_not_a_fleet_silence(monitor: Monitor) -> None:

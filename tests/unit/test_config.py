@@ -142,6 +142,8 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "receiver_ttl": ("30", lambda s: s.receiver_ttl == 30),
     "silence_fraction": ("0.5", lambda s: s.silence_fraction == 0.5),
     "silence_min_services": ("9", lambda s: s.silence_min_services == 9),
+    "silence_proven_after": ("60", lambda s: s.silence_proven_after == 60),
+    "silence_max_seconds": ("120", lambda s: s.silence_max_seconds == 120),
     "workers": ("3", lambda s: s.workers == 3),
     "threads": ("9", lambda s: s.threads == 9),
 }
