@@ -1,7 +1,7 @@
 """Redis for the tests and benchmarks: one server, or a cluster of three, on loopback.
 
-The all-in-one command starts its own private Redis (``heartbeat_monitor``); the tests never
-borrow the product's code to get a server.
+The all-in-one command starts a private Redis of its own; the tests never borrow the product's
+code to get a server.
 """
 
 from __future__ import annotations

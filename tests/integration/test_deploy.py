@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema_rs
 import pytest
 import sqlalchemy as sa
+import tomllib
 import yaml
 
 from exporter.sql.schema import EXPORTER_ROLE
@@ -146,11 +147,6 @@ def test_the_init_scripts_make_tables_the_exporter_counts_as_its_read_only_role(
 def test_dockerfile_runs_as_an_unprivileged_user() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "\nUSER heartbeat" in text and "EXPOSE 26002 26003" in text
-    for package in (
-        "heartbeat_core",
-        "heartbeat_receiver",
-        "exporter",
-        "heartbeat_agent",
-        "heartbeat_monitor",
-    ):
-        assert f"COPY {package} " in text
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    for package in packages["include"]:  # every package the distribution installs
+        assert f"COPY {package.rstrip('*')} " in text

@@ -23,6 +23,8 @@ from harness.servers import wait_until
 from heartbeat_core.sections import DEFAULT_TABLES
 from tests.support import parse_samples
 
+COMMAND = str(Path(sys.executable).with_name("heartbeat-monitor"))  # the console script, as installed
+
 
 @dataclass
 class Monitor:
@@ -56,9 +58,7 @@ def launch(tmp_path: Path, *extra: str) -> Iterator[Monitor]:
     receiver, exporter = free_port(), free_port()
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "heartbeat_monitor",
+            COMMAND,
             "--demo",
             "--data-dir",
             str(tmp_path / "data"),
@@ -157,7 +157,7 @@ def test_a_taken_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         listen = ["--receiver-listen", f"127.0.0.1:{port}", "--exporter-listen", f"127.0.0.1:{free_port()}"]
         result = subprocess.run(
-            [sys.executable, "-m", "heartbeat_monitor", "--data-dir", str(tmp_path / "data"), *listen],
+            [COMMAND, "--data-dir", str(tmp_path / "data"), *listen],
             capture_output=True,
             text=True,
             timeout=60,
