@@ -20,6 +20,8 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
+from heartbeat_core.web.serving import ensure_free
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,7 @@ class EmbeddedServers:
     def start(self, timeout: float = 15.0) -> EmbeddedServers:
         """Raises OSError when a server cannot listen (its port is taken, say)."""
         for _, address in self.apps:
-            _bindable(address)  # a taken port fails here, in one line, before any server starts
+            ensure_free(address)  # a taken port fails here, in one line, before any server starts
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not all(_listening(address) for _, address in self.apps):
@@ -77,15 +79,6 @@ class EmbeddedServers:
             for app, (host, port) in self.apps
         ]
         await asyncio.gather(*(server.serve() for server in self._servers))
-
-
-def _bindable(address: tuple[str, int]) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise OSError(f"{address[0]}:{address[1]} is not free: {exc.strerror}") from None
 
 
 def _listening(address: tuple[str, int]) -> bool:

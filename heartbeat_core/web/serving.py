@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,18 @@ def export_flags(config: str | None, flags: Mapping[str, Any]) -> None:
             os.environ[f"HEARTBEAT_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
 
 
+def ensure_free(address: tuple[str, int]) -> None:
+    """OSError, in one line, when anything listens on ``address``: binding without SO_REUSEPORT
+    fails even where another Granian shares the port."""
+    host, port = address
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OSError(f"{host}:{port} is not free: {exc.strerror}") from None
+
+
 def serve(
     factory: str,
     listen: tuple[str, int],
@@ -46,6 +59,12 @@ def serve(
     WSGI app on Granian's blocking threads. A client that takes longer than ``client_timeout``
     seconds to send its headers is cut off.
     """
+    try:
+        ensure_free(listen)
+    except OSError as exc:
+        # Granian's workers share a port (SO_REUSEPORT): a second server on it would start
+        # silently and take half the traffic; and a port taken otherwise ends in a long backtrace
+        raise SystemExit(f"cannot start: {exc}") from None
     host, port = listen
     Granian(
         factory,

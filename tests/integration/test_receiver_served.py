@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -109,3 +112,19 @@ def test_a_receiver_started_while_redis_is_down_serves_once_it_is_back(own_redis
             assert json.load(response)["service"] == "early"
     store = make_store(from_mapping({"redis_url": own_redis.url}))
     assert [s.name for s in store.snapshot().services] == ["early"]
+
+
+@pytest.mark.parametrize("command", ["heartbeat_receiver", "exporter"])
+def test_a_second_server_on_a_taken_port_stops_with_one_line(
+    command: str, receiver: int, redis_server: RedisServer
+) -> None:
+    """Granian's workers share a port: a second receiver there used to start and take half the beats."""
+    result = subprocess.run(
+        [sys.executable, "-m", command, "--listen", f"127.0.0.1:{receiver}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HEARTBEAT_REDIS_URL": redis_server.url},
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"cannot start: 127.0.0.1:{receiver} is not free: Address already in use"
