@@ -18,15 +18,26 @@ if [ "$mode" = test ]; then
   # a CJK font, so that the status page's Chinese service names render (test_status_page checks)
   [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need+=(fonts-wqy-microhei)
 fi
-if [ ${#need[@]} -gt 0 ]; then
+# a package can be installed with its command off PATH: only what dpkg lacks is installed, and
+# only the daemons of packages installed by this run are stopped (a Redis or PostgreSQL that ran
+# before is the user's, and stays running)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+fresh=()
+for package in ${need[@]+"${need[@]}"}; do
+  installed "$package" || fresh+=("$package")
+done
+if [ ${#fresh[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "installing Debian packages: ${need[*]}" >&2
+  echo "installing Debian packages: ${fresh[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${fresh[@]}" >/dev/null
   # the Debian packages start their own daemons; the project starts private ones instead
-  for service in redis-server prometheus prometheus-alertmanager postgresql; do
-    $sudo service "$service" stop >/dev/null 2>&1 || true
+  for package in "${fresh[@]}"; do
+    case "$package" in
+      redis-server | prometheus | prometheus-alertmanager | postgresql)
+        $sudo service "$package" stop >/dev/null 2>&1 || true ;;
+    esac
   done
 fi
 
