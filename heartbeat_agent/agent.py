@@ -10,7 +10,7 @@ program (or a PyInstaller build) and used as ``from agent import HeartbeatSender
     sender.stop()  # says goodbye: the monitor shows the service paused, not down
     print(sender.stats())
 
-Every beat carries ``interval``, ``seq`` (up by one per beat, from 0 at each start),
+Python 3.8 or newer. Every beat carries ``interval``, ``seq`` (up by one per beat, from 0 at each start),
 ``instance`` (unique per sender) and ``timestamp`` (this host's clock); the payload's own
 fields win over them.
 """
@@ -23,6 +23,7 @@ import http.client
 import json
 import logging
 import random
+import signal
 import socket
 import sys
 import threading
@@ -30,14 +31,15 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["DEFAULT_URL", "HeartbeatSender", "backoff_delay", "main", "next_due"]
 
 DEFAULT_URL = "http://127.0.0.1:26002/heartbeat"
 USER_AGENT = "heartbeat-agent/0.1"
 
-Payload = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+if TYPE_CHECKING:  # annotations alone name it, so Python 3.8 and 3.9 never evaluate the union
+    Payload = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
 log = logging.getLogger("heartbeat_agent")
 
@@ -367,6 +369,10 @@ def build_payload(service: str | None, type_: str | None, data: str | None) -> d
     return payload
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="heartbeat-agent", description="Send heartbeats to a receiver.")
     parser.add_argument("--url", action="append", help=f"receiver URL, repeatable (default {DEFAULT_URL})")
@@ -402,11 +408,16 @@ def main(argv: list[str] | None = None) -> int:
         ok = sender.send_once()
         print(json.dumps(sender.stats()), flush=True)
         return 0 if ok else 1
+    # systemctl stop, docker stop and kill send SIGTERM: stopped on purpose, like Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         sender.run_foreground(args.count)
     except KeyboardInterrupt:
         sender.send_goodbye()  # stopped on purpose: paused, not down
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, before)
         sender.stop(goodbye=False)
         print(json.dumps(sender.stats()), flush=True)
     if args.count is not None:

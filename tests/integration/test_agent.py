@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import shutil
@@ -374,6 +375,41 @@ def test_stop_says_goodbye_and_the_service_is_paused(
     assert records["leaving"].stopping and records["leaving"].received == 2
     assert not records["crashing"].stopping and records["crashing"].received == 1
     assert records["leaving"].interval == 60
+
+
+def test_sigterm_stops_the_cli_with_a_goodbye(live_receiver: LiveServer, redis_server: RedisServer) -> None:
+    """systemctl stop sends SIGTERM: a service stopped on purpose is paused, never a page."""
+    store = make_store(from_mapping({"redis_url": redis_server.url}))
+    flags = ["--url", live_receiver.url("/heartbeat"), "--service", "daemon-1", "--interval", "0.2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "heartbeat_agent", *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: any(r.name == "daemon-1" for r in store.snapshot().services), timeout=10)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        process.kill()
+    (record,) = [r for r in store.snapshot().services if r.name == "daemon-1"]
+    assert record.stopping
+
+
+def test_python_3_8_can_import_the_vendored_agent() -> None:
+    """The seed's client is a PyInstaller build, often of an old Python: nothing 3.10-only may run
+    at import time (annotations are strings; the syntax is checked against 3.8's grammar)."""
+    source = Path(agent_module.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 8))
+    evaluated = [
+        node
+        for statement in tree.body
+        if not (isinstance(statement, ast.If) and ast.unparse(statement.test) == "TYPE_CHECKING")
+        and not isinstance(statement, (ast.FunctionDef, ast.ClassDef, ast.AnnAssign))
+        for node in ast.walk(statement)
+        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr)) or isinstance(node, ast.Subscript)
+    ]
+    assert not [ast.unparse(node) for node in evaluated]
 
 
 def test_cli_goodbye(live_receiver: LiveServer, redis_server: RedisServer) -> None:
