@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -51,9 +52,22 @@ def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tu
         flags["database_url"] = f"sqlite:///{data_dir / 'pipeline.db'}"
     password = None
     if not settings.users:
-        password = secrets.token_urlsafe(12)
+        # the user's own scripts log in with a password they know; otherwise one for this run
+        password = (
+            args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        )
+        if len(password) < 8:
+            raise ConfigError("the admin password needs at least 8 characters")
         flags["users"] = {"admin": {"password_hash": generate_password_hash(password), "role": "admin"}}
     return load_settings(args.config, flags=flags), password
+
+
+def admin_password(args: argparse.Namespace) -> str:
+    """The one the user gave (their own scripts log in with it), else one for this run."""
+    given = args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD")
+    if given is not None and len(given) < 8:
+        raise ConfigError("the admin password needs at least 8 characters")
+    return given or secrets.token_urlsafe(12)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--receiver-listen", help=f"host:port (default {listen_text('receiver_listen')})")
     parser.add_argument("--exporter-listen", help=f"host:port (default {listen_text('exporter_listen')})")
     parser.add_argument("--demo", action="store_true", help="also run simulated services and traffic")
+    parser.add_argument(
+        "--admin-password",
+        help="the admin login's password when the configuration has no users "
+        "(default: $HEARTBEAT_ADMIN_PASSWORD, else one generated for this run)",
+    )
     return parser
 
 
@@ -92,7 +111,9 @@ def start(
     print(f"redis        {redis_server.shown_url} (private, password generated for this run)", flush=True)
     print(f"database     {database}", flush=True)
     if password:
-        print(f"login        admin / {password}  (generated for this run)", flush=True)
+        given = args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD")
+        shown = "(the password given)" if given else f"{password}  (generated for this run)"
+        print(f"login        admin / {shown}", flush=True)
     demo = None
     if args.demo:
         demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine, settings.tables)

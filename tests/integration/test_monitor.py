@@ -9,10 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -166,3 +168,33 @@ def test_a_taken_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     first = result.stderr.splitlines()[0]
     assert first == f"cannot start: 127.0.0.1:{port} is not free: Address already in use"
+
+
+def test_the_seeds_status_script_runs_with_only_its_port_changed(tmp_path: Path) -> None:
+    """The user's own script (seed 000) and agent (seed 003), as written, against the all-in-one."""
+    config = tmp_path / "old-server.yaml"
+    config.write_text("type_codes: {4: backend}\n")  # what the old server called type 4
+    with launch(tmp_path, "--config", str(config), "--admin-password", "admin123") as monitor:
+        assert "login        admin / (the password given)" in "".join(monitor.output)
+        beat = urllib.request.Request(
+            f"http://127.0.0.1:{monitor.receiver}/heartbeat",
+            data=b'{"type": 4}',
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(beat, timeout=5).close()
+        base = f"http://127.0.0.1:{monitor.exporter}"  # the seed's http://localhost:8000
+
+        def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
+            headers = {
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            }
+            request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers)
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.load(response)
+
+        token = post("/auth/login", {"username": "admin", "password": "admin123"})["access_token"]
+        now = int(time.time())
+        status = post("/heartbeat/status", {"start_time": now - 86400, "end_time": now}, token)
+        assert "type-4@127.0.0.1" in [s["service"] for s in status["service_status"]["backend"]]
+        assert set(status["traffic_status"]) >= {"data_collection_to_kafka", "backend_to_frontend"}
