@@ -15,17 +15,7 @@ from flask import Flask, Response
 
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import MetricsAuth
-
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
-    "Referrer-Policy": "no-referrer",
-}
+from heartbeat_core.web.headers import HEADERS
 
 
 def register(app: Flask) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from heartbeat_core.errors import ApiError
+from heartbeat_core.web.headers import HEADERS
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -61,8 +63,14 @@ def too_slow(seconds: float) -> ApiError:
 
 
 def error_response(proto: Any, exc: ApiError) -> None:
-    headers = [("content-type", "application/json"), *exc.headers().items()]
+    """An answer the bridge gives itself (the app never saw the request), headers and all."""
+    headers = [("content-type", "application/json"), *exc.headers().items(), *HEADERS.items()]
     proto.response_bytes(exc.status, headers, exc.body())
+
+
+# a host name or an address, with a port: anything else in Host (a path, spaces, a broken IPv6
+# literal) would go into the app's URLs, its redirects, or fail parsing with a 500
+HOST = re.compile(r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 async def within(seconds: float, awaitable: Awaitable[T]) -> T:
@@ -132,12 +140,15 @@ class WsgiOnRsgi:
             return error_response(proto, too_slow(self.client_timeout))
         if body is None:
             return error_response(proto, ApiError(413, "request_entity_too_large", "the body is too large"))
+        host = headers.get("host") or "localhost"
+        if not HOST.fullmatch(host):
+            return error_response(proto, ApiError(400, "invalid_host", "the Host header is no host name"))
         environ = EnvironBuilder(
             method=scope.method,
             path=scope.path,
             query_string=scope.query_string,
             headers=[(k, v) for k, v in scope.headers.items() if k not in ("content-length", "host")],
-            base_url=f"{scope.scheme}://{headers.get('host') or 'localhost'}",
+            base_url=f"{scope.scheme}://{host}",
             data=body,
             environ_base={
                 "REMOTE_ADDR": host_of(scope.client),

@@ -53,3 +53,32 @@ def test_slow_clients_delay_no_scrape_and_are_cut_off(redis_server: RedisServer,
         for sock in stalled:  # past client_timeout, each has an answer or a closed connection
             answer = sock.recv(4096)
             assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer
+
+
+def raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data
+
+
+@pytest.mark.parametrize("host", [b"[::1", b"evil.example/admin", b"a b", b"example.com:80:80"])
+def test_a_malformed_host_is_a_400_never_a_500(exporter: int, host: bytes) -> None:
+    answer = raw(exporter, b"GET /maintenance HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b'"invalid_host"' in body
+    assert b"content-security-policy" in head.lower() and host not in body
+
+
+def test_the_bridges_own_answers_carry_the_security_headers(exporter: int) -> None:
+    answer = raw(
+        exporter,
+        b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100000\r\nConnection: close\r\n\r\n",
+    )
+    head = answer.partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 413")
+    for name in (b"content-security-policy", b"x-content-type-options", b"referrer-policy"):
+        assert name in head
