@@ -99,9 +99,12 @@ def _status(value: Any, _: Limits) -> str | None:
     return value if value in STATUSES and value != OK else None
 
 
+MAX_SEQ = 2**53 - 1  # the largest integer Redis' Lua (doubles) and JSON readers keep exactly
+
+
 def _seq(value: Any, _: Limits) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise invalid("seq", "must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise invalid("seq", f"must be an integer from 0 to {MAX_SEQ}")
     return value
 
 
@@ -177,7 +180,7 @@ STATUS: Field[str] = Field(
 SEQ: Field[int] = Field(
     "seq",
     "Goes up by one per beat, from 0 at each process start (lost beats)",
-    {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "example": 41},
+    {"type": "integer", "minimum": 0, "maximum": MAX_SEQ, "example": 41},
     _seq,
     int_or_none,
     script=str,

@@ -26,7 +26,9 @@ local function split(text)
 end
 
 -- instance, seq, lost, restarts, other instance, its last beat, backwards steps, this one's last beat
-local function track(name, now, seq, instance)
+-- (integers written with %.0f: Lua's own tostring writes 1e+14 and keeps 14 digits)
+local function track(name, now, seq_text, instance)
+  local seq = tonumber(seq_text)
   local f = {'', '', '0', '0', '', '', '0', ''}
   local raw = redis.call('HGET', seqs, name)
   if raw then f = split(raw) end
@@ -42,8 +44,9 @@ local function track(name, now, seq, instance)
     if instance ~= other then restarts = restarts + 1 end  -- not the other copy coming round again
     other, other_seen = f[1], f[8]
   end
-  redis.call('HSET', seqs, name, table.concat({instance, seq and tostring(seq) or '', lost, restarts,
-    other, other_seen, backwards, now}, '\t'))
+  local function int(n) return string.format('%.0f', n) end
+  redis.call('HSET', seqs, name, table.concat({instance, seq_text or '', int(lost), int(restarts),
+    other, other_seen, int(backwards), now}, '\t'))
 end
 
 local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
@@ -72,7 +75,7 @@ while i <= #ARGV do
     redis.call('HSETNX', first, name, now)
     redis.call('HSET', info, name, beat.meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
-    if beat.instance then track(name, now, tonumber(beat.seq), beat.instance) end
+    if beat.instance then track(name, now, beat.seq, beat.instance) end
     if beat.progress and redis.call('HGET', progress, name) ~= beat.progress then
       redis.call('HSET', progress, name, beat.progress)  -- a counter grew (or reset): progress now
       redis.call('HSET', progress_at, name, now)

@@ -110,3 +110,13 @@ def test_a_bad_seq_is_a_400(apps: tuple[Flask, Flask], seq: Any) -> None:
         "/heartbeat", json={"service": "kafka-1", "instance": "a", "seq": seq}
     )
     assert response.status_code == 400 and "seq" in response.get_json()["message"]
+
+
+def test_large_sequence_numbers_are_counted_exactly(apps: tuple[Flask, Flask], clock: FakeClock) -> None:
+    """Lua wrote 10**14 + 1 as 1e+14 (14 digits): every gap after it came out wrong."""
+    receiver, exporter = apps
+    base = 10**15
+    send(receiver, clock, *({"instance": "a", "seq": base + n} for n in (1, 2, 5, 6, 10)))
+    assert metric(exporter, "heartbeat_lost_total") == 5  # 3, 4, 7, 8, 9
+    too_large = receiver.test_client().post("/heartbeat", json={"service": "kafka-1", "seq": 2**53})
+    assert too_large.status_code == 400 and "'seq'" in too_large.get_json()["message"]
