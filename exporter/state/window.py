@@ -46,13 +46,26 @@ class WindowCounts:
     from_rollup: dict[str, bool] = field(default_factory=dict)
 
 
-def _bounds(spec: TableSpec, start: float, end: float) -> tuple[Any, Any]:
+def _bounds(spec: TableSpec, start: float, end: float, dialect: str) -> tuple[Any, Any]:
     if spec.time_kind == "unix":
         return start, end
-    return (
-        dt.datetime.fromtimestamp(start, dt.timezone.utc),
-        dt.datetime.fromtimestamp(end, dt.timezone.utc),
-    )
+    lo, hi = (dt.datetime.fromtimestamp(t, dt.timezone.utc) for t in (start, end))
+    if dialect != "sqlite":
+        return lo, hi
+    return sa.literal(_sqlite_text(lo), sa.String()), sa.literal(_sqlite_text(hi), sa.String())
+
+
+def _sqlite_text(when: dt.datetime) -> str:
+    """A bound that compares right, as text, with both ways SQLite keeps a time.
+
+    SQLite has no time type: a column holds ``YYYY-MM-DD HH:MM:SS`` (``CURRENT_TIMESTAMP``,
+    the all-in-one's rows) or that with ``.ffffff`` (SQLAlchemy's), and compares them as strings.
+    A bound written with a fraction of zeros (``…:00.000000``) sorts *after* a row at ``…:00``, so
+    that row was counted by a window's SQL end and by the rollup's first minute alike. On a whole
+    second the bound has no fraction, which sorts right against both forms.
+    """
+    text = when.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{when.microsecond:06d}" if when.microsecond else text
 
 
 def _key(values: Any) -> Key:
@@ -75,7 +88,7 @@ class WindowCounter:
             return Counter()
         t = make_table(spec)
         time_col = t.c[spec.time_column]
-        lo, hi = _bounds(spec, start, end)
+        lo, hi = _bounds(spec, start, end, self.engine.dialect.name)
         keys = [t.c[c] for c in spec.ip_columns]
         query = sa.select(*keys, sa.func.count()).where(time_col >= lo, time_col < hi)
         if keys:

@@ -227,3 +227,45 @@ def test_a_key_with_a_tab_or_a_newline_cannot_corrupt_its_bucket(redis_server: R
     counts, expired = rollup.counts("access_logs", START, START + 60, START + 120)
     assert expired == []
     assert counts == {("10.0.1.2", "evil 10.0.2.9 7"): 3, ("10.0.1.3", "10.0.2.9"): 5}
+
+
+def test_sqlite_text_times_are_exact_at_minute_edges(sqlite_url: str, redis_server: RedisServer) -> None:
+    """Rows as SQLite's CURRENT_TIMESTAMP writes them (``YYYY-MM-DD HH:MM:SS``), one every second:
+    a window from the rollup and SQL, and one from SQL alone, count each row once."""
+    clock = FakeClock(START)
+    engine = make_engine(sqlite_url, timeout=10)
+    create_schema(engine)
+    client = redis.Redis.from_url(redis_server.url)
+    rollup = Rollup(KeySpace(client, "sqlite-text"), retention=86400, minute_retention=7200, lease_seconds=60)
+    traffic = TrafficCounter(
+        engine, DEFAULT_TABLES, settle_seconds=30, max_keys=1000, timeout=30, clock=clock
+    )
+    worker = Worker(NoProbe(), traffic, 15, clock=clock, rollup=rollup)  # type: ignore[arg-type]
+    worker.cycle()  # counting, and the rollup's cover, start here
+    insert_row = sa.text(
+        "INSERT INTO access_logs (server_addr, remote_addr, created_at) VALUES ('10.0.1.2', '10.0.2.9', :at)"
+    )
+    seconds = range(0, 600)
+    for second in seconds:
+        with engine.begin() as conn:
+            at = dt.datetime.fromtimestamp(START + second, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            conn.execute(insert_row, {"at": at})
+        if second % 15 == 14:
+            clock.now = START + second + 1
+            worker.cycle()
+    clock.advance(60)
+    worker.cycle()
+
+    def total(counter: WindowCounter, start: float, end: float) -> int:
+        window = counter.counts(start, end, 1000, clock.now)
+        assert window.error is None
+        return sum(row["count"] for row in window.traffic["backend_to_frontend"])
+
+    for start, end in [
+        (START + 150.5, START + 300),
+        (START + 120, START + 480),
+        (START + 179, START + 421.5),
+    ]:
+        expected = sum(1 for s in seconds if start <= START + s < end)
+        assert total(WindowCounter(engine, DEFAULT_TABLES), start, end) == expected, (start, end)
+        assert total(WindowCounter(engine, DEFAULT_TABLES, rollup), start, end) == expected, (start, end)
