@@ -60,6 +60,8 @@ def settings_from(args: argparse.Namespace, flags: dict[str, Any]) -> Settings:
         for line in lines:
             print(f"  {line}", file=sys.stderr)
         raise SystemExit(1 if args.check_config else 2) from None
+    for warning in settings.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     if args.check_config:
         print("configuration is valid")
         raise SystemExit(0)

@@ -210,6 +210,18 @@ class Settings(BaseSettings):
     def pipeline(self) -> Topology:
         return Topology(self.topology)
 
+    def warnings(self) -> list[str]:
+        """What is valid but likely wrong: said by ``--check-config`` and at every start."""
+        found = []
+        for service_type in self.service_types.all:
+            if service_type.timeout <= self.receiver_ttl:
+                found.append(
+                    f"type {service_type.name}: its timeout ({service_type.timeout:g} s) is not longer than "
+                    f"receiver_ttl ({self.receiver_ttl:g} s), so its services can go down before a dead "
+                    "receiver is noticed; raise the timeout or lower receiver_ttl"
+                )
+        return found
+
     @cached_property
     def service_types(self) -> ServiceTypes:
         """The default types with the file's overrides and additions; ``other`` stays last."""

@@ -75,6 +75,18 @@ def test_check_config_exits_0_for_a_valid_configuration(tmp_path: Path) -> None:
         assert "configuration is valid" in result.stdout
 
 
+def test_check_config_warns_of_a_timeout_shorter_than_the_receivers_ttl(tmp_path: Path) -> None:
+    """A dead receiver is noticed after receiver_ttl: a type that times out sooner goes down first."""
+    config = tmp_path / "risky.yaml"
+    config.write_text("types: {redis: {timeout: 20}}\nreceiver_ttl: 30\n")
+    result = run("exporter", "--config", str(config), "--check-config")
+    assert result.returncode == 0 and "configuration is valid" in result.stdout
+    assert "warning: type redis: its timeout (20 s) is not longer than receiver_ttl (30 s)" in result.stderr
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("types: {redis: {timeout: 90}}\n")
+    assert "warning" not in run("exporter", "--config", str(fine), "--check-config").stderr
+
+
 def test_check_config_exits_1_with_every_error_listed(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("types: {redis: {timeout: 0}}\nmax_services: none\ncolour: blue\n")
