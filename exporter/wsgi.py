@@ -35,4 +35,5 @@ def on_rsgi(flask: Flask, settings: Settings) -> WsgiOnRsgi:
         threads=settings.threads,
         client_timeout=settings.client_timeout,
         max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
+        own_threads=frozenset({"/metrics", "/healthz"}),  # status calls never hold up a scrape
     )

@@ -50,11 +50,14 @@ class StateHistory:
         self._seen.update(changes)  # only once written: a failed write is tried again
         return written
 
-    def changes(self, start: float, end: float) -> list[Change]:
-        """Every change in ``[start, end]``, oldest first."""
+    def changes(self, start: float, end: float, limit: int, offset: int = 0) -> tuple[list[Change], bool]:
+        """``limit`` changes in ``[start, end]`` from the ``offset``-th on, oldest first; and
+        whether more follow. (Pages by position, not by time: one read of the store writes all
+        its changes under one time, so a page boundary by time could split them forever.)"""
         found = []
-        for raw in self.space.client.zrangebyscore(self.space.history, start, end):
+        raws = self.space.client.zrangebyscore(self.space.history, start, end, start=offset, num=limit + 1)
+        for raw in raws[:limit]:
             text = raw.decode() if isinstance(raw, bytes) else str(raw)
             name, when, before, after = text.rsplit("\t", 3)
             found.append(Change(name, float(when), before, after))
-        return found
+        return found, len(raws) > limit

@@ -12,6 +12,11 @@ const WORST = ["down", "unknown", "late", "paused", "up"];  // a node takes the 
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 let timer = null, live = false, stream = null, lastData = null;
+// the state history is fetched at most once a minute (or when the window changes), a page at a time;
+// the refreshes in between, one per event, reuse it
+const HISTORY_EVERY = 60000;
+let history = {at: 0, span: 0, changes: Object.create(null), states: Object.create(null)};
+const own = (object, key) => (Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined);
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -56,17 +61,56 @@ function logout(message) {
   $("login-error").textContent = message || "";
 }
 
+function statesOf(data) {
+  const states = Object.create(null);
+  Object.values(data.service_status).filter(Array.isArray).flat().forEach((s) => { states[s.service] = stateOf(s); });
+  return states;
+}
+
+// between two fetches of the history, the states each refresh brings extend it, at the time the
+// exporter read them (its clock: last seen + age); the next fetch has the exact times
+function follow(data) {
+  Object.values(data.service_status).filter(Array.isArray).flat().forEach((s) => {
+    const list = own(history.changes, s.service) || [];
+    const last = list.length ? list[list.length - 1].to : own(history.states, s.service);
+    const state = stateOf(s), at = s.last_seen + s.age_seconds;
+    if (last !== undefined && last !== state) history.changes[s.service] = list.concat([{time: at, from: last, to: state}]);
+  });
+}
+
+// one status call; null once logged out
+async function status(body) {
+  const res = await fetch("/heartbeat/status", {method: "POST",
+    headers: authorized({"Content-Type": "application/json"}), body: JSON.stringify(body)});
+  if (res.status === 401) { logout("Your session has ended; log in again."); return null; }
+  const data = await res.json();
+  if (!res.ok) throw new Error(data.message || res.statusText);
+  return data;
+}
+
 async function refresh() {
   clearTimeout(timer);
   if (!token()) return logout();
-  const end = Date.now() / 1000, start = end - Number($("window").value);
+  const end = Date.now() / 1000, span = Number($("window").value), start = end - span;
+  const wanted = Date.now() - history.at > HISTORY_EVERY || history.span !== span;
   try {
-    const res = await fetch("/heartbeat/status", {method: "POST",
-      headers: authorized({"Content-Type": "application/json"}),
-      body: JSON.stringify({start_time: start, end_time: end, history: true, trend: true})});
-    if (res.status === 401) return logout("Your session has ended; log in again.");
-    const data = await res.json();
-    if (!res.ok) throw new Error(data.message || res.statusText);
+    const data = await status({start_time: start, end_time: end, history: wanted, trend: true});
+    if (!data) return;
+    if (wanted) {
+      const changes = Object.assign(Object.create(null), data.history || {});  // names are keys: __proto__ too
+      for (let next = data.history_next; next !== undefined;) {  // the rest, a page at a time
+        const page = await status({start_time: start, end_time: end, history: true, history_offset: next});
+        if (!page) return;
+        Object.entries(page.history || {}).forEach(([name, list]) => {
+          changes[name] = (own(changes, name) || []).concat(list);
+        });
+        next = page.history_next;
+      }
+      history = {at: Date.now(), span, changes, states: statesOf(data)};
+    } else {
+      follow(data);
+    }
+    data.history = history.changes;
     lastData = {data, start, end};
     render(data, start, end);
     $("status-error").textContent = "";
@@ -109,7 +153,7 @@ function worst(states) { return WORST.find((s) => states[s] > 0) || "none"; }
 function render(data, start, end) {
   const status = data.service_status;
   const counts = {up: 0, late: 0, down: 0, paused: 0, unknown: 0};
-  const keys = Object.entries(data.types || {}).map(([name, t]) => [t.status_key, TYPE_TITLES[name] || name]);
+  const keys = Object.entries(data.types || {}).map(([name, t]) => [t.status_key, own(TYPE_TITLES, name) || name]);
   Object.values(status).forEach((list) => Array.isArray(list) && list.forEach((s) => { counts[stateOf(s)]++; }));
   const summary = $("summary"); summary.replaceChildren();
   Object.entries(counts).forEach(([state, n]) => {
@@ -176,7 +220,7 @@ function diagram(data) {
       const db = data.service_status.database || {};
       state = db.is_connected ? "up" : "down"; line = db.is_connected ? "connected" : "disconnected";
     } else {
-      const states = (data.types[node] || {}).states || {};
+      const states = (own(data.types, node) || {}).states || {};
       state = worst(states);
       line = WORST.filter((s) => states[s]).map((s) => `${states[s]} ${s}`).join(" · ") || "no services";
     }
@@ -199,7 +243,7 @@ function segments(changes, current, start, end) {
 
 function timelines(data, start, end) {
   const box = $("timelines"); box.replaceChildren();
-  const history = data.history || {};
+  const changes = data.history || {};
   const all = Object.values(data.service_status).filter(Array.isArray).flat();
   if (!all.length) return;
   box.appendChild(el("h2", "States over the window"));
@@ -210,7 +254,7 @@ function timelines(data, start, end) {
     row.dataset.service = s.service;
     row.appendChild(el("span", s.service, "name"));
     const bar = row.appendChild(svg("svg", {viewBox: "0 0 1000 12", preserveAspectRatio: "none", class: "bar"}));
-    segments(history[s.service] || [], stateOf(s), start, end).forEach(([a, b, state]) => {
+    segments(own(changes, s.service) || [], stateOf(s), start, end).forEach(([a, b, state]) => {
       const x = (a - start) / (end - start) * 1000, w = (b - a) / (end - start) * 1000;
       const r = bar.appendChild(svg("rect", {x, y: 0, width: Math.max(w, 1.5), height: 12,
         class: "seg " + (state || "none"), "data-state": state || "none"}));
@@ -328,7 +372,7 @@ async function maintenance(data) {
     td(clock(w.start)), td(clock(w.end)), td(w.reason, "wide")])));
   const type = form.elements.service_type;
   if (type.options.length === 1) {
-    Object.keys(data.types || {}).forEach((name) => { type.appendChild(el("option", TYPE_TITLES[name] || name)).value = name; });
+    Object.keys(data.types || {}).forEach((name) => { type.appendChild(el("option", own(TYPE_TITLES, name) || name)).value = name; });
   }
 }
 

@@ -42,6 +42,12 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _offset(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
+        raise PydanticCustomError("invalid_field", "must be a non-negative integer")
+    return value
+
+
 def _text(limit: int) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > limit):
@@ -77,6 +83,7 @@ class StatusQuery(Body):
     start_time: UnixSeconds | None = None
     end_time: UnixSeconds | None = None
     history: Flag = False
+    history_offset: Annotated[int, BeforeValidator(_offset)] = 0  # a later page: the last "history_next"
     trend: Flag = False
 
 

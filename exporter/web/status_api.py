@@ -24,6 +24,7 @@ from heartbeat_core.web.body import EMPTY, read_json
 bp = Blueprint("status", __name__)
 
 DEFAULT_WINDOW = 86400.0
+MAX_HISTORY = 5000  # state changes per answer (about 400 KB of JSON); the rest by history_offset
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -99,7 +100,12 @@ def status() -> ResponseReturnValue:
     }
     answer["ingest_blind"] = reading.conditions.blind
     if history and exporter.reader.history is not None:
-        answer["history"] = _history(exporter.reader.history.changes(start, end))
+        offset = query.history_offset
+        changes, more = exporter.reader.history.changes(start, end, MAX_HISTORY, offset)
+        services = {view.record.name for view in views}  # none of services deleted since
+        answer["history"] = _history([c for c in changes if c.service in services])
+        if more:  # a page at a time, so that no answer grows with the fleet's whole past
+            answer["history_next"] = offset + MAX_HISTORY
     if exporter.probe is not None:
         answer["database_trend"] = [[t, latency] for t, latency in exporter.probe.trend(start, end)]
     if principal.is_admin:

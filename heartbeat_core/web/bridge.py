@@ -100,13 +100,24 @@ async def within(seconds: float, awaitable: Awaitable[T]) -> T:
 
 
 class WsgiOnRsgi:
+    """``own_threads``: paths served on threads of their own (the exporter's ``/metrics``), so
+    that slow calls of the other routes, however many, never hold up a scrape."""
+
     def __init__(
-        self, app: Callable[..., Any], *, threads: int, client_timeout: float, max_body: int
+        self,
+        app: Callable[..., Any],
+        *,
+        threads: int,
+        client_timeout: float,
+        max_body: int,
+        own_threads: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.client_timeout = client_timeout
         self.max_body = max_body
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
+        self.own_threads = own_threads
+        self.priority = ThreadPoolExecutor(2, thread_name_prefix="priority") if own_threads else self.threads
         # event streams wait between events on threads of their own, never the requests' ones
         self.streams = ThreadPoolExecutor(STREAMS, thread_name_prefix="stream")
 
@@ -156,7 +167,8 @@ class WsgiOnRsgi:
             },
         ).get_environ()
         loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self.threads, _run, self.app, environ)
+        pool = self.priority if scope.path in self.own_threads else self.threads
+        answer = await loop.run_in_executor(pool, _run, self.app, environ)
         status = int(answer.status.split(" ", 1)[0])
         if answer.stream is None:
             proto.response_bytes(status, answer.headers, answer.body)

@@ -17,6 +17,7 @@ from exporter.sql.schema import create_schema, table
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
+from heartbeat_core.record import Beat
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, parse_samples
@@ -290,3 +291,26 @@ def test_the_pipeline_section_says_where_data_flows(apps: tuple[Flask, Flask, st
         for e in post(client, "/heartbeat/status", {}, login(client, "alice")).get_json()["pipeline"]
     }
     assert edges["data_collection_to_kafka"] == "blocked_upstream"
+
+
+def test_history_comes_a_page_at_a_time_and_only_for_services_that_exist(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """A viewer asking for history at the cap got 12 MB an answer, deleted services included."""
+    settings = from_mapping({"redis_url": redis_server.url, "users": USERS, "max_services": 7000})
+    exporter = create_exporter(settings, clock=clock)
+    store = exporter.exporter.reader.store
+    store.record_many([Beat(f"svc-{i}", "other", "10.0.0.7", clock.now) for i in range(6000)])
+    history = exporter.exporter.reader.history
+    assert history is not None
+    history.observe([("gone-1", "up")], clock.now - 1)  # a service the store has since forgotten
+    http = exporter.test_client()
+    token = login(http, "bob")
+    window = {"start_time": clock.now - 60, "end_time": clock.now + 60, "history": True}
+    first = post(http, "/heartbeat/status", window, token).get_json()  # records 6,000 first states
+    assert first["history_next"] == 5000
+    assert "gone-1" not in first["history"] and sum(map(len, first["history"].values())) == 4999
+    second = post(http, "/heartbeat/status", {**window, "history_offset": 5000}, token).get_json()
+    assert "history_next" not in second and sum(map(len, second["history"].values())) == 1001
+    names = set(first["history"]) | set(second["history"])
+    assert names == {f"svc-{i}" for i in range(6000)}

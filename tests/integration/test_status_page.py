@@ -60,6 +60,8 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
             {"service": "kafka-1"},
             {"service": "前端-web-1"},
             {"service": "redis-1", "status": "stopping"},
+            {"service": "__proto__"},  # names that are an object's own keys broke the page for everyone
+            {"service": "constructor"},
         ):
             response = receiver.test_client().post(
                 "/heartbeat", data=json.dumps(body), content_type="application/json"
@@ -83,6 +85,8 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         expect(kafka.locator(".state")).to_have_text("UP")
         expect(page.locator("section[data-type=frontend] .service")).to_have_text("前端-web-1")
         expect(page.locator("#database")).to_contain_text("CONNECTED")
+        for odd in ("__proto__", "constructor"):
+            expect(page.locator(f'.timeline[data-service="{odd}"] rect')).to_have_count(1)
 
         redis = page.locator("section[data-type=redis] tbody tr", has_text="redis-1")
         expect(redis.locator(".state")).to_have_text("PAUSED")  # it said goodbye
