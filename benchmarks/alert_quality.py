@@ -167,7 +167,7 @@ class Bench:
         self.wait(TIMEOUT["kafka"] + 90 + 300 + 60)  # down, paged; then the backends' stall window
         for agent in brokers:
             agent.crashed = False
-        return self.expect(HeartbeatMissing=1, HeartbeatServiceTypeDown=1)
+        return self.expect(HeartbeatServiceTypeDown=1)  # one incident, one page, naming kafka
 
     def duplicate(self) -> Outcome:
         copy = self.stack.fleet.add("redis-1", "redis")
