@@ -80,6 +80,18 @@ class Authenticator:
         material = f"{user.role}\0{user.password_hash}".encode()
         return hmac.new(self._key, material, hashlib.sha256).hexdigest()[:24]
 
+    def shown_name(self, name: str, admin: bool) -> str:
+        """A service's name as a viewer may see it: a derived name (``type-4@10.0.0.7``) carries
+        a sender's IP, which only admins see; a viewer gets a stable pseudonym for the address
+        (``type-4@host-3f2a9c1b``), the same in the status API, the history and the events."""
+        if admin:
+            return name
+        head, at, address = name.partition("@")
+        if not at or not head.startswith("type-"):
+            return name
+        digest = hmac.new(self._key, b"address\0" + address.encode(), hashlib.sha256).hexdigest()
+        return f"{head}@host-{digest[:8]}"
+
     def login(self, username: object, password: object, address: str) -> str:
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_body", "'username' and 'password' must be strings")

@@ -30,6 +30,7 @@ def stream(
     exporter: Exporter,
     sleep: Callable[[float], None] = time.sleep,
     lifetime: float = LIFETIME,
+    admin: bool = True,
 ) -> Iterator[str]:
     yield f"retry: {int(TICK * 2000)}\n\n"
     last: str | None = None
@@ -37,7 +38,9 @@ def stream(
     started = time.monotonic()
     while time.monotonic() - started < lifetime:
         reading = exporter.reader.read()
-        states = {view.record.name: view.state.value for view in reading.views}
+        states = {
+            exporter.auth.shown_name(view.record.name, admin): view.state.value for view in reading.views
+        }
         payload = json.dumps(
             {"blind": reading.conditions.blind, "states": states, "at": reading.now},
             ensure_ascii=False,
@@ -58,9 +61,9 @@ def stream(
 @bp.get("/events")
 def events() -> Response:
     exporter = current()
-    exporter.auth.principal()  # 401 before any stream starts
+    principal = exporter.auth.principal()  # 401 before any stream starts
     return Response(
-        stream(exporter),
+        stream(exporter, admin=principal.is_admin),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, request
@@ -79,7 +79,11 @@ def status() -> ResponseReturnValue:
         raise ApiError(503, "store_unavailable", "the heartbeat store is unavailable")
     types = settings.service_types
     views = reading.views
-    service_status = _services(views, types, principal.is_admin)
+
+    def shown(name: str) -> str:
+        return exporter.auth.shown_name(name, principal.is_admin)
+
+    service_status = _services(views, types, shown, principal.is_admin)
     counts = Counter((view.service_type, view.state.value) for view in views)
     service_status["database"] = _database(exporter, principal.is_admin)
     answer: dict[str, Any] = {"service_status": service_status}
@@ -103,7 +107,7 @@ def status() -> ResponseReturnValue:
         offset = query.history_offset
         changes, more = exporter.reader.history.changes(start, end, MAX_HISTORY, offset)
         services = {view.record.name for view in views}  # none of services deleted since
-        answer["history"] = _history([c for c in changes if c.service in services])
+        answer["history"] = _history([c for c in changes if c.service in services], shown)
         if more:  # a page at a time, so that no answer grows with the fleet's whole past
             answer["history_next"] = offset + MAX_HISTORY
     if exporter.probe is not None:
@@ -121,7 +125,9 @@ def status() -> ResponseReturnValue:
     return jsonify(answer)
 
 
-def _services(views: Sequence[ServiceView], types: ServiceTypes, admin: bool) -> dict[str, Any]:
+def _services(
+    views: Sequence[ServiceView], types: ServiceTypes, shown: Callable[[str], str], admin: bool
+) -> dict[str, Any]:
     """The user's original ``service_status``: services by their type's key, by name.
 
     A sender's address is an IP of the pipeline's hosts: for admins only, like traffic.
@@ -130,7 +136,7 @@ def _services(views: Sequence[ServiceView], types: ServiceTypes, admin: bool) ->
     for view in sorted(views, key=lambda v: v.record.name):
         service_status[types.by_name[view.service_type].status_key].append(
             {
-                "service": view.record.name,
+                "service": shown(view.record.name),
                 "type": view.service_type,
                 "address": view.record.address if admin else None,
                 "last_seen": view.record.last_seen,
@@ -143,11 +149,11 @@ def _services(views: Sequence[ServiceView], types: ServiceTypes, admin: bool) ->
     return service_status
 
 
-def _history(changes: list[Change]) -> dict[str, list[dict[str, Any]]]:
+def _history(changes: list[Change], shown: Callable[[str], str]) -> dict[str, list[dict[str, Any]]]:
     """Each service's state changes in the window, oldest first."""
     history: dict[str, list[dict[str, Any]]] = {}
     for change in changes:
-        history.setdefault(change.service, []).append(
+        history.setdefault(shown(change.service), []).append(
             {"time": change.time, "from": change.before or None, "to": change.after}
         )
     return history

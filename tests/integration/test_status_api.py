@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -140,6 +141,28 @@ def test_viewers_do_not_see_traffic(apps: tuple[Flask, Flask, str]) -> None:
     client = exporter.test_client()
     body = post(client, "/heartbeat/status", None, login(client, "bob")).get_json()
     assert "service_status" in body and "traffic_status" not in body
+
+
+def test_viewers_see_no_sender_address_in_derived_names(apps: tuple[Flask, Flask, str]) -> None:
+    """type-4@10.0.0.7 names a host by its IP: a viewer gets a stable pseudonym for it, everywhere."""
+    receiver, exporter, _ = apps
+    http = exporter.test_client()
+    for address in ("10.0.0.7", "10.0.0.8"):
+        answer = receiver.test_client().post(
+            "/heartbeat", json={"type": 4}, environ_base={"REMOTE_ADDR": address}
+        )
+        assert answer.status_code == 200
+    window = {"history": True}
+    admin = post(http, "/heartbeat/status", window, login(http, "alice")).get_json()
+    viewer = post(http, "/heartbeat/status", window, login(http, "bob")).get_json()
+    admin_names = {s["service"] for s in admin["service_status"]["other"]}
+    viewer_names = {s["service"] for s in viewer["service_status"]["other"]}
+    assert admin_names == {"type-4@10.0.0.7", "type-4@10.0.0.8"}
+    assert len(viewer_names) == 2 and all(re.fullmatch(r"type-4@host-[0-9a-f]{8}", n) for n in viewer_names)
+    assert set(viewer["history"]) == viewer_names  # the same pseudonyms in the history
+    assert "10.0.0." not in json.dumps(viewer)
+    again = post(http, "/heartbeat/status", window, login(http, "bob")).get_json()
+    assert {s["service"] for s in again["service_status"]["other"]} == viewer_names  # stable
 
 
 @pytest.mark.parametrize(
