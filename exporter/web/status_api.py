@@ -42,6 +42,9 @@ def _iso(ts: float | None) -> str | None:
 @bp.post("/auth/login")
 def login() -> ResponseReturnValue:
     exporter = current()
+    if request.mimetype != "application/json":
+        # a web page can POST text/plain cross-site without asking; JSON needs the browser's consent
+        raise ApiError(415, "unsupported_media_type", "log in with Content-Type: application/json")
     body = _body(Login, "invalid_body", required=True)
     token = exporter.auth.login(body.username, body.password, request.remote_addr or "")
     return jsonify(

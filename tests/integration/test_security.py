@@ -241,3 +241,13 @@ def test_a_login_flood_does_not_starve_scrapes(redis_server: RedisServer) -> Non
             thread.join()
     assert scrapes >= 3
     assert 200 in answers and 429 in answers  # some logins went through, the excess was turned away
+
+
+def test_a_login_must_be_json_so_no_web_page_can_post_one_cross_site(redis_server: RedisServer) -> None:
+    """A form or fetch in text/plain needs no CORS preflight: it could try passwords from any page."""
+    client = exporter(redis_server).test_client()
+    body = '{"username": "alice", "password": "alice-password"}'
+    for kind in ("text/plain", "application/x-www-form-urlencoded", None):
+        answer = client.post("/auth/login", data=body, content_type=kind)
+        assert answer.status_code == 415 and "access_token" not in answer.get_data(as_text=True)
+    assert client.post("/auth/login", data=body, content_type="application/json").status_code == 200
