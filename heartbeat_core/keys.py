@@ -14,7 +14,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
                       ``last_from`` and ``last_until`` of the last one that ended
-* ``{P}:revoked``     sorted set, logged-out status API token id -> when it would have expired
+* ``{P}:sessions``    sorted set, status API token id -> when it expires; logged out: removed
 * ``{P}:state``       hash, service -> its last recorded state and when it began (``state\\ttime``)
 * ``{P}:history``     sorted set of ``service\\ttime\\tfrom\\tto``, scored by the time of the change
 * ``{P}:rollup:lease``              the rollup writer's id, with a time to live of a few polls
@@ -49,8 +49,8 @@ class KeySpace:
             self.progress_at,
             self.first,
         ) = self.records = [self.key(name) for name in RECORDS]
-        self.receivers, self.maintenance, self.ingest, self.revoked = (
-            self.key(name) for name in ("receivers", "maintenance", "ingest", "revoked")
+        self.receivers, self.maintenance, self.ingest, self.sessions = (
+            self.key(name) for name in ("receivers", "maintenance", "ingest", "sessions")
         )
         self.state, self.history = self.key("state"), self.key("history")
         self.rollup_lease = self.key("rollup:lease")

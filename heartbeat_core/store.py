@@ -201,16 +201,21 @@ class HeartbeatStore:
         if ids:
             self.client.hdel(self.space.maintenance, *ids)
 
-    def revoke(self, token_id: str, expires_at: float, now: float) -> None:
-        """A status API token stops working (logout), for every exporter on this store.
+    def open_session(self, token_id: str, expires_at: float, now: float) -> None:
+        """A status API token is issued: it works, on every exporter, while its session is here.
 
-        It is kept until it would have expired anyway; expired entries are dropped here.
+        Sessions that expired are dropped here. A store that loses its data loses the sessions
+        too, so every token stops working (a logout cannot be forgotten: the failure is closed).
         """
-        self.client.zadd(self.space.revoked, {token_id: expires_at})
-        self.client.zremrangebyscore(self.space.revoked, "-inf", now)
+        self.client.zadd(self.space.sessions, {token_id: expires_at})
+        self.client.zremrangebyscore(self.space.sessions, "-inf", now)
 
-    def is_revoked(self, token_id: str) -> bool:
-        return self.client.zscore(self.space.revoked, token_id) is not None
+    def close_session(self, token_id: str) -> None:
+        """A logout: the token stops working on every exporter on this store."""
+        self.client.zrem(self.space.sessions, token_id)
+
+    def is_open(self, token_id: str) -> bool:
+        return self.client.zscore(self.space.sessions, token_id) is not None
 
 
 def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:

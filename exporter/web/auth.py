@@ -2,10 +2,11 @@
 
 A token is signed with HMAC-SHA-256 and names its user, a fingerprint of that user's password
 hash and role, and an id of its own. Change the password or the role in the configuration and
-the fingerprint no longer matches, so every token issued before stops working; ``logout``
-revokes one token by its id, in the store, for every exporter. Logins are throttled per client
-address and per user, and password checks (deliberately slow) run a few at a time, so that a
-flood of logins cannot take the threads that scrapes need.
+the fingerprint no longer matches, so every token issued before stops working. A token works
+while its session (its id) is in the store, for every exporter; ``logout`` removes it, and a
+store that loses its data has logged everyone out rather than forgotten a logout. Logins are
+throttled per client address and per user, and password checks (deliberately slow) run a few at
+a time, so that a flood of logins cannot take the threads that scrapes need.
 """
 
 from __future__ import annotations
@@ -108,9 +109,10 @@ class Authenticator:
         if user is None or not ok:
             self.throttle.failed(*keys)
             raise ApiError(401, "invalid_credentials", "wrong username or password")
-        return self.serializer.dumps(
-            {"u": username, "f": self.fingerprint(user), "j": secrets.token_urlsafe(12)}
-        )
+        token_id = secrets.token_urlsafe(12)
+        now = self.clock()
+        self.store.open_session(token_id, now + self.ttl_seconds, now)  # a redis error: 503
+        return self.serializer.dumps({"u": username, "f": self.fingerprint(user), "j": token_id})
 
     def principal(self) -> Principal:
         """The caller of this request, from ``Authorization: Bearer``; 401 for anything else."""
@@ -126,7 +128,7 @@ class Authenticator:
         except BadSignature:
             raise ApiError(401, "invalid_token", "the token is not valid") from None
         principal = self._principal(data, issued.timestamp())
-        if self.store.is_revoked(principal.token_id):  # a redis error: 503, never let through
+        if not self.store.is_open(principal.token_id):  # a redis error: 503, never let through
             raise ApiError(401, "token_revoked", "the token was logged out; log in again")
         return principal
 
@@ -141,4 +143,4 @@ class Authenticator:
 
     def logout(self) -> None:
         principal = self.principal()
-        self.store.revoke(principal.token_id, principal.expires_at, self.clock())
+        self.store.close_session(principal.token_id)

@@ -148,6 +148,19 @@ def test_logout_revokes_the_token_on_every_exporter(redis_server: RedisServer) -
     assert one.post("/auth/logout").status_code == 401
 
 
+def test_a_store_that_loses_its_data_forgets_no_logout(redis_server: RedisServer) -> None:
+    """Logouts were a deny-list in Redis: a flushed Redis made logged-out tokens work again.
+    Now a token works while its session is in the store: losing the data logs everyone out."""
+    client = exporter(redis_server).test_client()
+    out, kept = (login(client).get_json()["access_token"] for _ in range(2))
+    assert client.post("/auth/logout", headers={"Authorization": f"Bearer {out}"}).status_code == 200
+    redis.Redis.from_url(redis_server.url).flushall()
+    for token in (out, kept):
+        answer = status(client, token)
+        assert answer.status_code == 401 and answer.get_json()["error"] == "token_revoked"
+    assert status(client, login(client).get_json()["access_token"]).status_code == 200  # log in again
+
+
 def test_tokens_are_signed_with_hmac_sha256(redis_server: RedisServer) -> None:
     token = login(exporter(redis_server).test_client()).get_json()["access_token"]
     sha256 = URLSafeTimedSerializer(
