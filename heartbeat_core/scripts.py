@@ -9,7 +9,7 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 # last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local progress, progress_at, first = KEYS[6], KEYS[7], KEYS[8]
+local progress, progress_at, first, states = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local cutoff, batch = ARGV[1], tonumber(ARGV[2])
 
 local function split(text)
@@ -58,6 +58,7 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', progress, gone)
   redis.call('HDEL', progress_at, gone)
   redis.call('HDEL', first, gone)
+  redis.call('HDEL', states, gone)  -- the exporters' last recorded state of it
 end
 local results = {}
 -- each heartbeat: how many (name, value) pairs follow, then the pairs: read by name, not position

@@ -123,7 +123,7 @@ class HeartbeatStore:
             scripted = beat.script_fields()
             args += (4 + len(scripted) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
             args += ("cap", cap, *scripted)
-        return [int(n) for n in self._record(keys=self.space.records, args=args)]
+        return [int(n) for n in self._record(keys=[*self.space.records, self.space.state], args=args)]
 
     def _drop_closed_connection(self) -> None:
         """What a pool does at every checkout, for a single-connection client.

@@ -39,15 +39,20 @@ class StateHistory:
         self._seen: dict[str, str] = {}  # what this exporter last saw, to write only changes
 
     def observe(self, states: Iterable[tuple[str, str]], now: float) -> int:
-        """Record the states that changed since the last call; how many changed in Redis."""
-        changes = [(name, state) for name, state in states if self._seen.get(name) != state]
-        if not changes:
-            return 0
-        args: list[Any] = [repr(now), repr(now - self.retention), MAX_CHANGES]
-        for name, state in changes:
-            args += [name, state]
-        written = int(self._record(keys=[self.space.state, self.space.history], args=args))
-        self._seen.update(changes)  # only once written: a failed write is tried again
+        """Record the states that changed since the last call; how many changed in Redis.
+
+        ``states``: every service the store holds now; the ones it no longer holds are forgotten
+        here (and the store's record script drops them from ``{P}:state`` when it prunes them).
+        """
+        current = dict(states)
+        changes = [(name, state) for name, state in current.items() if self._seen.get(name) != state]
+        written = 0
+        if changes:
+            args: list[Any] = [repr(now), repr(now - self.retention), MAX_CHANGES]
+            for name, state in changes:
+                args += [name, state]
+            written = int(self._record(keys=[self.space.state, self.space.history], args=args))
+        self._seen = current  # only once written: a failed write is tried again
         return written
 
     def changes(self, start: float, end: float, limit: int, offset: int = 0) -> tuple[list[Change], bool]:

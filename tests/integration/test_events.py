@@ -9,6 +9,7 @@ import urllib.request
 from contextlib import ExitStack
 from typing import Any
 
+import redis
 from flask import Flask
 from werkzeug.security import generate_password_hash
 
@@ -125,3 +126,25 @@ def test_events_stream_each_state_change_and_need_a_token(redis_server: RedisSer
             event = read_event(streams[0], changed + 2)
         assert event["states"]["kafka-1"] == "up"
         assert time.monotonic() - changed < 2
+
+
+def test_a_service_the_store_forgets_leaves_no_recorded_state(redis_server: RedisServer) -> None:
+    """The exporters' record of each service's last state was never pruned: it grew with every
+    name ever seen. The record script now drops it with the service."""
+    clock = FakeClock()
+    settings = from_mapping(
+        {"redis_url": redis_server.url, "redis_key_prefix": "forget", "retention_seconds": 3600}
+    )
+    receiver, exporter = create_receiver(settings, clock=clock), create_exporter(settings, clock=clock)
+    client = redis.Redis.from_url(redis_server.url)
+
+    def beat(name: str) -> None:
+        assert receiver.test_client().post("/heartbeat", json={"service": name}).status_code == 200
+        exporter.test_client().get("/metrics")  # a scrape records the states
+        clock.advance(2)
+
+    beat("old-1")
+    assert client.hexists("{forget}:state", "old-1")
+    clock.advance(3600)
+    beat("new-1")  # old-1 is past the retention: the store prunes it
+    assert not client.hexists("{forget}:state", "old-1") and client.hexists("{forget}:state", "new-1")
