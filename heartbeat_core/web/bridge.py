@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from heartbeat_core.web.headers import HEADERS
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 STREAMS = 32  # event streams served at once
+DISCONNECTED = "heartbeat.disconnected"  # environ: a threading.Event, set when the client goes away
 
 
 class Scope(Protocol):
@@ -164,6 +166,7 @@ class WsgiOnRsgi:
             environ_base={
                 "REMOTE_ADDR": host_of(scope.client),
                 "REMOTE_PORT": scope.client.rpartition(":")[2],
+                DISCONNECTED: (disconnected := threading.Event()),
             },
         ).get_environ()
         loop = asyncio.get_running_loop()
@@ -173,18 +176,30 @@ class WsgiOnRsgi:
         if answer.stream is None:
             proto.response_bytes(status, answer.headers, answer.body)
         else:
-            await self._stream(proto, status, answer.headers, answer.stream)
+            await self._stream(proto, status, answer.headers, answer.stream, disconnected)
 
-    async def _stream(self, proto: Any, status: int, headers: list[tuple[str, str]], chunks: Any) -> None:
+    async def _stream(
+        self,
+        proto: Any,
+        status: int,
+        headers: list[tuple[str, str]],
+        chunks: Any,
+        disconnected: threading.Event,
+    ) -> None:
         """Send each chunk as the app yields it, until it ends or the client goes away."""
         loop = asyncio.get_running_loop()
         transport = proto.response_stream(status, headers)
+        # a client that goes away is noticed at once, not at the stream's next write: the app
+        # sees ``environ[DISCONNECTED]`` set, ends its stream and gives its thread back
+        gone = asyncio.ensure_future(proto.client_disconnect())
+        gone.add_done_callback(lambda _: disconnected.set())
         try:
             while (chunk := await loop.run_in_executor(self.streams, next, chunks, None)) is not None:
                 await transport.send_bytes(chunk)
         except Exception:  # the client went away mid-stream (Granian raises on the send)
             log.debug("event stream closed by the client")
         finally:
+            gone.cancel()
             close = getattr(chunks, "close", None)
             if close is not None:
                 await loop.run_in_executor(self.streams, close)

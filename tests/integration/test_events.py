@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 import urllib.request
 from contextlib import ExitStack
@@ -16,9 +17,11 @@ from werkzeug.security import generate_password_hash
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.served import served
+from harness.servers import wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_core.record import Beat
 from heartbeat_core.store import make_store
+from heartbeat_core.web.bridge import STREAMS
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock
 
@@ -126,6 +129,31 @@ def test_events_stream_each_state_change_and_need_a_token(redis_server: RedisSer
             event = read_event(streams[0], changed + 2)
         assert event["states"]["kafka-1"] == "up"
         assert time.monotonic() - changed < 2
+
+        last = None
+        for _ in range(STREAMS - len(streams)):  # every stream thread taken
+            last = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            stack.callback(last.close)
+            last.request("GET", "/events", headers={"Authorization": f"Bearer {token}"})
+            streams.append(last.getresponse())
+        one_more = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        one_more.request("GET", "/events", headers={"Authorization": f"Bearer {token}"})
+        refused = one_more.getresponse()  # the 33rd got headers, then waited for a thread forever
+        assert refused.status == 503 and refused.getheader("Retry-After") == "5"
+        one_more.close()
+        assert last is not None
+        last.sock.shutdown(socket.SHUT_RDWR)  # a page went away: its place comes free at once
+        last.close()
+        wait_until(lambda: opened(port, token) == 200, timeout=5)
+
+
+def opened(port: int, token: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/events", headers={"Authorization": f"Bearer {token}"})
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def test_a_service_the_store_forgets_leaves_no_recorded_state(redis_server: RedisServer) -> None:
