@@ -93,12 +93,19 @@ class Authenticator:
         digest = hmac.new(self._key, b"address\0" + address.encode(), hashlib.sha256).hexdigest()
         return f"{head}@host-{digest[:8]}"
 
+    def _bucket(self, name: str) -> int:
+        return (
+            int.from_bytes(hmac.new(self._key, b"name\0" + name.encode(), hashlib.sha256).digest()[:4], "big")
+            % 4096
+        )
+
     def login(self, username: object, password: object, address: str) -> str:
         if not isinstance(username, str) or not isinstance(password, str):
             raise ApiError(400, "invalid_body", "'username' and 'password' must be strings")
         user = self.users.get(username)
-        # a name that is no user counts against the address only: it cannot grow the table
-        keys = (f"address:{address}", *((f"user:{username}",) if user else ()))
+        # a name that is no user is limited like one, so that locking out tells nothing of which
+        # names exist; it counts in one of a fixed number of buckets, so it cannot grow the table
+        keys = (f"address:{address}", f"user:{username}" if user else f"name:{self._bucket(username)}")
         self.throttle.check(*keys)
         if not self._checking.acquire(blocking=False):
             raise ApiError(429, "too_many_logins", "too many logins at once; try again", retry_after=1)

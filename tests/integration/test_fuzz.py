@@ -9,6 +9,7 @@ covers the documented shapes; this covers what no schema describes.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,9 @@ from werkzeug.security import generate_password_hash
 
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
+from harness.served import served
 from heartbeat_core.config import from_mapping
+from heartbeat_core.fields import FIELDS, IDENTITY
 from heartbeat_receiver.app import create_app as create_receiver
 
 BUDGET = settings(
@@ -63,10 +66,11 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=20,
 )
-FIELDS = ("service", "service_name", "type", "timestamp", "interval", "status", "seq", "instance", "progress")
-HEARTBEATS = st.fixed_dictionaries({}, optional={key: JSON for key in FIELDS})
+HEARTBEATS = st.fixed_dictionaries({}, optional={field.name: JSON for field in (*IDENTITY, *FIELDS)})
 LOGINS = st.fixed_dictionaries({}, optional={"username": JSON, "password": JSON})
-WINDOWS = st.fixed_dictionaries({}, optional={"start_time": JSON, "end_time": JSON, "history": JSON})
+WINDOWS = st.fixed_dictionaries(
+    {}, optional={key: JSON for key in ("start_time", "end_time", "history", "history_offset", "trend")}
+)
 MAINTENANCE = st.fixed_dictionaries(
     {}, optional={key: JSON for key in ("service", "type", "start_time", "end_time", "reason", "id")}
 )
@@ -130,3 +134,52 @@ def test_any_exporter_body_gets_an_answer_never_a_500(
         assert_answered(client, path, body, {"Authorization": f"Bearer {token}"})
 
     run()
+
+
+# what a client or a proxy may put in a header line: printable text, the characters that matter
+# to addresses and URLs, a tab, and beyond ASCII (http.client sends it as Latin-1)
+HEADER_TEXT = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.sampled_from(list("\t%[]:/@é")),
+    max_size=60,
+)
+
+
+def raw_answer(
+    port: int, method: str, path: str, body: bytes, headers: list[tuple[str, str]]
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_host=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_any_host_and_forwarded_for_lines_get_an_answer_never_a_500(redis_server: RedisServer) -> None:
+    """Through the served apps, where the bridge reads Host and the receiver X-Forwarded-For
+    (trusting one proxy): any value, any number of lines, is an answer, never a 500."""
+    env = {"HEARTBEAT_REDIS_URL": redis_server.url, "HEARTBEAT_TRUSTED_PROXIES": "1"}
+    with (
+        served("heartbeat_receiver", "--workers", "1", env=env) as receiver,
+        served("exporter", env=env) as exporter,
+    ):
+
+        @BUDGET
+        @given(host=HEADER_TEXT, forwarded=st.lists(HEADER_TEXT, max_size=3), beat=st.booleans())
+        def run(host: str, forwarded: list[str], beat: bool) -> None:
+            headers = [("Host", host), ("Content-Type", "application/json")]
+            headers += [("X-Forwarded-For", line) for line in forwarded]
+            port, path, body = (
+                (receiver, "/heartbeat", b'{"type": 4}') if beat else (exporter, "/maintenance", b"")
+            )
+            status, answer = raw_answer(port, "POST" if beat else "GET", path, body, headers)
+            assert status < 500, (host, forwarded, answer[:200])
+            if status >= 400:
+                assert json.loads(answer)["error"], answer
+
+        run()

@@ -119,6 +119,17 @@ def test_failed_logins_are_limited_per_address_and_per_user(redis_server: RedisS
     assert login(client, "alice", address="10.0.0.66").status_code == 200
 
 
+def test_locking_out_tells_nothing_of_which_names_exist(redis_server: RedisServer) -> None:
+    """Failures for a real user locked it from any address; for a name that is no user they never
+    did: the 429 told an attacker which names exist. Now both lock alike."""
+    clock = FakeClock()
+    client = exporter(redis_server, clock, login_failures_per_minute=3).test_client()
+    for name in ("alice", "nobody"):
+        for n in range(3):  # a new address every time: the address's own limit never comes into it
+            assert login(client, name, "guess", address=f"10.0.{len(name)}.{n}").status_code == 401
+        assert login(client, name, "guess", address="10.0.9.9").status_code == 429, name
+
+
 def test_tokens_stop_working_when_the_password_or_role_changes(redis_server: RedisServer) -> None:
     before = exporter(redis_server)
     token = login(before.test_client()).get_json()["access_token"]
