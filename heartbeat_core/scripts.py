@@ -149,10 +149,18 @@ redis.call('SET', lease, owner, 'PX', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', cover, 'since', ARGV[3]) end
 redis.call('HSET', cover, 'until', ARGV[4])
 local ttl = {m = tonumber(ARGV[5]), h = tonumber(ARGV[6])}
+-- the id counter lives under a field no key can be (keys have no newline); one written by an
+-- older version under '#next', a possible IP value, moves there once
+local NEXT = '\\n#next'
+local legacy = redis.call('HGET', ids, '#next')
+if legacy and not redis.call('HGET', ids, NEXT) then
+  redis.call('HSET', ids, NEXT, legacy)
+  redis.call('HDEL', ids, '#next')
+end
 local function id_of(key)
   local id = redis.call('HGET', ids, key)
   if not id then
-    id = tostring(redis.call('HINCRBY', ids, '#next', 1))
+    id = tostring(redis.call('HINCRBY', ids, NEXT, 1))
     redis.call('HSET', ids, key, id)
   end
   return id

@@ -30,6 +30,8 @@ from heartbeat_core.edges import Key
 from heartbeat_core.keys import KeySpace
 from heartbeat_core.scripts import ROLLUP_WRITE_SCRIPT
 
+ID_COUNTER = "\n#next"  # the ids hash's counter: a field no key can be (keys hold no newline)
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -108,7 +110,8 @@ class Rollup:
         if not buckets:
             return []
         raw = self.client.mget([self.space.rollup(table, f"{level}:{n}") for level, n in buckets])
-        names = {_text(v): _text(k) for k, v in self.client.hgetall(self.space.rollup(table, "ids")).items()}
+        found = self.client.hgetall(self.space.rollup(table, "ids")).items()
+        names = {_text(v): _text(k) for k, v in found if _text(k) != ID_COUNTER}
         found = []
         for packed in raw:
             counts: Counter[Key] = Counter()

@@ -229,6 +229,20 @@ def test_a_key_with_a_tab_or_a_newline_cannot_corrupt_its_bucket(redis_server: R
     assert counts == {("10.0.1.2", "evil 10.0.2.9 7"): 3, ("10.0.1.3", "10.0.2.9"): 5}
 
 
+def test_an_ip_value_that_reads_like_the_id_counter_is_counted_as_itself(redis_server: RedisServer) -> None:
+    """The ids hash kept its counter under '#next', a value an IP column can hold: that key's id
+    and the counter collided, and one key's counts went to another."""
+    client = redis.Redis.from_url(redis_server.url)
+    space = KeySpace(client, "next")
+    rollup = Rollup(space, retention=86400, minute_retention=7200, lease_seconds=60)
+    minute = int(START // 60)
+    rollup.write("redis_access_log", {}, START - 120)
+    keys = [("#next",), ("10.0.1.2",), ("10.0.1.3",)]
+    assert rollup.write("redis_access_log", {(minute, key): n for n, key in enumerate(keys, 1)}, START + 120)
+    counts, _ = rollup.counts("redis_access_log", START, START + 60, START + 120)
+    assert counts == {("#next",): 1, ("10.0.1.2",): 2, ("10.0.1.3",): 3}
+
+
 def test_sqlite_text_times_are_exact_at_minute_edges(sqlite_url: str, redis_server: RedisServer) -> None:
     """Rows as SQLite's CURRENT_TIMESTAMP writes them (``YYYY-MM-DD HH:MM:SS``), one every second:
     a window from the rollup and SQL, and one from SQL alone, count each row once."""
