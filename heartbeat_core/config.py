@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     ingest_tokens: Tokens = key(
         "receiver",
         (),
-        description="who may send heartbeats: `{token_hash, prefixes, reserve}`, or a bare token "
-        "(≥ 16 characters); heartbeats need one when any is set",
+        description="who may send heartbeats: `{token_hash, prefixes, types, reserve}` (types: by default "
+        "those the prefixes imply), or a bare token (≥ 16 characters); heartbeats need one when any is set",
     )
     trusted_proxies: int = key(
         "receiver", 0, ge=0, description="proxies in front whose `X-Forwarded-For` is trusted"
