@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 
 from exporter.context import Exporter
-from exporter.state.history import Change
+from exporter.state.history import Change, StateHistory
 from exporter.state.window import empty_traffic, traffic_trend
 from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
@@ -107,25 +107,29 @@ def status() -> ResponseReturnValue:
     }
     answer["ingest_blind"] = reading.conditions.blind
     if history and exporter.reader.history is not None:
-        offset = query.history_offset
-        changes, more = exporter.reader.history.changes(start, end, MAX_HISTORY, offset)
         services = {view.record.name for view in views}  # none of services deleted since
-        answer["history"] = _history([c for c in changes if c.service in services], shown)
-        if more:  # a page at a time, so that no answer grows with the fleet's whole past
-            answer["history_next"] = offset + MAX_HISTORY
+        answer.update(
+            _history_page(exporter.reader.history, start, end, query.history_offset, services, shown)
+        )
     if exporter.probe is not None:
         answer["database_trend"] = [[t, latency] for t, latency in exporter.probe.trend(start, end)]
     if principal.is_admin:
-        error: str | None = "no pipeline database is configured"
-        answer["traffic_status"] = empty_traffic()
-        if exporter.windows is not None:
-            window = exporter.windows.counts(start, end, settings.max_ips_per_edge, now)
-            answer["traffic_status"], error = window.traffic, window.error
-            if trend and exporter.windows.rollup is not None:
-                answer["traffic_trend"] = traffic_trend(exporter.windows.rollup, start, end, now)
-        if error:
-            answer["traffic_error"] = error
+        answer.update(_traffic(exporter, start, end, now, trend))
     return jsonify(answer)
+
+
+def _traffic(exporter: Exporter, start: float, end: float, now: float, trend: bool) -> dict[str, Any]:
+    """The window's traffic, for admins: counts per edge and key, and its trend when asked."""
+    error: str | None = "no pipeline database is configured"
+    answer: dict[str, Any] = {"traffic_status": empty_traffic()}
+    if exporter.windows is not None:
+        window = exporter.windows.counts(start, end, exporter.settings.max_ips_per_edge, now)
+        answer["traffic_status"], error = window.traffic, window.error
+        if trend and exporter.windows.rollup is not None:
+            answer["traffic_trend"] = traffic_trend(exporter.windows.rollup, start, end, now)
+    if error:
+        answer["traffic_error"] = error
+    return answer
 
 
 def _services(
@@ -150,6 +154,23 @@ def _services(
             }
         )
     return service_status
+
+
+def _history_page(
+    history: StateHistory,
+    start: float,
+    end: float,
+    offset: int,
+    services: set[str],
+    shown: Callable[[str], str],
+) -> dict[str, Any]:
+    """A page of the window's state changes; ``history_next`` where more follow, so that no answer
+    grows with the fleet's whole past."""
+    changes, more = history.changes(start, end, MAX_HISTORY, offset)
+    page: dict[str, Any] = {"history": _history([c for c in changes if c.service in services], shown)}
+    if more:
+        page["history_next"] = offset + MAX_HISTORY
+    return page
 
 
 def _history(changes: list[Change], shown: Callable[[str], str]) -> dict[str, list[dict[str, Any]]]:
