@@ -6,7 +6,7 @@ is kept (with the service, the latest beat winning, and/or handed to the record 
 name), how a kept value is read back, and its schema. From this one table come the receiver's
 parser (``heartbeat_receiver.heartbeat``), the store's encoding and the Lua arguments
 (``heartbeat_core.store``), the decoded record (``heartbeat_core.record``) and the receiver's
-OpenAPI schema (``heartbeat_receiver.openapi``). To add a field: declare it in ``FIELDS`` and use
+OpenAPI schema (``heartbeat_receiver.app.document``). To add a field: declare it in ``FIELDS`` and use
 it where it matters, reading it from a record with ``FIELD.of(record)``.
 """
 
