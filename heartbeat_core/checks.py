@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from heartbeat_core.errors import ApiError
 
 MAX_NAME = 200
-NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # counter and metric names
+NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # progress counter names
+LABEL_RULE = re.compile(r"(?!__)[a-z_][a-z0-9_]{0,63}")  # reported metric names and info keys
+RESERVED_LABELS = frozenset({"service_name", "service_type", "name", "instance", "job"})
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -64,3 +67,50 @@ def int_or_none(value: Any) -> int | None:
 
 def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def message(value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        raise invalid("message", f"must be a string of at most {limit} characters")
+    return value
+
+
+def label_name(field: str, key: Any) -> str:
+    """A key that can be a Prometheus label or a metric's name: never reserved, never ``__…``."""
+    if not isinstance(key, str) or not LABEL_RULE.fullmatch(key) or key in RESERVED_LABELS:
+        raise invalid(field, f"names are [a-z_][a-z0-9_]{{0,63}}, not __… nor a label of ours; got {key!r}")
+    return key
+
+
+def reported_metrics(value: Any, limit: int) -> dict[str, float]:
+    if not isinstance(value, dict):
+        raise invalid("metrics", "must be an object of name -> number")
+    if len(value) > limit:
+        raise invalid("metrics", f"has more than {limit} names (max_metrics)")
+    return {label_name("metrics", key): finite(number, f"metrics.{key}") for key, number in value.items()}
+
+
+def info(value: Any, max_keys: int, max_value: int) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise invalid("info", "must be an object of key -> string")
+    if len(value) > max_keys:
+        raise invalid("info", f"has more than {max_keys} keys")
+    for key, text in value.items():
+        label_name("info", key)
+        if not isinstance(text, str) or len(text) > max_value or not text.isprintable():
+            raise invalid(f"info.{key}", f"must be a printable string of at most {max_value} characters")
+    return dict(value)
+
+
+def mapping_of(kind: type[Any]) -> Callable[[Any], Any]:
+    """A stored object read back: name -> ``kind`` (numbers as floats), or None when damaged."""
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return None
+        if kind is float:
+            numbers = {k: float_or_none(v) for k, v in value.items()}
+            return None if None in numbers.values() else numbers
+        return value if all(isinstance(v, kind) for v in value.values()) else None
+
+    return read

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     max_progress_counters: int = key(
         "receiver", 8, ge=0, le=64, description="progress counters a heartbeat may carry; more get a 400"
     )
+    max_metrics: int = key(
+        "receiver", 16, ge=0, le=256, description="`metrics` a heartbeat may report; more get a 400"
+    )
     late_factor: float = key(
         "exporter", 1.5, ge=1, description="a service is late after its declared `interval` × this"
     )

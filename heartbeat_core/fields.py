@@ -22,17 +22,27 @@ from heartbeat_core.checks import (
     NAME_RULE,
     finite,
     float_or_none,
+    info,
     int_or_none,
     invalid,
+    mapping_of,
+    message,
     name,
+    reported_metrics,
     str_or_none,
 )
 
 T = TypeVar("T")
 
 OK = "ok"
+WARNING = "warning"
+FAILING = "failing"
 STOPPING = "stopping"  # the ``status`` that says goodbye
-STATUSES = (OK, STOPPING)  # other words read as ok, as a receiver that does not know them would
+STATUSES = (OK, WARNING, FAILING, STOPPING)  # other words read as ok, as an older receiver read them
+REPORTED = (OK, WARNING, FAILING)  # what heartbeat_reported_status tells
+MAX_MESSAGE = 1000
+MAX_INFO_KEYS = 8
+MAX_INFO_VALUE = 128
 MAX_INSTANCE = 64
 MAX_RTT_MS = 3_600_000.0  # an hour: a larger round trip is a broken clock, not a network
 
@@ -42,6 +52,7 @@ class Limits:
     """What configuration bounds in a heartbeat, so that no sender can grow Redis or /metrics."""
 
     max_counters: int = 8
+    max_metrics: int = 16
 
 
 DEFAULT_LIMITS = Limits()
@@ -172,8 +183,8 @@ INTERVAL: Field[float] = Field(
 )
 STATUS: Field[str] = Field(
     "status",
-    "'stopping' is a goodbye (the service is paused until it beats again)",
-    {"type": "string", "enum": list(STATUSES), "example": STOPPING},
+    "How the service is: ok, warning (shown, pages nothing), failing, or stopping (a goodbye)",
+    {"type": "string", "enum": list(STATUSES), "example": WARNING},
     _status,
     str_or_none,
 )
@@ -218,7 +229,33 @@ RTT_MS: Field[float] = Field(
     _rtt_ms,
     float_or_none,
 )
-FIELDS: tuple[Field[Any], ...] = (TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS)
+
+
+MESSAGE: Field[str] = Field(
+    "message",
+    f"What the service wants a person to read (at most {MAX_MESSAGE} characters); the latest is kept",
+    {"type": "string", "maxLength": MAX_MESSAGE, "example": "queue backlog above 10,000"},
+    lambda value, _: message(value, MAX_MESSAGE),
+    str_or_none,
+)
+METRICS: Field[dict[str, float]] = Field(
+    "metrics",
+    "Gauges the program reports, name -> finite number (heartbeat_metric); at most max_metrics",
+    {"type": "object", "additionalProperties": {"type": "number"}, "example": {"queue_length": 42}},
+    lambda value, limits: reported_metrics(value, limits.max_metrics),
+    mapping_of(float),
+)
+INFO: Field[dict[str, str]] = Field(
+    "info",
+    f"Facts about the program, key -> string (heartbeat_info labels); at most {MAX_INFO_KEYS} keys",
+    {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_INFO_VALUE},
+     "example": {"version": "2.4.1", "os": "linux"}},
+    lambda value, _: info(value, MAX_INFO_KEYS, MAX_INFO_VALUE),
+    mapping_of(str),
+)  # fmt: skip
+FIELDS: tuple[Field[Any], ...] = (
+    TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS, MESSAGE, METRICS, INFO,
+)  # fmt: skip
 KEPT = {field.name: field for field in FIELDS if field.latest}  # what a record reads back
 SCRIPTED = tuple(field for field in FIELDS if field.script is not None)
 

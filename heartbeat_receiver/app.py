@@ -36,7 +36,7 @@ def create_app(
         clock,
         settings.max_body_bytes,
         settings.ingest_tokens,
-        Limits(max_counters=settings.max_progress_counters),
+        Limits(max_counters=settings.max_progress_counters, max_metrics=settings.max_metrics),
         settings.trusted_proxies,
     )
     app = ReceiverApp(store, ingest, Presence(store, settings.receiver_ttl).start())

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.samples import Sample
 
 from exporter.metrics.exposition import PlusOneLabel
+from exporter.metrics.reported import ReportedFamilies
 from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS
 from heartbeat_core.record import ServiceRecord
@@ -103,7 +104,7 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
         labels=[*SERVICE_LABELS, "state"],
     )
     received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
-    sequence = SequenceFamilies()
+    sequence, reported = SequenceFamilies(), ReportedFamilies()
     counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
@@ -128,6 +129,7 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
         received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
         sequence.add(record, labels, view.timeout, reading.now)
+        reported.add(record, labels)
     services = GaugeMetricFamily(
         "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
     )
@@ -139,6 +141,7 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     refused.add_metric([], snapshot.refused_total)
     yield from (last_seen, age, up, state, received, services, refused)
     yield from sequence.families()
+    yield from reported.families()
 
 
 class SequenceFamilies:

@@ -17,6 +17,7 @@ from exporter.state.window import empty_traffic, traffic_trend
 from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
+from heartbeat_core.fields import INFO, MESSAGE, METRICS, OK, STATUS
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json
@@ -151,6 +152,11 @@ def _services(
                 "timeout_seconds": view.timeout,
                 "is_alive": view.alive,
                 "state": view.state.value,
+                # the service's own words, for admins and viewers alike (SPEC §12)
+                "status": STATUS.of(view.record) or OK,
+                "message": MESSAGE.of(view.record),
+                "metrics": METRICS.of(view.record) or {},
+                "info": INFO.of(view.record) or {},
             }
         )
     return service_status

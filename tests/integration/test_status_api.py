@@ -118,6 +118,10 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
         "timeout_seconds": 120.0,
         "is_alive": True,
         "state": "up",
+        "status": "ok",  # what it reports of itself (SPEC §12): nothing, so far
+        "message": None,
+        "metrics": {},
+        "info": {},
     }
     assert [s["service"] for s in services["other"]] == ["type-4@10.0.0.7"]
     assert services["kafka_process"][0]["service"] == "kafka-1"

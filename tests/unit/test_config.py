@@ -138,6 +138,7 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "token_ttl_seconds": ("60", lambda s: s.token_ttl_seconds == 60),
     "max_window_seconds": ("3600", lambda s: s.max_window_seconds == 3600),
     "max_progress_counters": ("3", lambda s: s.max_progress_counters == 3),
+    "max_metrics": ("4", lambda s: s.max_metrics == 4),
     "late_factor": ("2", lambda s: s.late_factor == 2),
     "receiver_ttl": ("30", lambda s: s.receiver_ttl == 30),
     "silence_fraction": ("0.5", lambda s: s.silence_fraction == 0.5),
