@@ -17,7 +17,9 @@ from heartbeat_core.config import Settings
 from heartbeat_core.topology import DATABASE
 
 MONITOR = ["HeartbeatStoreDown", "HeartbeatIngestDown", "HeartbeatExporterDown", "HeartbeatExporterAbsent"]
-PER_SERVICE = ["HeartbeatMissing", "HeartbeatServiceTypeDown", "HeartbeatTrafficStopped", "HeartbeatStalled"]
+# what a service says of itself is held like its silence: HeartbeatFailing pages like HeartbeatMissing
+SERVICE_PAGES = ["HeartbeatMissing", "HeartbeatFailing", "HeartbeatWarning"]
+PER_SERVICE = [*SERVICE_PAGES, "HeartbeatServiceTypeDown", "HeartbeatTrafficStopped", "HeartbeatStalled"]
 ROOT_DOWN = "HeartbeatServiceTypeDown|HeartbeatQuorumLost"
 HEADER = """\
 # Alertmanager configuration for Heartbeat Monitor's alerts.
@@ -94,7 +96,7 @@ def inhibit_rules(settings: Settings) -> list[dict[str, Any]]:
         # when a whole type is down, its per-service alerts add nothing
         {
             "source_matchers": [f'alertname=~"{ROOT_DOWN}"'],
-            "target_matchers": ['alertname=~"HeartbeatMissing|HeartbeatStalled"'],
+            "target_matchers": [f'alertname=~"{"|".join([*SERVICE_PAGES, "HeartbeatStalled"])}"'],
             "equal": ["service_type"],
         },
         # a failing database explains failing polls

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     )
     types: dict[TypeName, TypeSpec] = Field(
         {},
-        description="per type: `prefixes`, `timeout`/`late_after`/`stall_after` (s), `min_up`, `status_key`",
+        description="per type: `prefixes`, `timeout`/`late_after`/`stall_after` (s), `min_up`, "
+        "`failure_threshold`, `status_key`",
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
@@ -241,6 +242,7 @@ class Settings(BaseSettings):
                 spec.late_after or (base.late_after if spec.timeout is None else 0.0),
                 base.min_up if spec.min_up is None else spec.min_up,
                 base.stall_after if spec.stall_after is None else spec.stall_after,
+                base.failure_threshold if spec.failure_threshold is None else spec.failure_threshold,
             )
         other = merged.pop(OTHER)
         return ServiceTypes((*merged.values(), other), self.type_codes)

@@ -187,6 +187,7 @@ STATUS: Field[str] = Field(
     {"type": "string", "enum": list(STATUSES), "example": WARNING},
     _status,
     str_or_none,
+    script=str,  # the record script counts failing beats in a row
 )
 SEQ: Field[int] = Field(
     "seq",

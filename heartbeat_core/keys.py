@@ -10,6 +10,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:seqs``        hash, service -> the record script's tracking of ``seq`` and ``instance``
 * ``{P}:progress``    hash, service -> its progress counters; ``{P}:progress_at`` when they changed
 * ``{P}:first``       hash, service -> receiver time of its first heartbeat (it has proved itself since)
+* ``{P}:failing``     hash, service -> how many heartbeats in a row said ``"status": "failing"``
 * ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
@@ -48,6 +49,7 @@ class KeySpace:
             self.progress,
             self.progress_at,
             self.first,
+            self.failing,
         ) = self.records = [self.key(name) for name in RECORDS]
         self.receivers, self.maintenance, self.ingest, self.sessions = (
             self.key(name) for name in ("receivers", "maintenance", "ingest", "sessions")
@@ -67,4 +69,4 @@ class KeySpace:
 
 
 # the keys the record script writes, in the order it takes them
-RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at", "first")
+RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at", "first", "failing")

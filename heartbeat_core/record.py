@@ -48,6 +48,7 @@ class ServiceRecord(NamedTuple):
     progress: tuple[tuple[str, float], ...] = ()  # its progress counters, by name
     progress_at: float | None = None  # when they last changed (grew, or reset with a new instance)
     first_seen: float | None = None  # receiver time of its first heartbeat (None: stored before kept)
+    failing_streak: int = 0  # its last heartbeats in a row that said "failing"
 
     @property
     def sent_at(self) -> float | None:
@@ -161,6 +162,7 @@ def decode(
     sequence: str | None = None,
     progress: tuple[str | None, str | None] = (None, None),
     first_seen: str | None = None,
+    failing_streak: str | None = None,
 ) -> ServiceRecord:
     """A record from its stored fields; damage reads as defaults, never as a failed scrape."""
     stored = _meta(meta)
@@ -182,4 +184,5 @@ def decode(
         _progress(progress[0]),
         _float(progress[1] or ""),
         _float(first_seen or ""),
+        int(_float(failing_streak or "") or 0),
     )

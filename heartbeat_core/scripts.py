@@ -9,7 +9,7 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 # last-seen from moving backwards when replicas' clocks differ.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local progress, progress_at, first, states = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local progress, progress_at, first, failing, states = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local cutoff, batch = ARGV[1], tonumber(ARGV[2])
 
 local function split(text)
@@ -58,6 +58,7 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', progress, gone)
   redis.call('HDEL', progress_at, gone)
   redis.call('HDEL', first, gone)
+  redis.call('HDEL', failing, gone)
   redis.call('HDEL', states, gone)  -- the exporters' last recorded state of it
 end
 local results = {}
@@ -74,6 +75,11 @@ while i <= #ARGV do
   else
     redis.call('ZADD', seen, 'GT', now, name)
     redis.call('HSETNX', first, name, now)
+    if beat.status == 'failing' then  -- failing beats in a row; any other beat ends the streak
+      redis.call('HINCRBY', failing, name, 1)
+    else
+      redis.call('HDEL', failing, name)
+    end
     redis.call('HSET', info, name, beat.meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
     if beat.instance then track(name, now, beat.seq, beat.instance) end
@@ -102,6 +108,7 @@ return {
   redis.call('HGETALL', KEYS[9]),
   redis.call('HGETALL', KEYS[10]),
   redis.call('HGETALL', KEYS[11]),
+  redis.call('HGETALL', KEYS[12]),
 }
 """
 

@@ -85,6 +85,7 @@ class TypeSpec(_Section):
     late_after: Annotated[float, Field(gt=0)] | None = None
     min_up: Annotated[int, Field(ge=0)] | None = None
     stall_after: Annotated[float, Field(gt=0)] | None = None
+    failure_threshold: Annotated[int, Field(ge=1)] | None = None
 
 
 class TableSpec(_Section):

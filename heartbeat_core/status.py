@@ -9,6 +9,7 @@ paused     it said goodbye and has sent nothing since, or a maintenance window c
 unknown    the monitor cannot tell: ingest is blind now, or the service has not beaten since a
            blind spell or a window ended and a full timeout has not passed since then
 down       silent for longer than its type's timeout
+failing    alive, but its last ``failure_threshold`` heartbeats (its type's) all said "failing"
 late       silent for longer than ``late_after``: its declared interval × ``late_factor``, or
            its type's ``late_after``
 up         otherwise
@@ -31,13 +32,14 @@ class State(str, Enum):
     PAUSED = "paused"
     UNKNOWN = "unknown"
     DOWN = "down"
+    FAILING = "failing"
     LATE = "late"
     UP = "up"
 
 
 STATES: tuple[State, ...] = tuple(State)
-ALIVE = frozenset({State.UP, State.LATE})  # what ``is_alive`` and ``heartbeat_up 1`` mean
-JUDGED = frozenset({State.UP, State.LATE, State.DOWN})  # the states ``heartbeat_up`` is given for
+ALIVE = frozenset({State.UP, State.LATE, State.FAILING})  # what ``is_alive`` and ``heartbeat_up 1`` mean
+JUDGED = frozenset({*ALIVE, State.DOWN})  # the states ``heartbeat_up`` is given for
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Condi
         return State.UNKNOWN
     if age > service_type.timeout:
         return State.DOWN
+    if record.failing_streak >= service_type.failure_threshold:
+        return State.FAILING
     if age > late_after(record, service_type, conditions.late_factor):
         return State.LATE
     return State.UP

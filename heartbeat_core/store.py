@@ -152,11 +152,24 @@ class HeartbeatStore:
         records, tracking = space.records[:4], space.records[4:]
         keys = [*records, space.receivers, space.maintenance, space.ingest, *tracking]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
-        seen, info, counts, refused, receivers, windows, ingest, seqs, progress, progress_at, first = reply
+        (
+            seen,
+            info,
+            counts,
+            refused,
+            receivers,
+            windows,
+            ingest,
+            seqs,
+            progress,
+            progress_at,
+            first,
+            failing,
+        ) = reply
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))
-        seq_map, progress_map, at_map, first_map = (
-            dict(zip(h[::2], h[1::2])) for h in (seqs, progress, progress_at, first)
+        seq_map, progress_map, at_map, first_map, failing_map = (
+            dict(zip(h[::2], h[1::2])) for h in (seqs, progress, progress_at, first, failing)
         )
         services = tuple(
             decode(
@@ -167,6 +180,7 @@ class HeartbeatStore:
                 seq_map.get(name),
                 (progress_map.get(name), at_map.get(name)),
                 first_map.get(name),
+                failing_map.get(name),
             )
             for name, score in zip(seen[::2], seen[1::2])
         )

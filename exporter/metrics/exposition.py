@@ -35,7 +35,7 @@ class PlusOneLabel(dict[str, str]):
     """A labels dict that is another one plus one label sorting after all of its keys.
 
     The renderer then writes it from the other's label string, already made, instead of sorting
-    and escaping every label again: a service's five ``heartbeat_state`` samples share its
+    and escaping every label again: a service's six ``heartbeat_state`` samples share its
     ``service_name`` and ``service_type``. To everything else it is a plain dict.
     """
 

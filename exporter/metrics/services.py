@@ -100,7 +100,7 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     )
     state = GaugeMetricFamily(
         "heartbeat_state",
-        "1 for the service's state, 0 for the other four",
+        "1 for the service's state, 0 for the other five",
         labels=[*SERVICE_LABELS, "state"],
     )
     received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)

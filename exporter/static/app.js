@@ -8,7 +8,7 @@ const TYPE_TITLES = {data_collection: "Data collection", kafka: "Kafka", databas
 const EDGES = [["data_collection_to_kafka", "Data collection → Kafka"], ["kafka_to_database", "Kafka → Database"],
                ["database_to_backend", "Database → Backend"], ["redis_to_backend", "Redis → Backend"],
                ["backend_to_frontend", "Backend → Frontend"]];
-const WORST = ["down", "unknown", "late", "paused", "up"];  // a node takes the worst state it has
+const WORST = ["down", "failing", "unknown", "late", "paused", "up"];  // a node takes the worst state it has
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 let timer = null, live = false, stream = null, lastData = null;

@@ -151,6 +151,8 @@ def route(*labels: str) -> str:
         (["alertname=HeartbeatExporterDown", "severity=critical"], "on-call"),
         (["alertname=HeartbeatTrafficStopped", "severity=warning", "edge=kafka_to_database"], "team-chat"),
         (["alertname=HeartbeatDatabaseDown", "severity=critical"], "on-call"),
+        (["alertname=HeartbeatFailing", "severity=critical", "service_type=kafka"], "on-call"),
+        (["alertname=HeartbeatWarning", "severity=warning", "service_type=backend"], "team-chat"),
     ],
 )
 def test_routes(labels: list[str], receiver: str) -> None:

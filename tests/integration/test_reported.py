@@ -114,3 +114,30 @@ def test_each_limit_is_a_400_naming_its_field(
         content_type="application/json",
     )
     assert answer.status_code == 400 and named in answer.get_json()["message"]
+
+
+def test_a_service_that_says_it_is_failing_is_failing_at_the_next_scrape_and_alive(
+    apps: tuple[Flask, Flask],
+) -> None:
+    receiver, exporter = apps
+    assert send(receiver, status="failing", message="detector fired").status_code == 200
+    text = scrape(exporter)
+    assert value(text, "heartbeat_state", state="failing") == 1
+    assert value(text, "heartbeat_up") == 1  # it beats: alive, and says it is broken
+    assert value(text, "heartbeat_reported_status", status="failing") == 1
+    assert send(receiver).status_code == 200  # an ok beat ends it
+    assert value(scrape(exporter), "heartbeat_state", state="up") == 1
+
+
+def test_failure_threshold_needs_that_many_failing_beats_in_a_row(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    config = {"redis_url": redis_server.url, "snapshot_cache_seconds": 0, "redis_key_prefix": "threshold"}
+    settings = from_mapping({**config, "types": {"kafka": {"failure_threshold": 3}}})
+    receiver, exporter = create_receiver(settings, clock=clock), create_exporter(settings, clock=clock)
+    states = []
+    for status in ("failing", "failing", "ok", "failing", "failing", "failing"):
+        assert send(receiver, status=status).status_code == 200
+        text = scrape(exporter)
+        states.append(next(s for s in ("up", "failing") if value(text, "heartbeat_state", state=s) == 1))
+    assert states == ["up", "up", "up", "up", "up", "failing"]  # the ok beat restarted the count

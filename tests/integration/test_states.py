@@ -23,7 +23,7 @@ from heartbeat_core.config import from_mapping
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, Samples, parse_samples
 
-STATES = ("paused", "unknown", "down", "late", "up")
+STATES = ("paused", "unknown", "down", "failing", "late", "up")
 
 
 @dataclass
@@ -48,9 +48,9 @@ class Monitor:
             for s in STATES
             if samples.get(("heartbeat_state", tuple(sorted({**labels, "state": s}.items()))))
         ]
-        assert len(found) == 1, found  # exactly one state is 1, the other four 0
+        assert len(found) == 1, found  # exactly one state is 1, the other five 0
         up = samples.get(("heartbeat_up", tuple(sorted(labels.items()))))
-        assert up == {"up": 1.0, "late": 1.0, "down": 0.0}.get(found[0]), (
+        assert up == {"up": 1.0, "late": 1.0, "failing": 1.0, "down": 0.0}.get(found[0]), (
             found,
             up,
         )  # none when paused/unknown

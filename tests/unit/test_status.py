@@ -142,3 +142,22 @@ def test_a_window_deleted_early_ends_then() -> None:
     deleted = Conditions(windows=(window(NOW - 100, NOW - 5, service_type="redis"),))
     assert state(record(age=600), deleted) is State.UNKNOWN
     assert state(record(age=600), deleted, now=NOW + 56) is State.DOWN
+
+
+def failing(streak: int, age: float = 0.0, service_type: str = "redis") -> ServiceRecord:
+    return record(service_type, age)._replace(failing_streak=streak)
+
+
+def test_a_service_that_says_it_is_failing_is_failing_and_alive() -> None:
+    assert state(failing(1)) is State.FAILING
+    assert assess(failing(1), TYPES, NOW).alive  # heartbeat_up 1: it beats, and says it is broken
+    assert state(failing(0)) is State.UP
+    assert state(failing(1, age=61)) is State.DOWN  # silence outranks what it last said
+    assert state(failing(1, age=50)) is State.FAILING  # it outranks late
+
+
+def test_failure_threshold_needs_that_many_failing_beats_in_a_row() -> None:
+    types = from_mapping({"types": {"redis": {"failure_threshold": 3}}}).service_types
+    assert [assess(failing(n), types, NOW).state for n in (1, 2, 3, 4)] == [
+        State.UP, State.UP, State.FAILING, State.FAILING,
+    ]  # fmt: skip
