@@ -23,9 +23,16 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TYPE = 'service_type=~"$service_type"'
 OUT = Path(__file__).with_name("heartbeat-overview.json")
-# the five states as one number per service, for tables and timelines (heartbeat_state is an enum)
-STATE_CODES = {"up": 4, "late": 3, "down": 2, "unknown": 1, "paused": 0}
-STATE_COLOURS = {"up": "green", "late": "yellow", "down": "red", "unknown": "purple", "paused": "text"}
+# the six states as one number per service, for tables and timelines (heartbeat_state is an enum)
+STATE_CODES = {"failing": 5, "up": 4, "late": 3, "down": 2, "unknown": 1, "paused": 0}
+STATE_COLOURS = {
+    "failing": "orange",
+    "up": "green",
+    "late": "yellow",
+    "down": "red",
+    "unknown": "purple",
+    "paused": "text",
+}
 STATES = [
     model.ValueMap(
         {
