@@ -327,11 +327,28 @@ function services(status, keys) {
     const alive = list.filter((s) => s.is_alive).length;
     section.appendChild(el("h2", `${title} — ${alive}/${list.length} up or late`));
     if (!list.length) { section.appendChild(el("p", "No services of this type.", "empty")); return; }
-    section.appendChild(table([["Service"], ["State"], ["Last seen", "num"], ["Timeout", "num wide"], ["Address", "wide"]],
-      list.map((s) => [td(s.service, "service"), td(stateOf(s).toUpperCase(), "state " + stateOf(s)),
+    section.appendChild(table([["Service"], ["State"], ["Says"], ["Last seen", "num"], ["Timeout", "num wide"],
+                               ["Address", "wide"]],
+      list.map((s) => [td(s.service, "service"), td(stateOf(s).toUpperCase(), "state " + stateOf(s)), says(s),
                        td(duration(s.age_seconds) + " ago", "num"), td(duration(s.timeout_seconds), "num wide"),
                        td(s.address, "wide")])));
   });
+}
+
+// what the service says of itself: its status and message, and its metrics and info on demand;
+// all of it as text (el sets textContent), never as HTML: they are the sender's words
+function says(s) {
+  const cell = el("td", null, "says");
+  if (s.status && s.status !== "ok") cell.appendChild(el("span", s.status.toUpperCase(), "reported " + s.status));
+  if (s.message) cell.appendChild(el("span", s.message, "message"));
+  const facts = Object.entries(s.metrics || {}).map(([name, value]) => `${name} = ${value}`)
+    .concat(Object.entries(s.info || {}).map(([key, value]) => `${key}: ${value}`));
+  if (facts.length) {
+    const details = cell.appendChild(el("details"));
+    details.appendChild(el("summary", `${facts.length} reported`));
+    facts.forEach((fact) => details.appendChild(el("div", fact, "fact")));
+  }
+  return cell;
 }
 
 function database(db) {

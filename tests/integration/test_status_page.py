@@ -60,6 +60,13 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
             {"service": "kafka-1"},
             {"service": "前端-web-1"},
             {"service": "redis-1", "status": "stopping"},
+            {
+                "service": "backend-9",
+                "status": "warning",
+                "message": EVIL,
+                "metrics": {"queue_length": 42},
+                "info": {"version": "2.4.1"},
+            },
             {"service": "__proto__"},  # names that are an object's own keys broke the page for everyone
             {"service": "constructor"},
         ):
@@ -87,6 +94,14 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         expect(page.locator("#database")).to_contain_text("CONNECTED")
         for odd in ("__proto__", "constructor"):
             expect(page.locator(f'.timeline[data-service="{odd}"] rect')).to_have_count(1)
+        # what a service says of itself is shown as text, never run as HTML (SPEC §12)
+        says = page.locator("section[data-type=backend] tbody tr", has_text="backend-9").locator(".says")
+        expect(says.locator(".reported")).to_have_text("WARNING")
+        expect(says.locator(".message")).to_have_text(EVIL)
+        expect(says.locator("img")).to_have_count(0)
+        says.locator("summary").click()
+        expect(says.locator(".fact")).to_have_text(["queue_length = 42", "version: 2.4.1"])
+        assert page.title() != "pwned"
 
         redis = page.locator("section[data-type=redis] tbody tr", has_text="redis-1")
         expect(redis.locator(".state")).to_have_text("PAUSED")  # it said goodbye
@@ -132,6 +147,7 @@ def test_log_in_watch_a_service_go_down_and_traffic_appear(
         server.stop()
 
 
+EVIL = "<img src=x onerror=\"document.title='pwned'\"> queue stuck"
 IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 CJK_FONTS = (
     "Noto Sans CJK",
