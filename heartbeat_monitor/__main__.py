@@ -40,7 +40,8 @@ log = logging.getLogger("heartbeat_monitor")
 
 
 def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tuple[Settings, str | None]:
-    """The user's configuration with the embedded defaults filled in; a generated admin password."""
+    """The user's configuration with the embedded defaults filled in, and the admin login to print
+    when the configuration has no users (None when it has)."""
     flags: dict[str, Any] = {
         "redis_url": redis_url,
         "receiver_listen": args.receiver_listen,
@@ -50,24 +51,16 @@ def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tu
     settings = load_settings(args.config, flags=flags)
     if not settings.database_url:
         flags["database_url"] = f"sqlite:///{data_dir / 'pipeline.db'}"
-    password = None
+    login = None
     if not settings.users:
         # the user's own scripts log in with a password they know; otherwise one for this run
-        password = (
-            args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        )
-        if len(password) < 8:
+        given = args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD")
+        if given is not None and len(given) < 8:
             raise ConfigError("the admin password needs at least 8 characters")
+        password = given or secrets.token_urlsafe(12)
+        login = "(the password given)" if given else f"{password}  (generated for this run)"
         flags["users"] = {"admin": {"password_hash": generate_password_hash(password), "role": "admin"}}
-    return load_settings(args.config, flags=flags), password
-
-
-def admin_password(args: argparse.Namespace) -> str:
-    """The one the user gave (their own scripts log in with it), else one for this run."""
-    given = args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD")
-    if given is not None and len(given) < 8:
-        raise ConfigError("the admin password needs at least 8 characters")
-    return given or secrets.token_urlsafe(12)
+    return load_settings(args.config, flags=flags), login
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +84,7 @@ def start(
     args: argparse.Namespace, redis_server: RedisServer, data_dir: Path
 ) -> tuple[EmbeddedServers, Demo | None]:
     """Both apps on their ports (and the demo), with what a newcomer needs to know printed."""
-    settings, password = settings_for(args, redis_server.url, data_dir)
+    settings, login = settings_for(args, redis_server.url, data_dir)
     assert settings.database_url
     engine = sa.create_engine(settings.database_url)
     create_schema(engine, settings.tables)
@@ -110,10 +103,8 @@ def start(
     print(f"metrics      http://{e_host}:{e_port}/metrics", flush=True)
     print(f"redis        {redis_server.shown_url} (private, password generated for this run)", flush=True)
     print(f"database     {database}", flush=True)
-    if password:
-        given = args.admin_password or os.environ.get("HEARTBEAT_ADMIN_PASSWORD")
-        shown = "(the password given)" if given else f"{password}  (generated for this run)"
-        print(f"login        admin / {shown}", flush=True)
+    if login:
+        print(f"login        admin / {login}", flush=True)
     demo = None
     if args.demo:
         demo = Demo(f"http://{r_host}:{r_port}/heartbeat", engine, settings.tables)
