@@ -24,6 +24,8 @@ from heartbeat_core.sections import (
     DEFAULT_TABLES,
     ListenField,
     MetricsAuth,
+    ServiceName,
+    Sha256Hex,
     TableSpec,
     Tokens,
     TypeName,
@@ -89,6 +91,15 @@ class Settings(BaseSettings):
         (),
         description="who may send heartbeats: `{token_hash, prefixes, types, reserve}` (types: by default "
         "those the prefixes imply), or a bare token (≥ 16 characters); heartbeats need one when any is set",
+    )
+    max_batch_bytes: int = key(
+        "receiver", 1_048_576, ge=4096, description="larger `POST /heartbeat/batch` bodies get 413"
+    )
+    push_tokens: dict[Sha256Hex, ServiceName] = key(
+        "receiver",
+        {},
+        description="Uptime Kuma push monitors: `{sha256 of the push token: service name}` for "
+        "`/api/push/<token>`",
     )
     trusted_proxies: int = key(
         "receiver", 0, ge=0, description="proxies in front whose `X-Forwarded-For` is trusted"
@@ -231,19 +242,7 @@ class Settings(BaseSettings):
         """The default types with the file's overrides and additions; ``other`` stays last."""
         merged = {t.name: t for t in DEFAULT_TYPES}
         for name, spec in self.types.items():
-            base = merged.get(name, ServiceType(name, (), 120.0, name))
-            timeout = base.timeout if spec.timeout is None else spec.timeout
-            merged[name] = ServiceType(
-                name,
-                base.prefixes if spec.prefixes is None else spec.prefixes,
-                timeout,
-                base.status_key if spec.status_key is None else spec.status_key,
-                # a changed timeout moves the default late_after with it
-                spec.late_after or (base.late_after if spec.timeout is None else 0.0),
-                base.min_up if spec.min_up is None else spec.min_up,
-                base.stall_after if spec.stall_after is None else spec.stall_after,
-                base.failure_threshold if spec.failure_threshold is None else spec.failure_threshold,
-            )
+            merged[name] = spec.over(merged.get(name, ServiceType(name, (), 120.0, name)))
         other = merged.pop(OTHER)
         return ServiceTypes((*merged.values(), other), self.type_codes)
 

@@ -33,8 +33,11 @@ class ApiError(Exception):
         self.message = message
         self.retry_after = STORE_RETRY_AFTER if retry_after is None and status == 503 else retry_after
 
+    def payload(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message}
+
     def body(self) -> bytes:
-        return encode({"error": self.code, "message": self.message})
+        return encode(self.payload())
 
     def headers(self) -> dict[str, str]:
         if self.status == 401:

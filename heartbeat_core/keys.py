@@ -11,6 +11,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:progress``    hash, service -> its progress counters; ``{P}:progress_at`` when they changed
 * ``{P}:first``       hash, service -> receiver time of its first heartbeat (it has proved itself since)
 * ``{P}:failing``     hash, service -> how many heartbeats in a row said ``"status": "failing"``
+* ``{P}:replayed``    integer, replayed heartbeats (batch) older than their service's last one
 * ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
@@ -50,6 +51,7 @@ class KeySpace:
             self.progress_at,
             self.first,
             self.failing,
+            self.replayed,
         ) = self.records = [self.key(name) for name in RECORDS]
         self.receivers, self.maintenance, self.ingest, self.sessions = (
             self.key(name) for name in ("receivers", "maintenance", "ingest", "sessions")
@@ -69,4 +71,15 @@ class KeySpace:
 
 
 # the keys the record script writes, in the order it takes them
-RECORDS = ("seen", "info", "count", "refused", "seqs", "progress", "progress_at", "first", "failing")
+RECORDS = (
+    "seen",
+    "info",
+    "count",
+    "refused",
+    "seqs",
+    "progress",
+    "progress_at",
+    "first",
+    "failing",
+    "replayed",
+)

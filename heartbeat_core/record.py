@@ -73,7 +73,7 @@ class ServiceRecord(NamedTuple):
 
 
 class Beat(NamedTuple):
-    """One heartbeat as the store takes it: who, when (the receiver's clock), and its fields."""
+    """One heartbeat as the store takes it: who, when (receiver clock; replayed: its own), its fields."""
 
     name: str
     service_type: str
@@ -81,6 +81,7 @@ class Beat(NamedTuple):
     now: float
     fields: Mapping[str, Any] = NOTHING  # checked values by JSON name (``Field.check``'s)
     cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
+    replay: bool = False  # from a batch, at its own time: older than the service's last, it is only counted
 
     def meta(self) -> str:
         """The record's hash value: the type, the address and the fields kept with the service."""

@@ -6,10 +6,13 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 # One round trip per batch of heartbeats, atomic: prune a few expired services, then for each
 # heartbeat enforce its cap on new names (the shared one, or the whole one for a token with a
 # reserve) and record it (-1 where refused). ZADD GT keeps
-# last-seen from moving backwards when replicas' clocks differ.
+# last-seen from moving backwards when replicas' clocks differ. A replayed beat (from a batch, at
+# its own time) older than its service's last one is counted, and changes nothing else: the
+# latest status, message and sequence stay the newer beat's.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local progress, progress_at, first, failing, states = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local progress, progress_at, first, failing = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local replayed, states = KEYS[10], KEYS[11]
 local cutoff, batch = ARGV[1], tonumber(ARGV[2])
 
 local function split(text)
@@ -72,6 +75,9 @@ while i <= #ARGV do
   if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= tonumber(beat.cap) then
     redis.call('INCR', refused)
     results[#results + 1] = -1
+  elseif beat.replay and tonumber(redis.call('ZSCORE', seen, name) or '-inf') > tonumber(now) then
+    redis.call('INCR', replayed)
+    results[#results + 1] = redis.call('HINCRBY', count, name, 1)
   else
     redis.call('ZADD', seen, 'GT', now, name)
     redis.call('HSETNX', first, name, now)
@@ -109,6 +115,7 @@ return {
   redis.call('HGETALL', KEYS[10]),
   redis.call('HGETALL', KEYS[11]),
   redis.call('HGETALL', KEYS[12]),
+  redis.call('GET', KEYS[13]) or '0',
 }
 """
 

@@ -16,11 +16,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import LOG_TABLES
+from heartbeat_core.types import ServiceType
 
 Identifier = Annotated[
     str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a plain SQL identifier")
 ]
 TypeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
+ServiceName = Annotated[str, Field(min_length=1, max_length=200)]  # the receiver checks it as any name
 Listen = tuple[str, Annotated[int, Field(gt=0, lt=65536)]]
 
 
@@ -86,6 +88,19 @@ class TypeSpec(_Section):
     min_up: Annotated[int, Field(ge=0)] | None = None
     stall_after: Annotated[float, Field(gt=0)] | None = None
     failure_threshold: Annotated[int, Field(ge=1)] | None = None
+
+    def over(self, base: ServiceType) -> ServiceType:
+        """``base`` with these overrides; a changed timeout moves the default late_after with it."""
+        return ServiceType(
+            base.name,
+            base.prefixes if self.prefixes is None else self.prefixes,
+            base.timeout if self.timeout is None else self.timeout,
+            base.status_key if self.status_key is None else self.status_key,
+            self.late_after or (base.late_after if self.timeout is None else 0.0),
+            base.min_up if self.min_up is None else self.min_up,
+            base.stall_after if self.stall_after is None else self.stall_after,
+            base.failure_threshold if self.failure_threshold is None else self.failure_threshold,
+        )
 
 
 class TableSpec(_Section):

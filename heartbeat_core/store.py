@@ -42,6 +42,7 @@ class Snapshot:
     windows: tuple[MaintenanceWindow, ...] = ()
     blind_since: float | None = None  # an exporter saw a blind spell start then, still on
     last_spell: tuple[float, float] | None = None  # (start, end) of the last blind spell that ended
+    replayed_total: int = 0  # replayed heartbeats older than their service's last one
 
 
 def accepted_count(beat: Beat, result: int) -> int:
@@ -120,9 +121,9 @@ class HeartbeatStore:
         args: list[str | int] = [repr(cutoff), PRUNE_BATCH]
         for beat in beats:
             cap = min(beat.cap or self.max_services, self.max_services)
-            scripted = beat.script_fields()
-            args += (4 + len(scripted) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
-            args += ("cap", cap, *scripted)
+            pairs = [*beat.script_fields(), *(("replay", "1") if beat.replay else ())]
+            args += (4 + len(pairs) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
+            args += ("cap", cap, *pairs)
         return [int(n) for n in self._record(keys=[*self.space.records, self.space.state], args=args)]
 
     def _drop_closed_connection(self) -> None:
@@ -149,8 +150,8 @@ class HeartbeatStore:
         """Everything the exporter reads, in one atomic script call."""
         self._drop_closed_connection()
         space = self.space
-        records, tracking = space.records[:4], space.records[4:]
-        keys = [*records, space.receivers, space.maintenance, space.ingest, *tracking]
+        records, tracking = space.records[:4], space.records[4:9]
+        keys = [*records, space.receivers, space.maintenance, space.ingest, *tracking, space.replayed]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
         (
             seen,
@@ -165,6 +166,7 @@ class HeartbeatStore:
             progress_at,
             first,
             failing,
+            replayed,
         ) = reply
         info_map = dict(zip(info[::2], info[1::2]))
         count_map = dict(zip(counts[::2], counts[1::2]))
@@ -193,6 +195,7 @@ class HeartbeatStore:
             tuple(sorted((w for w in found if w is not None), key=lambda w: (w.start, w.id))),
             _time_or_none(marks.get("blind_since")),
             _spell(_time_or_none(marks.get("last_from")), _time_or_none(marks.get("last_until"))),
+            int(replayed),
         )
 
     def announce(self, receiver: str, ttl: float) -> None:

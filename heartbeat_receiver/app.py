@@ -35,6 +35,7 @@ def create_app(
         settings.service_types,
         clock,
         settings.max_body_bytes,
+        settings.max_batch_bytes,
         settings.ingest_tokens,
         Limits(max_counters=settings.max_progress_counters, max_metrics=settings.max_metrics),
         settings.trusted_proxies,

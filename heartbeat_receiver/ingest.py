@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis
 
 from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
-from heartbeat_core.fields import DEFAULT_LIMITS, Limits
+from heartbeat_core.fields import DEFAULT_LIMITS, TIMESTAMP, Limits
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
@@ -35,6 +35,7 @@ PATHS = frozenset(("/heartbeat", "/heartbeat/report"))  # the routes that take a
 JSON = ("Content-Type", "application/json")
 # a full store frees room only as services expire; a sender should back off, not hammer
 CAP_RETRY_AFTER = 60
+REPLAY_HORIZON = 86400.0  # a replayed beat's own time is believed back to a day ago
 
 
 class Headers(Protocol):
@@ -70,6 +71,7 @@ class Ingest:
         types: ServiceTypes,
         clock: Callable[[], float],
         max_body: int,
+        max_batch: int,
         tokens: tuple[IngestToken, ...],
         limits: Limits = DEFAULT_LIMITS,
         trusted_proxies: int = 0,
@@ -78,6 +80,7 @@ class Ingest:
         self.types = types
         self.clock = clock
         self.max_body = max_body
+        self.max_batch = max_batch
         self.gate = TokenGate(tokens)
         self.allowed_types = {token.token_hash: allowed_types(token, types) for token in (*tokens, OPEN)}
         self.limits = limits
@@ -85,7 +88,7 @@ class Ingest:
         # names without a reserve may fill the cap only up to what the tokens' reserves leave
         self.shared_cap = store.max_services - sum(token.reserve for token in tokens)
         # an outage is reported once per process, not once per refused heartbeat
-        self._outage = Outage(log, "heartbeat store unavailable", "heartbeat store available again")
+        self.outage = Outage(log, "heartbeat store unavailable", "heartbeat store available again")
 
     def accept(
         self, headers: Headers, body: bytes | None, peer: str, forwarded: Sequence[str] = ()
@@ -105,17 +108,35 @@ class Ingest:
         ``peer``: the socket's; ``forwarded``: the X-Forwarded-For header's lines, trusted as far
         as ``trusted_proxies`` says (``heartbeat_core.web.peer``).
         """
+        token, body = self.admit(headers, body, self.max_body)
+        return self.beat(token, decode(body), self.address(peer, forwarded))
+
+    def admit(self, headers: Headers, body: bytes | None, limit: int) -> tuple[IngestToken, bytes]:
+        """The request's token, once its body is known to fit and to be JSON."""
         token = self.gate.grant(headers.get("Authorization"))
         if body is None:
-            raise ApiError(413, "request_entity_too_large", f"the body is larger than {self.max_body} bytes")
+            raise ApiError(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
         if not is_json(headers.get("Content-Type")):
             raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
-        address = client_address(peer, forwarded, self.trusted_proxies)
-        beat = parse(decode(body), self.types, address or "unknown", self.limits)
+        return token, body
+
+    def address(self, peer: str, forwarded: Sequence[str] = ()) -> str:
+        return client_address(peer, forwarded, self.trusted_proxies) or "unknown"
+
+    def beat(self, token: IngestToken, body: Any, address: str, *, replay: bool = False) -> Beat:
+        """A decoded heartbeat body, checked and allowed for ``token``.
+
+        ``replay``: the beat comes from a batch and is recorded at its own ``timestamp`` (never
+        later than now, nor more than a day before), so that a cache's beats keep their times.
+        """
+        beat = parse(body, self.types, address, self.limits)
         check_name(token, beat.service)
         check_type(self.allowed_types[token.token_hash], beat.service_type)
         cap = self.store.max_services if token.reserve else self.shared_cap
-        return Beat(beat.service, beat.service_type, address, self.clock(), beat.fields, cap)
+        now = self.clock()
+        sent = beat.fields.get(TIMESTAMP.name)
+        at = now if not replay or sent is None else min(now, max(now - REPLAY_HORIZON, sent))
+        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, replay)
 
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""
@@ -123,21 +144,25 @@ class Ingest:
             accepted_count(beat, count)
         except CapacityExceeded as exc:
             return self.refused(exc)
-        self._outage.ok()
-        fields = {"service": beat.name, "type": beat.service_type, "received_at": beat.now}
-        return Answer(200, (JSON,), encode(fields))
+        self.outage.ok()
+        return Answer(200, (JSON,), encode(self.received(beat)))
+
+    @staticmethod
+    def received(beat: Beat) -> dict[str, Any]:
+        return {"service": beat.name, "type": beat.service_type, "received_at": beat.now}
 
     def refused(self, exc: Exception) -> Answer:
         """The answer when the store could not take the heartbeat: the cap, or an outage."""
+        return error_answer(self.refused_error(exc))
+
+    def refused_error(self, exc: Exception) -> ApiError:
         if isinstance(exc, CapacityExceeded):
-            return error_answer(
-                ApiError(
-                    429,
-                    "too_many_services",
-                    f"the receiver already tracks its limit of services ({self.store.max_services}, "
-                    "less what tokens reserve); new names are refused until old ones expire",
-                    retry_after=CAP_RETRY_AFTER,
-                )
+            return ApiError(
+                429,
+                "too_many_services",
+                f"the receiver already tracks its limit of services ({self.store.max_services}, "
+                "less what tokens reserve); new names are refused until old ones expire",
+                retry_after=CAP_RETRY_AFTER,
             )
-        self._outage.failed(exc)
-        return error_answer(store_unavailable())
+        self.outage.failed(exc)
+        return store_unavailable()

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from heartbeat_core.web.body import read_body
+from heartbeat_receiver import batch
 from heartbeat_receiver.host import current
 
 bp = Blueprint("receiver", __name__)
@@ -18,6 +19,15 @@ def receive() -> ResponseReturnValue:
     body = read_body(request.environ, ingest.max_body)
     forwarded = request.headers.getlist("X-Forwarded-For")
     answer = ingest.accept(request.headers, body, request.remote_addr or "", forwarded)
+    return Response(answer.body, status=answer.status, headers=list(answer.headers))
+
+
+@bp.post(batch.PATH)
+def receive_batch() -> ResponseReturnValue:
+    ingest = current().ingest
+    body = read_body(request.environ, ingest.max_batch)
+    forwarded = request.headers.getlist("X-Forwarded-For")
+    answer = batch.accept(ingest, request.headers, body, request.remote_addr or "", forwarded)
     return Response(answer.body, status=answer.status, headers=list(answer.headers))
 
 

@@ -17,6 +17,7 @@ from heartbeat_core.config import Settings, load_settings
 from heartbeat_core.errors import ApiError
 from heartbeat_core.record import Beat
 from heartbeat_core.web.bridge import Headers, Scope, WsgiOnRsgi, host_of, too_slow
+from heartbeat_receiver import batch
 from heartbeat_receiver.app import create_app
 from heartbeat_receiver.host import ReceiverApp
 from heartbeat_receiver.ingest import PATHS, Answer, Ingest, error_answer
@@ -43,6 +44,9 @@ class Receiver(WsgiOnRsgi):
         if scope.method == "POST" and scope.path in PATHS:
             answer = await self._heartbeat(scope, proto, headers)
             proto.response_bytes(answer.status, list(answer.headers), answer.body)
+        elif scope.method == "POST" and scope.path == batch.PATH:
+            answer = await self._batch(scope, proto, headers)
+            proto.response_bytes(answer.status, list(answer.headers), answer.body)
         else:
             await self.wsgi(scope, proto, headers)
 
@@ -56,6 +60,24 @@ class Receiver(WsgiOnRsgi):
         except ApiError as exc:
             return error_answer(exc)
         return await self._commit(beat)
+
+    async def _batch(self, scope: Scope, proto: Any, headers: Headers) -> Answer:
+        """A batch is its own group: checked on the loop, stored in one call on a pool thread."""
+        try:
+            body = await self.read_body(proto, headers, self.ingest.max_batch)
+            forwarded = scope.headers.get_all("x-forwarded-for") if self.ingest.trusted_proxies else ()
+            items = batch.check(self.ingest, headers, body, host_of(scope.client), forwarded)
+        except TimeoutError:
+            return error_answer(too_slow(self.client_timeout))
+        except ApiError as exc:
+            return error_answer(exc)
+        loop = asyncio.get_running_loop()
+        try:
+            beats = batch.stored(items)
+            counts = await loop.run_in_executor(self.threads, self.ingest.store.record_many, beats)
+        except redis.RedisError as exc:
+            return self.ingest.refused(exc)
+        return batch.answer(self.ingest, items, counts)
 
     async def _commit(self, beat: Beat) -> Answer:
         """Group commit on the event loop: one batch in flight, the next one gathering meanwhile."""

@@ -20,6 +20,7 @@ from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES
+from heartbeat_core.store import Snapshot
 from heartbeat_core.types import ServiceTypes
 
 SERVICE_LABELS = ["service_name", "service_type"]
@@ -135,13 +136,22 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     )
     for (service_type, name), n in sorted(counts.items()):
         services.add_metric([service_type, name], n)
+    yield from (last_seen, age, up, state, received, services, *store_counters(snapshot))
+    yield from sequence.families()
+    yield from reported.families()
+
+
+def store_counters(snapshot: Snapshot) -> tuple[CounterMetricFamily, ...]:
+    """What the store counted of heartbeats that changed no service: refused, or replayed too late."""
     refused = CounterMetricFamily(
         "heartbeat_services_refused", "Heartbeats of new services refused because the service cap was reached"
     )
     refused.add_metric([], snapshot.refused_total)
-    yield from (last_seen, age, up, state, received, services, refused)
-    yield from sequence.families()
-    yield from reported.families()
+    replayed = CounterMetricFamily(
+        "heartbeat_replayed", "Replayed heartbeats older than their service's last one: counted, not applied"
+    )
+    replayed.add_metric([], snapshot.replayed_total)
+    return refused, replayed
 
 
 class SequenceFamilies:

@@ -74,6 +74,7 @@ def test_receiver_api(receiver_schema: schemathesis.BaseSchema) -> None:
     assert fuzz(receiver_schema) == {
         "POST /heartbeat",
         "POST /heartbeat/report",
+        "POST /heartbeat/batch",
         "GET /healthz",
         "GET /readyz",
     }

@@ -41,6 +41,10 @@ def call(body: Any, **kwargs: Any) -> Call:
     return Call(body if isinstance(body, (bytes, list)) else json.dumps(body).encode(), **kwargs)
 
 
+def batch(*beats: Any, **kwargs: Any) -> Call:
+    return Call(json.dumps(list(beats)).encode(), path="/heartbeat/batch", **kwargs)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "Authorization": token}
 
@@ -85,6 +89,14 @@ CASES: dict[str, list[Call]] = {
         call({"service": "x" * 199 + "ﷺ"}),  # 200 characters that NFKC makes 217
         call([b'{"service": ', b'"chunked-1"}']),
         call([b'{"service": "chunked-big", "pad": "', b"x" * 3000, b"x" * 3000, b'"}']),
+        batch(
+            {"service": "b-1", "timestamp": 1763799990.5}, {"service": ""}, 5, {"type": 4}, {"service": "b-1"}
+        ),
+        batch(),
+        batch(*[{"service": "b-2"}] * 1001),
+        Call(b'{"service": "b-3"}', path="/heartbeat/batch"),
+        Call(b"[{not json", path="/heartbeat/batch"),
+        batch({"service": "b-4"}, headers={"Content-Type": "text/plain"}),
     ],
     "tokens": [
         call({"service": "t-1"}),
@@ -94,8 +106,15 @@ CASES: dict[str, list[Call]] = {
         call({"service": "t-1"}, headers=bearer(f"Bearer {TOKEN}")),
         call({"service": "t-1"}, headers=bearer(f"bearer {TOKEN}")),
         call({"service": "big", "pad": "x" * 5000}, headers=bearer(f"Bearer {TOKEN}")),
+        batch({"service": "t-2"}),
+        batch({"service": "t-2"}, headers=bearer(f"Bearer {TOKEN}")),
     ],
-    "cap": [call({"service": "first"}), call({"service": "second"}), call({"service": "first"})],
+    "cap": [
+        call({"service": "first"}),
+        call({"service": "second"}),
+        call({"service": "first"}),
+        batch({"service": "first"}, {"service": "third"}),
+    ],
     "scoped": [
         call({"service": "kafka-1"}, headers=bearer(f"Bearer {SCOPED}")),
         call({"service": "backend-1"}, headers=bearer(f"Bearer {SCOPED}")),
@@ -105,6 +124,12 @@ CASES: dict[str, list[Call]] = {
         call({"service": "kafka-2"}, headers=bearer(f"Bearer {SCOPED}")),  # the reserve: 2 more
         call({"service": "kafka-3"}, headers=bearer(f"Bearer {SCOPED}")),
         call({"service": "kafka-4"}, headers=bearer(f"Bearer {SCOPED}")),
+        batch(
+            {"service": "kafka-1"},
+            {"service": "backend-1"},
+            {"service": "kafka-9"},
+            headers=bearer(f"Bearer {SCOPED}"),
+        ),
     ],
     "proxied": [
         call({"type": 4}, headers={"Content-Type": "application/json", "X-Forwarded-For": "10.1.2.3"}),
@@ -179,6 +204,8 @@ def timeless(answer: tuple[int, dict[str, str | None], bytes]) -> tuple[Any, ...
     assert headers["Content-Length"] == str(len(body))
     fields = json.loads(body)
     fields.pop("received_at", None)
+    for result in fields.get("results", ()):
+        result.pop("received_at", None)
     return status, {k: v for k, v in headers.items() if k != "Content-Length"}, fields
 
 
@@ -203,7 +230,17 @@ def test_the_flask_route_and_the_rsgi_server_answer_alike(
         json.loads(body).get("service"): status for name, _, (status, _, body) in answers if name != "open"
     }
     # the reserve: the token without one stopped at the shared cap, the scoped token went on to 4
-    assert [s for n, _, (s, _, _) in answers if n == "scoped"] == [200, 403, 403, 200, 429, 200, 200, 429]
+    assert [s for n, _, (s, _, _) in answers if n == "scoped"] == [
+        200,
+        403,
+        403,
+        200,
+        429,
+        200,
+        200,
+        429,
+        200,
+    ]
     refused = [headers for _, _, (s, headers, _) in answers if s == 429]
     assert refused and all(int(headers["Retry-After"] or 0) > 0 for headers in refused)
     looks_alike = [json.loads(b) for _, r, (_, _, b) in answers if b"\\uff4b" in r.body]
@@ -213,3 +250,15 @@ def test_the_flask_route_and_the_rsgi_server_answer_alike(
     assert by_service.get("type-4@10.1.2.3") == 200 and by_service.get("type-4@2001:db8::1") == 200
     assert by_service.get("type-5@2001:db8::1") == 200  # one spelling per address
     assert not [name for name in by_service if name and "%" in name]  # no scope id reaches a name
+    batches = [(n, json.loads(b)) for n, r, (s, _, b) in answers if r.path == "/heartbeat/batch" and s == 200]
+    # a batch answers each beat as the single route would: stored, or its own 4xx
+    assert [[r["status"] for r in body["results"]] for _, body in batches] == [
+        [200, 400, 400, 200, 200],
+        [],
+        [200],
+        [200, 429],
+        [200, 403, 429],
+    ]
+    assert [body["accepted"] for _, body in batches] == [3, 0, 1, 1, 1]
+    too_many = [json.loads(b) for _, r, (s, _, b) in answers if r.path == "/heartbeat/batch" and s == 413]
+    assert too_many == [{"error": "too_many_heartbeats", "message": "a batch holds at most 1000 heartbeats"}]

@@ -113,6 +113,8 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "max_services": ("5", lambda s: s.max_services == 5),
     "retention_seconds": ("60", lambda s: s.retention_seconds == 60),
     "max_body_bytes": ("1024", lambda s: s.max_body_bytes == 1024),
+    "max_batch_bytes": ("65536", lambda s: s.max_batch_bytes == 65536),
+    "push_tokens": ('{"' + "ab" * 32 + '": "cron-1"}', lambda s: s.push_tokens == {"ab" * 32: "cron-1"}),
     "ingest_tokens": (
         "a" * 16 + ", " + "b" * 16,
         lambda s: [t.token_hash for t in s.ingest_tokens] == [token_hash("a" * 16), token_hash("b" * 16)],
