@@ -18,6 +18,7 @@ from heartbeat_core.fields import (
     INSTANCE,
     INTERVAL,
     KEPT,
+    MESSAGE,
     SCRIPTED,
     SEQ,
     STATUS,
@@ -153,6 +154,11 @@ def _meta(meta: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def with_message(meta: str, message: str) -> str:
+    """A stored record with only its message changed (a log line: healthchecks' ``/log``)."""
+    return _ENCODE({**_meta(meta), MESSAGE.name: message})
 
 
 def decode(

@@ -98,6 +98,14 @@ end
 return results
 """
 
+# Compare and set one record (KEYS[1] the info hash; ARGV: service, the value read, the new one):
+# a log line changes a record only if no heartbeat changed it meanwhile.
+REPLACE_SCRIPT = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # One consistent snapshot for the exporter: a script runs atomically.
 SNAPSHOT_SCRIPT = """
 local t = redis.call('TIME')

@@ -25,10 +25,11 @@ from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.keys import KeySpace, RedisClient
 from heartbeat_core.maintenance import MaintenanceWindow
-from heartbeat_core.record import Beat, ServiceRecord, decode
-from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, SNAPSHOT_SCRIPT
+from heartbeat_core.record import Beat, ServiceRecord, decode, with_message
+from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, REPLACE_SCRIPT, SNAPSHOT_SCRIPT
 
 PRUNE_BATCH = 20
+NOTE_ATTEMPTS = 5
 
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ class HeartbeatStore:
         self._record = self.space.script(RECORD_SCRIPT)
         self._snapshot = self.space.script(SNAPSHOT_SCRIPT)
         self._announce = self.space.script(ANNOUNCE_SCRIPT)
+        self._replace = self.space.script(REPLACE_SCRIPT)
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
 
     def ping(self) -> bool:
@@ -125,6 +127,21 @@ class HeartbeatStore:
             args += (4 + len(pairs) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
             args += ("cap", cap, *pairs)
         return [int(n) for n in self._record(keys=[*self.space.records, self.space.state], args=args)]
+
+    def note(self, name: str, message: str) -> bool:
+        """Set a known service's message and nothing else; False for a service the store does not hold.
+
+        Read, changed, and written back only if no heartbeat wrote the record meanwhile (else read
+        again): the record's other fields are JSON that only Python writes exactly.
+        """
+        self._drop_closed_connection()
+        for _ in range(NOTE_ATTEMPTS):
+            meta = self.client.hget(self.space.info, name)
+            if meta is None:
+                return False
+            if self._replace(keys=[self.space.info], args=[name, meta, with_message(meta, message)]):
+                return True
+        return True  # heartbeats kept coming: each carried its own message, newer than this line
 
     def _drop_closed_connection(self) -> None:
         """What a pool does at every checkout, for a single-connection client.

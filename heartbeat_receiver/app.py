@@ -11,10 +11,11 @@ from heartbeat_core.config import Settings
 from heartbeat_core.fields import Limits, openapi_properties
 from heartbeat_core.store import HeartbeatStore, make_store
 from heartbeat_core.web import json_errors, openapi
-from heartbeat_receiver import routes
+from heartbeat_receiver import compat, routes
 from heartbeat_receiver.host import ReceiverApp
 from heartbeat_receiver.ingest import Ingest
 from heartbeat_receiver.presence import Presence
+from heartbeat_receiver.token import PushTokens
 
 
 def document() -> dict[str, Any]:
@@ -40,10 +41,13 @@ def create_app(
         Limits(max_counters=settings.max_progress_counters, max_metrics=settings.max_metrics),
         settings.trusted_proxies,
     )
-    app = ReceiverApp(store, ingest, Presence(store, settings.receiver_ttl).start())
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    presence = Presence(store, settings.receiver_ttl).start()
+    app = ReceiverApp(store, ingest, presence, PushTokens(settings.push_tokens))
+    # the largest body a route other than the heartbeats' own takes: a ping's
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, compat.PING_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     json_errors.register(app)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(compat.bp)
     openapi.register(app, document())
     return app

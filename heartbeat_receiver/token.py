@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import IngestToken
@@ -37,7 +38,13 @@ class TokenGate:
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
             raise ApiError(401, "unauthorized", "a bearer token is required")
-        digest = hashlib.sha256(given.encode()).digest()
+        return self.find(given)
+
+    def find(self, given: str) -> IngestToken:
+        """The token itself (a ping URL's key); 401 for an unknown one."""
+        if not self.tokens:
+            return OPEN
+        digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
         found = None
         for token, expected in zip(self.tokens, self._hashes):
             if hmac.compare_digest(digest, expected) and found is None:
@@ -73,3 +80,19 @@ def check_type(allowed: frozenset[str] | None, service_type: str) -> None:
             "forbidden_type",
             f"this token may only send heartbeats of type {', '.join(sorted(allowed))}, not {service_type}",
         )
+
+
+class PushTokens:
+    """Uptime Kuma push tokens: each names one service; kept and compared as SHA-256 hashes."""
+
+    def __init__(self, hashes: Mapping[str, str]) -> None:
+        self._names = tuple((bytes.fromhex(digest), name) for digest, name in hashes.items())
+
+    def find(self, given: str) -> str | None:
+        """The service a push token stands for; every configured hash is compared, in constant time."""
+        digest = hashlib.sha256(given.encode("utf-8", "surrogateescape")).digest()
+        found = None
+        for expected, name in self._names:
+            if hmac.compare_digest(digest, expected) and found is None:
+                found = name
+        return found

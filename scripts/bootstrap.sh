@@ -15,6 +15,9 @@ if [ "$mode" = test ]; then
   have_cmd promtool || need+=(prometheus)
   have_cmd amtool || need+=(prometheus-alertmanager)
   have_cmd chromium || need+=(chromium)
+  # healthchecks' and Uptime Kuma's documented command lines are run as written (test_compat)
+  have_cmd curl || need+=(curl)
+  have_cmd wget || need+=(wget)
   # a CJK font, so that the status page's Chinese service names render (test_status_page checks)
   [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need+=(fonts-wqy-microhei)
 fi
