@@ -11,18 +11,25 @@ program (or a PyInstaller build) and used as ``from agent import HeartbeatSender
     print(sender.stats())
 
 Python 3.8 or newer. Every beat carries ``interval``, ``seq`` (up by one per beat, from 0 at each start),
-``instance`` (unique per sender) and ``timestamp`` (this host's clock); the payload's own
-fields win over them.
+``instance`` (unique per sender), ``timestamp`` (this host's clock) and ``rtt_ms`` (the previous
+request's round trip); the payload's own fields win over them. ``system=True`` adds the
+program's and host's figures (:class:`SystemStats`); ``report()`` sets the status, message and
+metrics of the beats that follow. Beats that no URL took are cached (``cache_size``, 120 by
+default) and sent with the next one that gets through, in one ``POST /heartbeat/batch``.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import http.client
 import json
 import logging
+import os
+import platform
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -33,10 +40,12 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["DEFAULT_URL", "HeartbeatSender", "backoff_delay", "main", "next_due"]
+__all__ = ["DEFAULT_URL", "HeartbeatSender", "SystemStats", "backoff_delay", "main", "next_due"]
 
 DEFAULT_URL = "http://127.0.0.1:26002/heartbeat"
 USER_AGENT = "heartbeat-agent/0.1"
+MAX_BATCH = 1000  # beats the receiver takes in one POST /heartbeat/batch
+MAX_RTT_MS = 3_600_000.0
 
 if TYPE_CHECKING:  # annotations alone name it, so Python 3.8 and 3.9 never evaluate the union
     Payload = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
@@ -68,10 +77,18 @@ def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], floa
 class SendError(Exception):
     """One attempt failed; ``retry_after`` is the server's hint in seconds, if it gave one."""
 
-    def __init__(self, message: str, *, retryable: bool = True, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, when the server answered
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -104,15 +121,15 @@ class HeartbeatSender:
         wall_clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         progress: Callable[[], Mapping[str, float]] | None = None,
+        system: bool = False,
+        version: str | None = None,
+        cache_size: int = 120,
     ) -> None:
-        if isinstance(urls, str):
-            urls = [urls]
-        self.urls = list(urls or [DEFAULT_URL])
-        for url in self.urls:
-            if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-                raise ValueError(f"not an http(s) URL: {url!r}")
+        self.urls = _checked_urls(urls)
         if interval <= 0 or timeout <= 0 or max_attempts < 1:
             raise ValueError("interval and timeout must be positive, max_attempts at least 1")
+        if not 0 <= cache_size <= MAX_BATCH - 1:
+            raise ValueError(f"cache_size must be between 0 and {MAX_BATCH - 1}")
         self.interval = float(interval)
         self.timeout = float(timeout)
         self.payload: Payload = payload if payload is not None else {"type": 4}
@@ -132,15 +149,19 @@ class HeartbeatSender:
         self._thread: threading.Thread | None = None
         self._connection: http.client.HTTPConnection | None = None
         self._current = 0  # index of the URL that worked last
-        self._sent = 0
-        self._failed = 0
-        self._attempts = 0
-        self._consecutive_failures = 0
+        self._sent = self._failed = self._attempts = self._consecutive_failures = 0
         self._last_error: str | None = None
         self._last_success: float | None = None
         self._last_url: str | None = None
         self.instance = uuid.uuid4().hex[:16]
         self._seq = -1  # the sequence number of the beat being sent
+        self.system = SystemStats(version, clock) if system else None
+        self._report: dict[str, Any] = {}  # what report() said, sent with every beat until changed
+        # beats no URL took, oldest first; sent in one batch once a URL answers. Bounded: the
+        # newest cache_size are kept, whatever the outage's length
+        self._cache: collections.deque[dict[str, Any]] = collections.deque(maxlen=cache_size)
+        self._per_url: dict[str, dict[str, Any]] = {url: {"rtt_ms": None, "failures": 0} for url in self.urls}
+        self._rtt_ms: float | None = None  # the last successful request's round trip
 
     # -- public face -------------------------------------------------------------------------
 
@@ -178,6 +199,22 @@ class HeartbeatSender:
     def running(self) -> bool:
         return bool(self._thread and self._thread.is_alive())
 
+    def report(
+        self, status: str = "ok", message: str | None = None, metrics: Mapping[str, float] | None = None
+    ) -> None:
+        """What the following beats say of the service, until the next call.
+
+        ``status``: ``"ok"``, ``"warning"`` or ``"failing"``; ``message``: for a person to read;
+        ``metrics``: gauges by name (they win over ``system=True``'s of the same name).
+        """
+        report: dict[str, Any] = {"status": status}
+        if message is not None:
+            report["message"] = message
+        if metrics:
+            report["metrics"] = dict(metrics)
+        with self._lock:
+            self._report = report
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             beats = self._sent + self._failed
@@ -190,6 +227,8 @@ class HeartbeatSender:
                 "last_error": self._last_error,
                 "last_success": self._last_success,
                 "url": self._last_url or self.urls[self._current],
+                "urls": {url: dict(each) for url, each in self._per_url.items()},
+                "cached": len(self._cache),
             }
 
     def run_foreground(self, count: int | None = None) -> None:
@@ -242,18 +281,24 @@ class HeartbeatSender:
             due = next_due(start, self.interval, max(now, due))
 
     def _beat(self, deadline: float, wait: Callable[[float], bool] | None = None) -> bool:
-        """Try until success, ``max_attempts``, or the next beat's slot, whichever comes first."""
+        """Try until success, ``max_attempts``, or the next beat's slot, whichever comes first.
+
+        A beat no URL took is cached, to go with the next one that gets through.
+        """
         wait = wait or self._stop.wait
         error = "no attempt made"
+        fields: dict[str, Any] | None = None
+        unanswered = False  # no URL took it, but one may later: a beat worth keeping
         for attempt in range(self.max_attempts):
             url = self.urls[(self._current + attempt) % len(self.urls)]
             try:
                 if attempt == 0:
                     self._seq += 1  # retries of one beat keep its number
-                body = self._body()
-                self._post(url, body)
+                fields = self._fields()
+                self._send(url, fields)
             except SendError as exc:
                 error = f"{url}: {exc}"
+                unanswered = exc.retryable
                 log.warning("heartbeat to %s failed: %s", url, exc)
                 if not exc.retryable or attempt + 1 >= self.max_attempts:
                     break
@@ -284,24 +329,64 @@ class HeartbeatSender:
             self._failed += 1
             self._consecutive_failures += 1
             self._last_error = error
+            if fields is not None and unanswered and not self._stop.is_set():
+                self._cache.append(fields)
         return False
 
-    def _body(self, extra: Mapping[str, Any] | None = None) -> bytes:
+    def _send(self, url: str, fields: Mapping[str, Any]) -> None:
+        """One beat; with the cached ones before it in one batch, when there are any."""
+        with self._lock:
+            cached = list(self._cache)
+        if not cached:
+            self._post(url, _encode(fields))
+            return
+        try:
+            self._post(_batch_url(url), _encode([*cached, fields]), origin=url)
+        except SendError as exc:
+            if exc.status not in (404, 405):
+                raise
+            log.warning(
+                "%s takes no batches (HTTP %s): %d cached beats dropped", url, exc.status, len(cached)
+            )
+            self._post(url, _encode(fields))
+        with self._lock:
+            self._cache.clear()
+
+    def _fields(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A beat: what the sender adds, then the system's figures, the payload, report()'s words."""
         payload = self.payload() if callable(self.payload) else self.payload
-        fields = {
+        with self._lock:
+            report, rtt_ms = dict(self._report), self._rtt_ms
+        fields: dict[str, Any] = {
             "interval": self.interval,
             "seq": max(self._seq, 0),
             "instance": self.instance,
             "timestamp": self.wall_clock(),
-            **({"progress": dict(self.progress())} if self.progress else {}),
-            **payload,
-            **(extra or {}),
         }
-        return json.dumps(fields, ensure_ascii=False).encode("utf-8")
+        if rtt_ms is not None:
+            fields["rtt_ms"] = rtt_ms
+        if self.progress:
+            fields["progress"] = dict(self.progress())
+        if self.system is not None:
+            fields["metrics"], fields["info"] = self.system.metrics(), self.system.info()
+        fields.update(payload)
+        if "metrics" in report:  # reported gauges join the system's, winning where names meet
+            report["metrics"] = {**fields.get("metrics", {}), **report["metrics"]}
+        fields.update(report)
+        fields.update(extra or {})
+        return fields
 
-    def _post(self, url: str, body: bytes, *, final: bool = False, timeout: float | None = None) -> None:
+    def _body(self, extra: Mapping[str, Any] | None = None) -> bytes:
+        return _encode(self._fields(extra))
+
+    def _post(
+        self, url: str, body: bytes, *, final: bool = False, timeout: float | None = None, origin: str = ""
+    ) -> None:
+        """One request; its round trip is kept for ``origin`` (the configured URL it stands for)."""
+        origin = origin or url
         with self._lock:
             self._attempts += 1
+        started = self.clock()
         parts = urllib.parse.urlsplit(url)
         factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=timeout or self.timeout)
@@ -318,6 +403,7 @@ class HeartbeatSender:
             response = connection.getresponse()
             response.read(65536)
         except (OSError, http.client.HTTPException) as exc:
+            self._count_failure(origin)
             if self._stop.is_set() and not final:
                 raise SendError("stopped", retryable=False) from None
             raise SendError(f"{type(exc).__name__}: {exc}") from None
@@ -326,12 +412,22 @@ class HeartbeatSender:
                 self._connection = None
             connection.close()
         if not 200 <= response.status < 300:
+            self._count_failure(origin)
             retryable = response.status >= 500 or response.status in (408, 429)
             raise SendError(
                 f"HTTP {response.status}",
                 retryable=retryable,
                 retry_after=_retry_after(response.getheader("Retry-After")),
+                status=response.status,
             )
+        rtt_ms = round(min((self.clock() - started) * 1000.0, MAX_RTT_MS), 3)
+        with self._lock:
+            self._rtt_ms = rtt_ms
+            self._per_url.setdefault(origin, {"rtt_ms": None, "failures": 0})["rtt_ms"] = rtt_ms
+
+    def _count_failure(self, origin: str) -> None:
+        with self._lock:
+            self._per_url.setdefault(origin, {"rtt_ms": None, "failures": 0})["failures"] += 1
 
     def log_stats(self) -> None:
         s = self.stats()
@@ -344,6 +440,174 @@ class HeartbeatSender:
             s["consecutive_failures"],
             s["last_error"],
         )
+
+
+# -- what system=True adds -------------------------------------------------------------------
+
+
+class SystemStats:
+    """The program's and its host's figures, from the standard library alone.
+
+    Each figure comes from one source per OS (below); one the OS does not offer, or that fails to
+    read, is left out of the beat rather than guessed, and never stops the beat.
+
+    * ``process_cpu_ratio``: ``time.process_time()`` over the monotonic time since the last beat
+      (1.0 is one core busy), everywhere.
+    * ``process_memory_bytes``: Linux ``/proc/self/statm`` (resident pages × page size); Windows
+      ``GetProcessMemoryInfo`` (working set, psapi); macOS ``getrusage`` ``ru_maxrss`` (the peak
+      resident size: macOS offers no current one without a native module).
+    * ``system_memory_used_ratio``: Linux ``/proc/meminfo`` (1 − MemAvailable / MemTotal); Windows
+      ``GlobalMemoryStatusEx`` (dwMemoryLoad); macOS ``sysctl`` ``hw.memsize`` and
+      ``vm.page_free_count`` (free pages only, so it reads high).
+    * ``disk_free_ratio``: ``shutil.disk_usage`` of the program's own drive, everywhere.
+    * ``load1``: ``os.getloadavg()`` (Linux and macOS; Windows has none).
+    * ``uptime_seconds``: since this sender was made, on its monotonic clock.
+    * info ``version`` (when given), ``python`` (``platform.python_version()``), ``os``
+      (``platform.system()`` and ``platform.release()``).
+    """
+
+    def __init__(self, version: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.started = clock()
+        self._cpu = (time.process_time(), self.started)
+        self._info = {
+            "python": platform.python_version(),
+            "os": f"{platform.system()} {platform.release()}"[:128],
+        }
+        if version:
+            self._info["version"] = str(version)[:128]
+        self._drive = os.path.dirname(os.path.abspath(sys.argv[0] if sys.argv and sys.argv[0] else "."))
+
+    def info(self) -> dict[str, str]:
+        return dict(self._info)
+
+    def metrics(self) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for name, read in (
+            ("process_cpu_ratio", self._cpu_ratio),
+            ("process_memory_bytes", _process_memory),
+            ("system_memory_used_ratio", _memory_used),
+            ("disk_free_ratio", self._disk_free),
+            ("load1", _load1),
+        ):
+            try:
+                value = read()
+            except Exception:  # a source this OS lacks or refuses: the figure is left out
+                value = None
+            if value is not None:
+                found[name] = round(float(value), 6)
+        found["uptime_seconds"] = round(self.clock() - self.started, 3)
+        return found
+
+    def _cpu_ratio(self) -> float | None:
+        cpu, wall = time.process_time(), self.clock()
+        last_cpu, last_wall = self._cpu
+        self._cpu = (cpu, wall)
+        return (cpu - last_cpu) / (wall - last_wall) if wall > last_wall else None
+
+    def _disk_free(self) -> float:
+        usage = shutil.disk_usage(self._drive)
+        return usage.free / usage.total
+
+
+def _process_memory() -> float | None:
+    if sys.platform.startswith("linux"):
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    if sys.platform == "win32":
+        return _windows_working_set()
+    import resource  # Unix only
+
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # bytes on macOS
+
+
+def _memory_used() -> float | None:
+    if sys.platform.startswith("linux"):
+        with open("/proc/meminfo") as meminfo:
+            values = {line.split(":")[0]: int(line.split()[1]) for line in meminfo if line.count(":") == 1}
+        return 1.0 - values["MemAvailable"] / values["MemTotal"]
+    if sys.platform == "win32":
+        return _windows_memory_load()
+    if sys.platform == "darwin":
+        total, free = _sysctl("hw.memsize"), _sysctl("vm.page_free_count") * os.sysconf("SC_PAGE_SIZE")
+        return 1.0 - free / total
+    return None
+
+
+def _load1() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def _sysctl(name: str) -> int:
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    value, size = ctypes.c_uint64(0), ctypes.c_size_t(8)
+    if libc.sysctlbyname(name.encode(), ctypes.byref(value), ctypes.byref(size), None, 0) != 0:
+        raise OSError(f"sysctl {name} failed")
+    return value.value if size.value == 8 else value.value & 0xFFFFFFFF
+
+
+def _windows_working_set() -> float:
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD)] + [
+            (name, ctypes.c_size_t)
+            for name in (
+                "PeakWorkingSetSize", "WorkingSetSize", "QuotaPeakPagedPoolUsage", "QuotaPagedPoolUsage",
+                "QuotaPeakNonPagedPoolUsage", "QuotaNonPagedPoolUsage", "PagefileUsage", "PeakPagefileUsage",
+            )
+        ]  # fmt: skip
+
+    counters = Counters()
+    counters.cb = ctypes.sizeof(counters)
+    process = ctypes.windll.kernel32.GetCurrentProcess()  # type: ignore[attr-defined]
+    if not ctypes.windll.psapi.GetProcessMemoryInfo(process, ctypes.byref(counters), counters.cb):  # type: ignore[attr-defined]
+        raise OSError("GetProcessMemoryInfo failed")
+    return float(counters.WorkingSetSize)
+
+
+def _windows_memory_load() -> float:
+    import ctypes
+    from ctypes import wintypes
+
+    class Status(ctypes.Structure):
+        _fields_ = [("dwLength", wintypes.DWORD), ("dwMemoryLoad", wintypes.DWORD)] + [
+            (name, ctypes.c_ulonglong)
+            for name in (
+                "ullTotalPhys", "ullAvailPhys", "ullTotalPageFile", "ullAvailPageFile",
+                "ullTotalVirtual", "ullAvailVirtual", "ullAvailExtendedVirtual",
+            )
+        ]  # fmt: skip
+
+    status = Status()
+    status.dwLength = ctypes.sizeof(status)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+        raise OSError("GlobalMemoryStatusEx failed")
+    return float(status.dwMemoryLoad) / 100.0
+
+
+def _checked_urls(urls: Sequence[str] | str | None) -> list[str]:
+    found = [urls] if isinstance(urls, str) else list(urls or [DEFAULT_URL])
+    for url in found:
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError(f"not an http(s) URL: {url!r}")
+    return found
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+def _batch_url(url: str) -> str:
+    """The batch route beside a heartbeat URL: ``…/heartbeat`` (or ``…/heartbeat/report``) + ``/batch``."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/report"):
+        path = path[: -len("/report")]
+    return urllib.parse.urlunsplit(parts._replace(path=path + "/batch"))
 
 
 # -- command line ----------------------------------------------------------------------------
@@ -373,7 +637,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="heartbeat-agent", description="Send heartbeats to a receiver.")
     parser.add_argument("--url", action="append", help=f"receiver URL, repeatable (default {DEFAULT_URL})")
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between beats (30)")
@@ -387,7 +651,18 @@ def main(argv: list[str] | None = None) -> int:
         "--goodbye", action="store_true", help="send one goodbye (the service stops on purpose); exit 0 or 1"
     )
     parser.add_argument("--count", type=int, help="send N beats, then exit")
+    parser.add_argument(
+        "--system",
+        action="store_true",
+        help="add this process's and host's figures (CPU, memory, disk, load)",
+    )
+    parser.add_argument("--app-version", help="the program's version, sent as info when --system is on")
     parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper(), logging.INFO),
@@ -396,7 +671,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         payload = build_payload(args.service, args.type_, args.data)  # every beat carries its timestamp
         sender = HeartbeatSender(
-            args.url, args.interval, args.timeout, payload, token=args.token, max_attempts=3
+            args.url,
+            args.interval,
+            args.timeout,
+            payload,
+            token=args.token,
+            max_attempts=3,
+            system=args.system,
+            version=args.app_version,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -352,7 +352,8 @@ def test_beats_carry_interval_seq_instance_and_timestamp() -> None:
 
 def test_retries_of_one_beat_keep_its_sequence_number() -> None:
     server = StatusServer(500)
-    sender = HeartbeatSender(f"http://127.0.0.1:{server.server_port}/", interval=60, backoff_base=0.01)
+    url = f"http://127.0.0.1:{server.server_port}/heartbeat"
+    sender = HeartbeatSender(url, interval=60, backoff_base=0.01, cache_size=0)
     assert not sender.send_once()
     assert [b["seq"] for b in server.bodies] == [0, 0, 0]
     assert not sender.send_once()

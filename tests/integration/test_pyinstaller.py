@@ -2,7 +2,8 @@
 
 A small program embedding ``HeartbeatSender`` is built into a one-file executable with
 PyInstaller from PyPI, run against a live receiver, and exits; the beats carry ``seq``,
-``instance`` and ``interval``, and its goodbye on exit leaves the service paused, not down.
+``instance``, ``interval`` and the ``system=True`` figures, and its goodbye on exit leaves the
+service paused, not down.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import time
 
 from heartbeat_agent import HeartbeatSender
 
-sender = HeartbeatSender(sys.argv[1], interval=0.2, payload={"service": "packaged-app", "type": 4})
+sender = HeartbeatSender(
+    sys.argv[1], interval=0.2, payload={"service": "packaged-app", "type": 4}, system=True, version="1.0"
+)
 sender.start()
 time.sleep(1.5)
 sender.stop()  # says goodbye
@@ -58,6 +61,13 @@ def test_a_one_file_executable_beats_and_says_goodbye(
     settings = from_mapping({"redis_url": redis_server.url})
     (record,) = make_store(settings).snapshot().services
     assert record.name == "packaged-app" and record.received == sent + 1 >= 4  # the beats, then the goodbye
+    # system=True works frozen too: every figure Linux offers, from the standard library alone
+    metrics = record.reported["metrics"]
+    assert set(metrics) == {
+        "process_cpu_ratio", "process_memory_bytes", "system_memory_used_ratio", "disk_free_ratio", "load1",
+        "uptime_seconds",
+    }  # fmt: skip
+    assert record.reported["info"]["version"] == "1.0" and metrics["process_memory_bytes"] > 1e6
     assert record.seq == sent - 1 and record.instance and len(record.instance) == 16
     assert record.interval == 0.2 and record.stopping
     later = record.last_seen + 3600
