@@ -198,6 +198,65 @@ def services_table() -> Panel:
     )
 
 
+def troubled_table() -> Panel:
+    """Services whose last heartbeat said warning or failing, with their own words."""
+    organize = {
+        "excludeByName": {"Time": True, "__name__": True, "instance": True, "job": True, "Value": True},
+        "renameByName": {
+            "service_name": "Service",
+            "service_type": "Type",
+            "status": "Says",
+            "message": "Message",
+        },
+        "indexByName": {"service_name": 0, "service_type": 1, "status": 2, "message": 3},
+    }
+    says = (
+        f"heartbeat_reported_message{{{TYPE}}} * on (service_name, service_type) group_left (status) "
+        f"(heartbeat_reported_status{{{TYPE}}} == 1)"
+    )
+    return (
+        place(
+            table.Panel(),
+            "Failing and warning services",
+            "Services whose last heartbeat said warning or failing, with their message (the status "
+            "page shows the whole of it, and their metrics and info).",
+            "none",
+            (0, 46, 12, 8),
+        )
+        .with_target(query(says, ref="A", instant_table=True))
+        .with_transformation(model.DataTransformerConfig(id_val="organize", options=organize))
+        .override_by_name(
+            "Says",
+            [
+                model.DynamicConfigValue(
+                    "mappings",
+                    [
+                        model.ValueMap(
+                            {
+                                "failing": model.ValueMappingResult("FAILING", "orange", index=0),
+                                "warning": model.ValueMappingResult("WARNING", "yellow", index=1),
+                            }
+                        )
+                    ],
+                ),
+                model.DynamicConfigValue("custom.cellOptions", {"type": "color-background"}),
+            ],
+        )
+        .sort_by([TableSortByFieldState().display_name("Says").desc(False)])
+    )
+
+
+def reported_metrics() -> Panel:
+    return trend(
+        "Reported metrics",
+        "What services report of themselves (heartbeat_metric): queue lengths, anomaly scores, "
+        "the agent's system figures.",
+        "none",
+        (12, 46, 12, 8),
+        query(f"heartbeat_metric{{{TYPE}}}", "{{service_name}}: {{name}}"),
+    )
+
+
 def pipeline() -> Panel:
     nodes = (
         'label_replace(sum by (service_type) (heartbeat_services{state="up"}), '
@@ -324,7 +383,16 @@ def dashboard() -> db.Dashboard:
             .sort(model.VariableSort.ALPHABETICAL_ASC)
         )
     )
-    for number, panel in enumerate([*counts(), services_table(), pipeline(), history(), *trends()], start=1):
+    panels = [
+        *counts(),
+        services_table(),
+        pipeline(),
+        history(),
+        *trends(),
+        troubled_table(),
+        reported_metrics(),
+    ]
+    for number, panel in enumerate(panels, start=1):
         board.with_panel(panel.id(number))
     return board
 

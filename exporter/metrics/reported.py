@@ -5,6 +5,11 @@ heartbeat said warning or failing: a fleet that is fine costs no series (three a
 scrape of 10k services 35 % slower), and when a service says ok again its series go stale and
 its alerts resolve. ``heartbeat_metric`` and ``heartbeat_info`` only for those that report them.
 The receiver bounds both (``max_metrics``, 8 info keys), so no sender can grow the series.
+
+``heartbeat_reported_message`` (beyond SPEC) carries a troubled service's message as a label, so
+that Grafana's table of failing and warning services can show it: only while the service says
+warning or failing, and cut to ``MESSAGE_LABEL`` characters, so its series stay as few as the
+services in trouble.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from heartbeat_core.fields import FAILING, INFO, METRICS, REPORTED, STATUS, WARNING
+from heartbeat_core.fields import FAILING, INFO, MESSAGE, METRICS, REPORTED, STATUS, WARNING
 from heartbeat_core.record import ServiceRecord
 
 SERVICE_LABELS = ["service_name", "service_type"]
 TROUBLE = (WARNING, FAILING)
+MESSAGE_LABEL = 200
 
 
 class ReportedFamilies:
@@ -34,6 +40,11 @@ class ReportedFamilies:
         self.info = GaugeMetricFamily(
             "heartbeat_info", "1, with what the service reports about itself as labels", labels=SERVICE_LABELS
         )
+        self.message = GaugeMetricFamily(
+            "heartbeat_reported_message",
+            "1, with the message of a service that last reported warning or failing",
+            labels=[*SERVICE_LABELS, "message"],
+        )
 
     def add(self, record: ServiceRecord, labels: dict[str, str]) -> None:
         said = STATUS.of(record)
@@ -42,6 +53,10 @@ class ReportedFamilies:
                 value = 1.0 if each == said else 0.0
                 sample_labels = {**labels, "status": each}
                 self.status.samples.append(Sample("heartbeat_reported_status", sample_labels, value, None))
+            message = (MESSAGE.of(record) or "")[:MESSAGE_LABEL]
+            self.message.samples.append(
+                Sample("heartbeat_reported_message", {**labels, "message": message}, 1.0, None)
+            )
         for name, value in (METRICS.of(record) or {}).items():
             self.metric.samples.append(Sample("heartbeat_metric", {**labels, "name": name}, value, None))
         info = INFO.of(record)
@@ -49,4 +64,4 @@ class ReportedFamilies:
             self.info.samples.append(Sample("heartbeat_info", {**labels, **info}, 1.0, None))
 
     def families(self) -> tuple[Metric, ...]:
-        return (self.status, self.metric, self.info)
+        return (self.status, self.message, self.metric, self.info)

@@ -100,6 +100,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
         while not stop.wait(0.5):
             for name in ("数据采集-1", "kafka-1", "redis-1", "后端-1", "frontend-1", "misc-1"):
                 receiver.post("/heartbeat", json={"service": name})
+            trouble = {"status": "warning", "message": "queue backlog", "metrics": {"queue_length": 3}}
+            receiver.post("/heartbeat", json={"service": "后端-2", **trouble})
             insert_demo_rows(engine, 20, now=dt.datetime.now(dt.timezone.utc), spread_seconds=1)
 
     feeder = threading.Thread(target=feed, daemon=True)

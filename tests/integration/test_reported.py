@@ -124,9 +124,11 @@ def test_a_service_that_says_it_is_failing_is_failing_at_the_next_scrape_and_ali
     assert value(text, "heartbeat_state", state="failing") == 1
     assert value(text, "heartbeat_up") == 1  # it beats: alive, and says it is broken
     assert value(text, "heartbeat_reported_status", status="failing") == 1
+    assert value(text, "heartbeat_reported_message", message="detector fired") == 1  # for the dashboard
     assert send(receiver).status_code == 200  # an ok beat ends it, and its reported status's series
     text = scrape(exporter)
     assert value(text, "heartbeat_state", state="up") == 1 and "heartbeat_reported_status{" not in text
+    assert "heartbeat_reported_message{" not in text
 
 
 def test_failure_threshold_needs_that_many_failing_beats_in_a_row(
