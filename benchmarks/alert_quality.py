@@ -5,13 +5,14 @@
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --rules-from 6c49fae  # rules of a commit
 
 Scenarios, in order, each followed by enough time for late pages to show: warm-up; one crash per
-type; ±20 % jitter with one beat in ten lost (never two in a row); the receiver stopped 90 s;
-Redis stopped 90 s; the exporter stopped 60 s; a goodbye; a maintenance window over a type that
-stops sending during it and resumes 30 s after it ends. A *page* is a firing notification that
-Alertmanager delivers (to any receiver). Reported: recall, each crash's detection delay (last
-beat to notification) against its bound (timeout + one beat interval + one scrape + one
-evaluation + group_wait), unexpected pages per scenario, and how many HeartbeatMissing alerts
-reached ``firing`` in Prometheus outside the crash scenario.
+type; ±20 % jitter with one beat in ten lost (never two in a row); the receiver stopped 90 s; Redis
+stopped 90 s; the exporter stopped 60 s; a goodbye; a maintenance window over a type that stops
+sending during it and resumes 30 s after it ends; five services reporting failing and five reporting
+a warning while all keep beating. A *page* is a firing notification that Alertmanager delivers (to
+any receiver; ``on_call`` lists the alerts delivered to the on-call receiver). Reported: recall,
+each crash's detection delay (last beat to notification) against its bound (timeout + one beat
+interval + one scrape + one evaluation + group_wait), unexpected pages per scenario, and how many
+HeartbeatMissing alerts reached ``firing`` in Prometheus outside the crash scenario.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ MONITOR = {
     "exporter": "HeartbeatExporterDown",
 }
 TIMEOUT = {t.name: t.timeout for t in DEFAULT_TYPES}
+CRITICAL = ("data_collection", "kafka", "redis", "backend")  # the types whose failures page
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Outcome:
     delays: dict[str, tuple[float, float]] = field(default_factory=dict)  # crashed service -> (delay, bound)
     firing_missing: int = 0
     since: float | None = None  # when the fault it should page for began (the pipeline suite)
+    on_call: list[str] = field(default_factory=list)  # alert/service delivered firing to on-call
 
     @property
     def unexpected(self) -> int:
@@ -74,12 +77,13 @@ class Bench:
         started, seen = time.time(), len(self.stack.recorder.posts)
         outcome = action() or Outcome(name, [])
         self.wait(settle)
-        for when, _, body in self.stack.recorder.posts[seen:]:
+        for when, path, body in self.stack.recorder.posts[seen:]:
             if body["status"] == "firing":
                 firing = [a["labels"] for a in body["alerts"] if a["status"] == "firing"]
-                outcome.pages.append(
-                    (when, [f"{a['alertname']}/{a.get('service_name', '')}" for a in firing])
-                )
+                names = [f"{a['alertname']}/{a.get('service_name', '')}" for a in firing]
+                outcome.pages.append((when, names))
+                if path.endswith("/on-call"):
+                    outcome.on_call += [n for n in names if n not in outcome.on_call]
         outcome.scenario = name
         if name != "one crash per type":
             outcome.firing_missing = self.missing_fired(time.time() - started)
@@ -169,6 +173,26 @@ class Bench:
             agent.crashed = False
         return self.expect(HeartbeatServiceTypeDown=1)  # one incident, one page, naming kafka
 
+    def reports(self) -> Outcome:
+        """Five services say they are failing, five that they have a warning; all keep beating."""
+        agents = [a for a in self.stack.fleet.agents.values() if not a.crashed]
+        paging = [a for a in agents if a.service_type in CRITICAL]
+        failing = [next(a for a in paging if a.service_type == t) for t in CRITICAL]
+        failing += [next(a for a in paging if a not in failing)]
+        warning = [a for a in agents if a.service_type not in CRITICAL][:5]
+        for agent in failing:
+            agent.sender.report("failing", "anomaly detector fired")
+        for agent in warning:
+            agent.sender.report("warning", "queue backlog above 10,000")
+        self.wait(30 + 15 + 15 + 30 + 30 + 30)  # a beat, a scrape, an evaluation, group_wait, for:
+        for agent in failing + warning:
+            agent.sender.report("ok")
+        # notifications group by alert and type; warnings go to the team's chat, never on-call
+        return self.expect(
+            HeartbeatFailing=len({a.service_type for a in failing}),
+            HeartbeatWarning=len({a.service_type for a in warning}),
+        )
+
     def duplicate(self) -> Outcome:
         copy = self.stack.fleet.add("redis-1", "redis")
         self.wait(300 + 90)
@@ -217,6 +241,7 @@ def pages_plan(bench: Bench) -> Plan:
         ("exporter stopped 60 s", lambda: bench.outage("exporter", 60), 150),
         ("a goodbye", bench.goodbye, 150),
         ("maintenance window, resumed 30 s after it", bench.maintenance, 150),
+        ("5 report failing, 5 a warning", bench.reports, 60),
     ]
 
 
@@ -242,6 +267,7 @@ def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
                 "unexpected_pages": o.unexpected,
                 "missing_alerts_firing_in_prometheus": o.firing_missing,
                 "paged": [names for _, names in o.pages],
+                "on_call": sorted(o.on_call),
                 "first_page_after_s": round((o.pages[0][0] - o.since) * scale, 1)
                 if o.pages and o.since
                 else None,

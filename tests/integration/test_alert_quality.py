@@ -25,3 +25,7 @@ def test_compressed_run_pages_every_crash_and_nothing_else() -> None:
         assert scenario["missing_alerts_firing_in_prometheus"] == 0, (name, scenario)
     monitor = {"receiver stopped 90 s", "Redis stopped 90 s", "exporter stopped 60 s"}
     assert all(result["scenarios"][name]["pages"] == 1 for name in monitor)  # once each, as the monitor
+    # five services say they are failing (one of each paging type, and a second one): exactly
+    # those five page on-call; the five warnings reach the team's chat only
+    reports = result["scenarios"]["5 report failing, 5 a warning"]
+    assert len(reports["on_call"]) == 5 and all(n.startswith("HeartbeatFailing/") for n in reports["on_call"])
