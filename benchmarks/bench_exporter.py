@@ -91,25 +91,43 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def fill(url: str, services: int, now: float) -> None:
+# what a service reports with --rich (SPEC §12): 8 metrics and 4 info keys, as the agent's
+# system=True sends them (6 metrics) plus two of the program's own
+RICH_METRICS: dict[str, float] = {
+    "process_cpu_ratio": 0.031,
+    "process_memory_bytes": 48_234_496.0,
+    "system_memory_used_ratio": 0.412,
+    "disk_free_ratio": 0.73,
+    "load1": 0.52,
+    "uptime_seconds": 86_412.5,
+    "queue_length": 42.0,
+    "anomaly_score": 0.013,
+}
+RICH_INFO = {"version": "2.4.1", "python": "3.11.7", "os": "Linux 6.1.0", "host": "node-17"}
+
+
+def fill(url: str, services: int, now: float, rich: bool = False) -> None:
     settings = from_mapping({"redis_url": url, "max_services": services + 1})
     store = make_store(settings)
     store.client.flushall()
     kinds = ["collector", "kafka", "redis", "backend", "frontend", "misc"]
-    beats = [Beat(f"{kinds[i % len(kinds)]}-{i}", "other", "", now - i % 300) for i in range(services)]
+    fields = {"metrics": RICH_METRICS, "info": RICH_INFO} if rich else {}
+    beats = [
+        Beat(f"{kinds[i % len(kinds)]}-{i}", "other", "", now - i % 300, fields) for i in range(services)
+    ]
     for start in range(0, services, 5000):
         store.record_many(beats[start : start + 5000])
     store.announce("benchmark", 3600)  # a live receiver: states are judged, not unknown
 
 
-def bench_metrics(sizes: list[int], repeat: int) -> None:
+def bench_metrics(sizes: list[int], repeat: int, rich: bool = False) -> None:
     print("| services | /metrics (ours) | reference: Gauge objects | ratio | bytes | RSS after (MiB) |")
     print("|---:|---:|---:|---:|---:|---:|")
     gzipped: list[list[str]] = []
     with RedisServer() as server:
         for n in sizes:
             now = time.time()
-            fill(server.url, n, now)
+            fill(server.url, n, now, rich)
             exporter = build(from_mapping({"redis_url": server.url, "max_services": n + 1}))
             ours = timed(lambda e=exporter: render(e.registry), repeat)  # type: ignore[misc]
             size = len(render(exporter.registry))
@@ -123,15 +141,22 @@ def bench_metrics(sizes: list[int], repeat: int) -> None:
             g_up = Gauge("heartbeat_up", "x", labels, registry=reference)
             c_rx = Counter("heartbeat_received", "x", labels, registry=reference)
             g_state = Gauge("heartbeat_state", "x", [*labels, "state"], registry=reference)
+            g_metric = Gauge("heartbeat_metric", "x", [*labels, "name"], registry=reference)
+            info_keys = sorted(RICH_INFO) if rich else []
+            g_info = Gauge("heartbeat_info", "x", [*labels, *info_keys], registry=reference)
             for s in snapshot.services:  # what a background updater would have set
                 g_seen.labels(s.name, s.service_type).set(s.last_seen)
                 g_age.labels(s.name, s.service_type).set(now - s.last_seen)
                 g_up.labels(s.name, s.service_type).set(1)
                 c_rx.labels(s.name, s.service_type).inc(s.received)
-                for state in ("paused", "unknown", "down", "late", "up"):
+                for state in ("paused", "unknown", "down", "failing", "late", "up"):
                     g_state.labels(s.name, s.service_type, state).set(1 if state == "up" else 0)
+                if rich:
+                    for name, value in RICH_METRICS.items():
+                        g_metric.labels(s.name, s.service_type, name).set(value)
+                    g_info.labels(s.name, s.service_type, *(RICH_INFO[k] for k in info_keys)).set(1)
             ref = timed(lambda r=reference: generate_latest(r), repeat)  # type: ignore[misc]
-            del reference, g_seen, g_age, g_up, c_rx, g_state
+            del reference, g_seen, g_age, g_up, c_rx, g_state, g_metric, g_info
             gc.collect()
             cells = [
                 f"{n:,}",
@@ -235,6 +260,7 @@ def main() -> None:
     m = sub.add_parser("metrics")
     m.add_argument("--services", type=int, nargs="+", default=[1000, 10_000, 100_000])
     m.add_argument("--repeat", type=int, default=5)
+    m.add_argument("--rich", action="store_true", help="each service reports 8 metrics and 4 info keys")
     p = sub.add_parser("poll")
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     p.add_argument("--new", type=int, default=10_000)
@@ -245,7 +271,7 @@ def main() -> None:
     w.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.what == "metrics":
-        bench_metrics(args.services, args.repeat)
+        bench_metrics(args.services, args.repeat, args.rich)
     elif args.what == "window":
         print(json.dumps(bench_window(args.rows_per_day, args.rounds), indent=2))
     else:

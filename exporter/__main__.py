@@ -17,7 +17,7 @@ import sys
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from exporter.alertconfig import alertmanager_config
+from exporter.alertconfig import CHAT_URL, ON_CALL_URL, alertmanager_config
 from exporter.sql.demo_rows import insert_demo_rows
 from exporter.sql.schema import create_schema, init_sql
 from heartbeat_core.cli import common_parser, default, print_new_token, settings_from
@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help=f"request threads (default {default('threads')})")
     parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="rows per table for demo-rows")
+    parser.add_argument(
+        "--on-call-url", default=ON_CALL_URL, help="alert-config: the webhook that gets pages"
+    )
+    parser.add_argument("--chat-url", default=CHAT_URL, help="alert-config: the webhook that gets warnings")
     args = parser.parse_args(argv)
     if args.command == "hash-password":
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
@@ -48,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         print(init_sql(settings.tables), end="")
         return
     if args.command == "alert-config":
-        print(alertmanager_config(settings), end="")
+        print(alertmanager_config(settings, args.on_call_url, args.chat_url), end="")
         return
     if args.command in ("init-db", "demo-rows"):
         if not settings.database_url:

@@ -108,16 +108,22 @@ def inhibit_rules(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def receivers() -> list[dict[str, Any]]:
+ON_CALL_URL = "http://127.0.0.1:9095/alerts/on-call"
+CHAT_URL = "http://127.0.0.1:9095/alerts/chat"
+
+
+def receivers(on_call: str = ON_CALL_URL, chat: str = CHAT_URL) -> list[dict[str, Any]]:
+    """Pages to ``on_call``, warnings to ``chat``: webhooks (Alertmanager's own, or a relay's)."""
     return [
-        {
-            "name": name,
-            "webhook_configs": [{"url": f"http://127.0.0.1:9095/alerts/{path}", "send_resolved": True}],
-        }
-        for name, path in (("on-call", "on-call"), ("team-chat", "chat"))
+        {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
+        for name, url in (("on-call", on_call), ("team-chat", chat))
     ]
 
 
-def alertmanager_config(settings: Settings) -> str:
-    config = {"route": routes(), "inhibit_rules": inhibit_rules(settings), "receivers": receivers()}
+def alertmanager_config(settings: Settings, on_call: str = ON_CALL_URL, chat: str = CHAT_URL) -> str:
+    config = {
+        "route": routes(),
+        "inhibit_rules": inhibit_rules(settings),
+        "receivers": receivers(on_call, chat),
+    }
     return HEADER + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=200)

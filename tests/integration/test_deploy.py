@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -150,3 +151,29 @@ def test_dockerfile_runs_as_an_unprivileged_user() -> None:
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     for package in packages["include"]:  # every package the distribution installs
         assert f"COPY {package.rstrip('*')} " in text
+
+
+def test_compose_configures_an_admin_from_a_required_hash_and_its_file_sets_nothing_it_overrides() -> None:
+    """Someone can log in to the compose stack's status page, with a password no file ships."""
+    from werkzeug.security import generate_password_hash
+
+    from heartbeat_core.config import load_settings
+
+    environment = COMPOSE["services"]["exporter"]["environment"]
+    assert environment["HEARTBEAT_USERS__ADMIN__PASSWORD_HASH"].startswith("${ADMIN_PASSWORD_HASH:?")
+    secret = generate_password_hash("a-password-of-the-operator")
+    values = {
+        key: re.sub(
+            r"\$\{(\w+):\?[^}]*\}", lambda m: secret if m.group(1) == "ADMIN_PASSWORD_HASH" else "x", v
+        )
+        for key, v in environment.items()
+    }
+    settings = load_settings(ROOT / "deploy" / "heartbeat.yml", environ=values)
+    assert settings.users["admin"].role == "admin"
+    assert settings.users["admin"].password_hash == secret
+    # what the environment sets, the file must not also set: it would silently lose
+    written = yaml.safe_load((ROOT / "deploy" / "heartbeat.yml").read_text(encoding="utf-8"))
+    overridden = {
+        key.removeprefix("HEARTBEAT_").lower() for key in environment if key.startswith("HEARTBEAT_")
+    }
+    assert not set(written) & overridden
