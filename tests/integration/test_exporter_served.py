@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
 
+from exporter.sql.schema import create_schema
 from harness.redis import RedisServer
 from harness.served import served
-from harness.servers import wait_until
+from harness.servers import PostgresServer, wait_until
 from tests.support import parse_samples
 
 
@@ -82,3 +90,50 @@ def test_the_bridges_own_answers_carry_the_security_headers(exporter: int) -> No
     assert head.startswith(b"http/1.1 413")
     for name in (b"content-security-policy", b"x-content-type-options", b"referrer-policy"):
         assert name in head
+
+
+def test_scrapes_answer_while_every_request_thread_waits_on_a_stuck_database(
+    redis_server: RedisServer, postgres: PostgresServer
+) -> None:
+    """Status calls whose SQL waits on a lock hold all four request threads; /metrics has its own."""
+    url = postgres.create_database("stuck")
+    engine = sa.create_engine(url)
+    create_schema(engine)
+    env = {
+        "HEARTBEAT_REDIS_URL": redis_server.url,
+        "HEARTBEAT_PROBE_TIMEOUT": "20",  # the status calls' queries wait that long on the lock
+        "HEARTBEAT_USERS__ALICE__PASSWORD_HASH": generate_password_hash("alice-password"),
+        "HEARTBEAT_USERS__ALICE__ROLE": "admin",
+    }
+    with (
+        served("exporter", "--database-url", url, "--threads", "4", env=env) as port,
+        engine.connect() as lock,
+    ):
+        base = f"http://127.0.0.1:{port}"
+        token = post_json(f"{base}/auth/login", {"username": "alice", "password": "alice-password"})[
+            "access_token"
+        ]
+        lock.execute(sa.text("LOCK TABLE access_logs IN ACCESS EXCLUSIVE MODE"))  # held until rollback
+        now = time.time()
+        window = {"start_time": now - 90.5, "end_time": now - 0.5, "history": True}
+        with ThreadPoolExecutor(8) as pool:
+            calls = [pool.submit(post_json, f"{base}/heartbeat/status", window, token, 60) for _ in range(8)]
+            time.sleep(1)  # the calls are in, their queries waiting on the lock
+            assert not any(call.done() for call in calls)
+            for _ in range(5):  # each scrape answers: none waits for a request thread
+                assert scrape(port, timeout=2.0)[("heartbeat_store_up", ())] == 1
+            lock.rollback()
+            answers = [call.result() for call in calls]
+        assert all("service_status" in answer or answer.get("error") for answer in answers)
+
+
+def post_json(url: str, body: object, token: str | None = None, timeout: float = 10) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as error:
+        return dict(json.loads(error.read()))
