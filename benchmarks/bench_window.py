@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from exporter.sql.database import make_engine
-from exporter.sql.traffic import HOUR, MINUTE
+from exporter.sql.minute import HOUR, MINUTE
 from exporter.state.rollup import Rollup
 from exporter.state.window import WindowCounts
 from exporter.web.app import create_app

@@ -257,6 +257,27 @@ def reported_metrics() -> Panel:
     )
 
 
+def traffic_band() -> Panel:
+    """Each edge's rate inside the band the seasonal rules judge it by (SPEC §14)."""
+    return trend(
+        "Traffic against its baseline",
+        "Rows per second per edge (10-minute rate) between its band: 30 % and 3 times the median of "
+        "the same time in the four weeks before. Outside it for 10 minutes is HeartbeatTrafficDrop "
+        "or HeartbeatTrafficSurge; the band appears once a week of history exists.",
+        "suffix: rows/s",
+        (0, 54, 24, 8),
+        query("edge:heartbeat_traffic_records:rate10m", "{{edge}}", "A"),
+        query("edge:heartbeat_traffic_records:baseline_low", "{{edge}} low", "B"),
+        query("edge:heartbeat_traffic_records:baseline_high", "{{edge}} high", "C"),
+    ).override_by_regexp(
+        ".* (low|high)",
+        [
+            model.DynamicConfigValue("custom.lineStyle", {"fill": "dash", "dash": [10, 10]}),
+            model.DynamicConfigValue("custom.lineWidth", 1),
+        ],
+    )
+
+
 def pipeline() -> Panel:
     nodes = (
         'label_replace(sum by (service_type) (heartbeat_services{state="up"}), '

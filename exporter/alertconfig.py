@@ -19,7 +19,17 @@ from heartbeat_core.topology import DATABASE
 MONITOR = ["HeartbeatStoreDown", "HeartbeatIngestDown", "HeartbeatExporterDown", "HeartbeatExporterAbsent"]
 # what a service says of itself is held like its silence: HeartbeatFailing pages like HeartbeatMissing
 SERVICE_PAGES = ["HeartbeatMissing", "HeartbeatFailing", "HeartbeatWarning"]
-PER_SERVICE = [*SERVICE_PAGES, "HeartbeatServiceTypeDown", "HeartbeatTrafficStopped", "HeartbeatStalled"]
+# a service alive but not keeping up: what an upstream type being down explains downstream
+BEHIND = ["HeartbeatStalled", "HeartbeatLagging"]
+# the traffic's pages that an upstream type (or the database) being down explains
+TRAFFIC_LOW = ["HeartbeatTrafficStopped", "HeartbeatTrafficDrop", "HeartbeatDataStale"]
+PER_SERVICE = [
+    *SERVICE_PAGES,
+    "HeartbeatServiceTypeDown",
+    *TRAFFIC_LOW,
+    "HeartbeatTrafficSurge",
+    *BEHIND,
+]
 ROOT_DOWN = "HeartbeatServiceTypeDown|HeartbeatQuorumLost"
 HEADER = """\
 # Alertmanager configuration for Heartbeat Monitor's alerts.
@@ -69,7 +79,10 @@ def topology_rules(settings: Settings) -> list[dict[str, Any]]:
         rules.append(
             {
                 "source_matchers": source,
-                "target_matchers": ['alertname="HeartbeatTrafficStopped"', f'edge=~"{alternatives(edges)}"'],
+                "target_matchers": [
+                    f'alertname=~"{alternatives(TRAFFIC_LOW)}"',
+                    f'edge=~"{alternatives(edges)}"',
+                ],
             }
         )
         if stalls:
@@ -77,7 +90,7 @@ def topology_rules(settings: Settings) -> list[dict[str, Any]]:
                 {
                     "source_matchers": list(source),  # a copy: YAML would otherwise write an alias
                     "target_matchers": [
-                        'alertname="HeartbeatStalled"',
+                        f'alertname=~"{alternatives(BEHIND)}"',
                         f'service_type=~"{alternatives(stalls)}"',
                     ],
                 }
@@ -96,13 +109,20 @@ def inhibit_rules(settings: Settings) -> list[dict[str, Any]]:
         # when a whole type is down, its per-service alerts add nothing
         {
             "source_matchers": [f'alertname=~"{ROOT_DOWN}"'],
-            "target_matchers": [f'alertname=~"{"|".join([*SERVICE_PAGES, "HeartbeatStalled"])}"'],
+            "target_matchers": [f'alertname=~"{alternatives([*SERVICE_PAGES, *BEHIND])}"'],
             "equal": ["service_type"],
         },
-        # a failing database explains failing polls
+        # traffic that stopped outright is one page, not a drop besides
+        {
+            "source_matchers": ['alertname="HeartbeatTrafficStopped"'],
+            "target_matchers": ['alertname="HeartbeatTrafficDrop"'],
+            "equal": ["edge"],
+        },
+        # a failing database explains failing polls, and every edge's data going stale (all the
+        # log tables are in it)
         {
             "source_matchers": ['alertname="HeartbeatDatabaseDown"'],
-            "target_matchers": ['alertname="HeartbeatTrafficPollFailing"'],
+            "target_matchers": ['alertname=~"HeartbeatTrafficPollFailing|HeartbeatDataStale"'],
         },
         *topology_rules(settings),
     ]

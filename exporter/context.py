@@ -69,7 +69,13 @@ def build(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         collector_for(
-            reader, settings.service_types, pipeline, probe, sql.get("traffic"), settings.poll_interval
+            reader,
+            settings.service_types,
+            pipeline,
+            probe,
+            sql.get("traffic"),
+            settings.poll_interval,
+            settings.max_staleness,
         )
     )
     auth = Authenticator(

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
+    EdgeName,
     ListenField,
     MetricsAuth,
     ServiceName,
@@ -32,6 +33,7 @@ from heartbeat_core.sections import (
     TypeSpec,
     User,
     parse_links,
+    table_problems,
     with_default_tables,
 )
 from heartbeat_core.sources import ConfigError as ConfigError
@@ -59,7 +61,7 @@ class Settings(BaseSettings):
     types: dict[TypeName, TypeSpec] = Field(
         {},
         description="per type: `prefixes`, `timeout`/`late_after`/`stall_after` (s), `min_up`, "
-        "`failure_threshold`, `status_key`",
+        "`failure_threshold`, `max_lag` (s), `status_key`",
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")
@@ -108,6 +110,9 @@ class Settings(BaseSettings):
         "exporter",
         default_factory=lambda: dict(DEFAULT_TABLES),
         description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
+    )
+    max_staleness: dict[EdgeName, Annotated[float, Field(gt=0)]] = key(
+        "exporter", {}, description="per edge, how old its newest row may be (s) before HeartbeatDataStale"
     )
     max_ips_per_edge: int = key(
         "exporter", 1000, ge=1, description="distinct IPs per edge; beyond, rows count as `overflow`"
@@ -207,13 +212,7 @@ class Settings(BaseSettings):
         ]
         known = set(self.service_types.by_name) | {DATABASE}
         problems += [f"topology: unknown node {node!r}" for node in self.pipeline.nodes if node not in known]
-        for name, spec in self.tables.items():
-            if name not in DEFAULT_TABLES:
-                problems.append(f"tables.{name}: unknown log table (known: {', '.join(DEFAULT_TABLES)})")
-            elif len(spec.ip_columns) != len(DEFAULT_TABLES[name].ip_columns):
-                problems.append(
-                    f"tables.{name}.ip_columns: expected {len(DEFAULT_TABLES[name].ip_columns)} names"
-                )
+        problems += table_problems(self.tables)
         reserved = sum(token.reserve for token in self.ingest_tokens)
         if reserved >= self.max_services:
             problems.append(f"ingest_tokens: reserves {reserved} of max_services {self.max_services}")

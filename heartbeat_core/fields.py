@@ -97,6 +97,13 @@ def _timestamp(value: Any, _: Limits) -> float:
     return finite(value, "timestamp")
 
 
+def _watermark(value: Any, _: Limits) -> float:
+    number = finite(value, "watermark")
+    if number < 0:
+        raise invalid("watermark", "must be Unix seconds, not negative")
+    return number
+
+
 def _interval(value: Any, _: Limits) -> float:
     number = finite(value, "interval")
     if number <= 0:
@@ -254,8 +261,16 @@ INFO: Field[dict[str, str]] = Field(
     lambda value, _: info(value, MAX_INFO_KEYS, MAX_INFO_VALUE),
     mapping_of(str),
 )  # fmt: skip
+WATERMARK: Field[float] = Field(
+    "watermark",
+    "Unix seconds of the newest record the service has processed (heartbeat_watermark_timestamp_seconds; "
+    "a type's max_lag pages HeartbeatLagging)",
+    {"type": "number", "minimum": 0, "example": 1763799990.0},
+    _watermark,
+    float_or_none,
+)
 FIELDS: tuple[Field[Any], ...] = (
-    TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS, MESSAGE, METRICS, INFO,
+    TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS, MESSAGE, METRICS, INFO, WATERMARK,
 )  # fmt: skip
 KEPT = {field.name: field for field in FIELDS if field.latest}  # what a record reads back
 SCRIPTED = tuple(field for field in FIELDS if field.script is not None)

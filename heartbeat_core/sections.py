@@ -15,12 +15,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_settings import NoDecode
 
-from heartbeat_core.edges import LOG_TABLES
+from heartbeat_core.edges import EDGES, LOG_TABLES
 from heartbeat_core.types import ServiceType
 
 Identifier = Annotated[
     str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a plain SQL identifier")
 ]
+EDGE_NAMES = tuple(edge.name for edge in EDGES)
 TypeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
 ServiceName = Annotated[str, Field(min_length=1, max_length=200)]  # the receiver checks it as any name
 Listen = tuple[str, Annotated[int, Field(gt=0, lt=65536)]]
@@ -88,6 +89,7 @@ class TypeSpec(_Section):
     min_up: Annotated[int, Field(ge=0)] | None = None
     stall_after: Annotated[float, Field(gt=0)] | None = None
     failure_threshold: Annotated[int, Field(ge=1)] | None = None
+    max_lag: Annotated[float, Field(gt=0)] | None = None  # seconds a watermark may trail now
 
     def over(self, base: ServiceType) -> ServiceType:
         """``base`` with these overrides; a changed timeout moves the default late_after with it."""
@@ -100,7 +102,17 @@ class TypeSpec(_Section):
             base.min_up if self.min_up is None else self.min_up,
             base.stall_after if self.stall_after is None else self.stall_after,
             base.failure_threshold if self.failure_threshold is None else self.failure_threshold,
+            base.max_lag if self.max_lag is None else self.max_lag,
         )
+
+
+def _known_edge(name: str) -> str:
+    if name not in EDGE_NAMES:
+        raise ValueError(f"unknown edge {name!r} (known: {', '.join(EDGE_NAMES)})")
+    return name
+
+
+EdgeName = Annotated[str, AfterValidator(_known_edge)]
 
 
 class TableSpec(_Section):
@@ -203,3 +215,16 @@ def parse_links(value: Any) -> Any:
         else:
             links.append(item)
     return links
+
+
+def table_problems(tables: Mapping[str, TableSpec]) -> list[str]:
+    """Tables the pipeline does not have, or with the wrong number of IP columns."""
+    problems = []
+    for name, spec in tables.items():
+        if name not in DEFAULT_TABLES:
+            problems.append(f"tables.{name}: unknown log table (known: {', '.join(DEFAULT_TABLES)})")
+        elif len(spec.ip_columns) != len(DEFAULT_TABLES[name].ip_columns):
+            problems.append(
+                f"tables.{name}.ip_columns: expected {len(DEFAULT_TABLES[name].ip_columns)} names"
+            )
+    return problems

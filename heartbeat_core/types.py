@@ -22,6 +22,7 @@ class ServiceType:
     min_up: int = 0  # fewer services up or late than this is a lost quorum (0: no quorum)
     stall_after: float = 300.0  # up, but no progress counter grew for this long: stalled
     failure_threshold: int = 1  # this many "failing" heartbeats in a row make a service failing
+    max_lag: float = 0.0  # a watermark further behind than this is lagging (0: not judged)
 
     def __post_init__(self) -> None:
         if not self.late_after:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from exporter.metrics.database_probe import DatabaseFamilies
 from exporter.metrics.pipeline_edges import PipelineFamilies
 from exporter.metrics.services import TypedFamilies, monitor_families, service_families
-from exporter.metrics.traffic_counts import TrafficFamilies
+from exporter.metrics.traffic_counts import NONE, TrafficFamilies
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.traffic import TrafficCounter
 from exporter.state.pipeline import PipelineView
@@ -94,6 +94,7 @@ def collector_for(
     probe: DatabaseProbe | None = None,
     traffic: TrafficCounter | None = None,
     poll_interval: float = 15.0,
+    max_staleness: Mapping[str, float] = NONE,
 ) -> HeartbeatCollector:
     """The groups this exporter has: the database's and the traffic's only with a database."""
     groups: list[Group] = [
@@ -104,5 +105,5 @@ def collector_for(
         groups.append(DatabaseFamilies(probe))
     groups.append(PipelineFamilies(pipeline))
     if traffic is not None:
-        groups.append(TrafficFamilies(traffic, poll_interval))
+        groups.append(TrafficFamilies(traffic, poll_interval, max_staleness))
     return HeartbeatCollector(reader, groups)

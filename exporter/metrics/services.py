@@ -17,7 +17,7 @@ from prometheus_client.samples import Sample
 from exporter.metrics.exposition import PlusOneLabel
 from exporter.metrics.reported import ReportedFamilies
 from exporter.state.reader import Reading
-from heartbeat_core.fields import RTT_MS
+from heartbeat_core.fields import RTT_MS, WATERMARK
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.status import JUDGED, STATES
 from heartbeat_core.store import Snapshot
@@ -76,12 +76,19 @@ def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
         "Services of this type that must be up or late (its quorum)",
         labels=["service_type"],
     )
+    lag = GaugeMetricFamily(
+        "heartbeat_max_lag_seconds",
+        "How far a service's watermark may trail now before HeartbeatLagging, per type (max_lag)",
+        labels=["service_type"],
+    )
     for service_type in types.all:
         timeout.add_metric([service_type.name], service_type.timeout)
+        if service_type.max_lag:
+            lag.add_metric([service_type.name], service_type.max_lag)
         stall.add_metric([service_type.name], service_type.stall_after)
         if service_type.min_up:
             quorum.add_metric([service_type.name], service_type.min_up)
-    yield from (timeout, stall, quorum)
+    yield from (timeout, stall, quorum, lag)
 
 
 def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
@@ -182,6 +189,11 @@ class SequenceFamilies:
         self.rtt = GaugeMetricFamily(
             "heartbeat_rtt_seconds", "Round trip of the sender's previous heartbeat", labels=SERVICE_LABELS
         )
+        self.watermark = GaugeMetricFamily(
+            "heartbeat_watermark_timestamp_seconds",
+            "The newest record the service says it has processed (its watermark), Unix seconds",
+            labels=SERVICE_LABELS,
+        )
         self.instances = GaugeMetricFamily(
             "heartbeat_instances",
             "Instances seen within one timeout; 2 means two copies run",
@@ -196,6 +208,11 @@ class SequenceFamilies:
         rtt_ms = RTT_MS.of(record)
         if rtt_ms is not None:
             self.rtt.samples.append(Sample("heartbeat_rtt_seconds", labels, rtt_ms / 1000, None))
+        watermark = WATERMARK.of(record)
+        if watermark is not None:
+            self.watermark.samples.append(
+                Sample("heartbeat_watermark_timestamp_seconds", labels, watermark, None)
+            )
         for counter, value in record.progress:
             sample_labels = {**labels, "counter": counter}
             self.progress.samples.append(Sample("heartbeat_progress_total", sample_labels, value, None))
@@ -211,4 +228,13 @@ class SequenceFamilies:
         self.instances.samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0, None))
 
     def families(self) -> tuple[Metric, ...]:
-        return (self.skew, self.rtt, self.lost, self.restarts, self.instances, self.progress, self.progressed)
+        return (
+            self.skew,
+            self.rtt,
+            self.watermark,
+            self.lost,
+            self.restarts,
+            self.instances,
+            self.progress,
+            self.progressed,
+        )

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from exporter.sql.traffic import TrafficCounter
+from exporter.sql.traffic import TrafficCounter, TrafficSnapshot
 from exporter.state.reader import Reading
+
+NONE: Mapping[str, float] = MappingProxyType({})
 
 
 class TrafficFamilies:
     name = "traffic"
 
-    def __init__(self, traffic: TrafficCounter, poll_interval: float) -> None:
+    def __init__(
+        self, traffic: TrafficCounter, poll_interval: float, max_staleness: Mapping[str, float] = NONE
+    ) -> None:
         self.traffic = traffic
         self.poll_interval = poll_interval
+        self.max_staleness = max_staleness
 
     def families(self, reading: Reading) -> Iterator[Metric]:
         traffic = self.traffic
@@ -58,10 +64,29 @@ class TrafficFamilies:
         )
         for table, n in sorted(snap.open_gaps.items()):
             gaps.add_metric([table], n)
-        yield from (records, last, overflow, errors, gaps)
+        yield from (records, last, overflow, errors, gaps, *self.freshness(snap))
         if snap.poll_duration is not None:
             duration = GaugeMetricFamily(
                 "heartbeat_traffic_poll_duration_seconds", "How long the last poll took"
             )
             duration.add_metric([], snap.poll_duration)
             yield duration
+
+    def freshness(self, snap: TrafficSnapshot) -> tuple[Metric, Metric]:
+        """How old each edge's newest row is, and how old it may be (SPEC §14's HeartbeatDataStale)."""
+        newest = GaugeMetricFamily(
+            "heartbeat_traffic_newest_row_timestamp_seconds",
+            "When the newest row the poll has seen on the edge's table was written (to the minute)",
+            labels=["edge"],
+        )
+        for edge, when in snap.newest.items():
+            if when is not None:
+                newest.add_metric([edge], when)
+        allowed = GaugeMetricFamily(
+            "heartbeat_traffic_max_staleness_seconds",
+            "How old the edge's newest row may be before HeartbeatDataStale (max_staleness)",
+            labels=["edge"],
+        )
+        for edge, seconds in sorted(self.max_staleness.items()):
+            allowed.add_metric([edge], seconds)
+        return newest, allowed

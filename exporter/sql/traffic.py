@@ -17,9 +17,7 @@ outage leaves them where they were until polls succeed again.
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -32,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from exporter.sql.database import DeadlineRunner
 from exporter.sql.failure import classify_table
+from exporter.sql.minute import minute_expression, minute_of, seconds_of
 from exporter.sql.schema import table as make_table
 from heartbeat_core.edges import EDGES, Key
 from heartbeat_core.sections import TableSpec
@@ -42,17 +41,6 @@ OVERFLOW = "overflow"
 MAX_GAP_CLAUSES = 64  # beyond this many open ranges, scan their span once and filter here
 
 Row = tuple[Any, ...]  # (id, *key columns, time)
-
-MINUTE, HOUR = 60, 3600
-
-
-def minute_of(value: float | dt.datetime) -> int:
-    """The number of the minute (since the epoch) a time falls in: Unix seconds, or a datetime
-    (naive ones are UTC, as SQLite gives them back)."""
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        value = aware.timestamp()
-    return math.floor(float(value) / MINUTE)
 
 
 @dataclass
@@ -71,6 +59,7 @@ class TableState:
     overflow: int = 0
     missing: bool = False
     last_success: float | None = None
+    newest: float | None = None  # when the newest row seen was written (freshness)
     # the last poll's rows per (minute of their time column, key): what the rollup adds
     delta: Counter[tuple[int, Key]] = field(default_factory=Counter)
 
@@ -90,17 +79,7 @@ class TrafficSnapshot:
     errors: Mapping[tuple[str, str], int]
     poll_duration: float | None
     open_gaps: Mapping[str, int]
-
-
-def minute_expression(column: Any, kind: str, dialect: str) -> Any:
-    """When a row's minute began (a timestamp, or Unix seconds), computed by the database;
-    :func:`minute_of` turns it into the minute's number. ``date_trunc`` is the cheapest on
-    PostgreSQL: ``extract(epoch …)`` returns numeric from version 14 and cost the poll 2.3×."""
-    if dialect == "postgresql":
-        return sa.func.date_trunc("minute", column) if kind != "unix" else sa.func.floor(column / 60) * 60
-    # SQLite: timestamps are stored as UTC text; CAST truncates, which is floor for times after 1970
-    seconds = column if kind == "unix" else sa.func.strftime("%s", column)
-    return sa.cast(sa.cast(seconds, sa.Float) / 60, sa.Integer) * 60
+    newest: Mapping[str, float | None]  # per edge: when its newest row was written
 
 
 class TableCounter:
@@ -125,7 +104,9 @@ class TableCounter:
         if dialect not in self._count_new:
             minute = minute_expression(self.time, self.spec.time_kind, dialect)
             self._count_new[dialect] = (
-                sa.select(*self.key_columns, minute, sa.func.count(), sa.func.max(self.id))
+                sa.select(
+                    *self.key_columns, minute, sa.func.count(), sa.func.max(self.id), sa.func.max(self.time)
+                )
                 .where(self.id > sa.bindparam("high", type_=sa.BigInteger()))
                 .group_by(*self.key_columns, minute)
             )
@@ -141,6 +122,13 @@ class TableCounter:
             state.counts[key] += n
             state.total += n
             state.delta[(minute, key)] += n
+
+    def _last_row(self, conn: Connection) -> tuple[int, float | None]:
+        """The highest id and the minute its row was written in: one lookup by the primary key."""
+        row = conn.execute(sa.select(self.id, self.time).order_by(self.id.desc()).limit(1)).first()
+        if row is None:
+            return 0, None
+        return int(row[0]), _newest(None, (row[1],))
 
     def _gap_rows(self, conn: Connection, gaps: list[Gap]) -> list[Row]:
         columns = [self.id, *self.key_columns, self.time]
@@ -187,30 +175,38 @@ class TableCounter:
         """Count what arrived since the last poll; the state changes only if every query worked."""
         state = self.state
         high = state.high
+        newest = state.newest
         if high is None:
-            # counting begins now: rows already there are history, not traffic we saw arrive
-            if state.missing:
-                high = 0
-            else:
-                high = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(self.id), 0))).scalar_one())
+            # counting begins now: rows already there are history, not traffic we saw arrive;
+            # the newest of them says how fresh the table is
+            high, newest = (0, None) if state.missing else self._last_row(conn)
         new = TableState(high, list(state.gaps), Counter(state.counts), state.total, state.overflow)
+        new.newest = newest
         if new.gaps:
             late = self._gap_rows(conn, new.gaps)
             self._add(new, ((row[1:-1], minute_of(row[-1]), 1) for row in late))
+            new.newest = _newest(new.newest, (row[-1] for row in late))
             new.gaps = self._close(new.gaps, [int(r[0]) for r in late])
         groups = conn.execute(self.count_new(conn.dialect.name), {"high": high}).all()
         if groups:
-            top = max(int(g[-1]) for g in groups)
-            if sum(int(g[-2]) for g in groups) != top - high:
+            top = max(int(g[-2]) for g in groups)
+            if sum(int(g[-3]) for g in groups) != top - high:
                 # some ids in (high, top] are not visible (yet): remember them as gaps. The same
                 # snapshot (REPEATABLE READ) as the count, so nothing lands between the two.
                 missing = conn.execute(self._gaps_between(high, top)).all()
                 new.gaps.extend(Gap(int(row[0]), int(row[1]), now) for row in missing)
-            self._add(new, ((g[:-3], minute_of(g[-3]), int(g[-2])) for g in groups))
+            self._add(new, ((g[:-4], minute_of(g[-4]), int(g[-3])) for g in groups))
+            new.newest = _newest(new.newest, (g[-1] for g in groups))
             new.high = top
         new.gaps = [g for g in new.gaps if now - g.since <= self.settle_seconds]
         new.last_success = now
         self.state = new  # one assignment: readers see the old state or the new, never a mix
+
+
+def _newest(known: float | None, times: Iterable[Any]) -> float | None:
+    """The latest of ``known`` and the time column's values (a row may have none)."""
+    found = [seconds_of(value) for value in times if value is not None]
+    return max([*found, *([] if known is None else [known])], default=None)
 
 
 class TrafficCounter:
@@ -274,6 +270,7 @@ class TrafficCounter:
         overflow: dict[str, int] = {}
         last: dict[str, float | None] = {}
         gaps: dict[str, int] = {}
+        newest: dict[str, float | None] = {}
         for edge in EDGES:
             counter = self.tables.get(edge.table)
             if counter is None:
@@ -291,6 +288,7 @@ class TrafficCounter:
             edges[edge.name] = series
             last[edge.name] = state.last_success
             gaps[edge.table] = len(state.gaps)
+            newest[edge.name] = state.newest
         with self._lock:
             errors = dict(self.errors)
-        return TrafficSnapshot(edges, overflow, last, errors, self.poll_duration, gaps)
+        return TrafficSnapshot(edges, overflow, last, errors, self.poll_duration, gaps, newest)

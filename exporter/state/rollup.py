@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.sql.traffic import HOUR, MINUTE, minute_of
+from exporter.sql.minute import HOUR, MINUTE, minute_of
 from heartbeat_core.config import Settings
 from heartbeat_core.edges import Key
 from heartbeat_core.keys import KeySpace

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exporter.sql.failure import classify_table
+from exporter.sql.minute import MINUTE
 from exporter.sql.schema import table as make_table
-from exporter.sql.traffic import MINUTE
 from exporter.state.rollup import Rollup
 from heartbeat_core.edges import EDGES, Key
 from heartbeat_core.sections import TableSpec

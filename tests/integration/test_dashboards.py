@@ -129,7 +129,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
                 answer = prometheus.query(substitute(target["expr"]))
                 if answer.get("status") != "success":
                     failures.append(f"{title}: {answer.get('error')}")
-                elif not answer["data"]["result"]:
+                elif not answer["data"]["result"] and "baseline" not in target["expr"]:
+                    # (a baseline is the same time in earlier weeks: a fresh Prometheus has none)
                     failures.append(f"{title}: no data for {target['expr']}")
         assert not failures, "\n".join(failures)
     finally:

@@ -14,7 +14,7 @@ NOW = 1_763_800_000.0
 
 def snapshot(**totals: int) -> TrafficSnapshot:
     edges = {edge: (EdgeSeries("s", "t", n),) for edge, n in totals.items()}
-    return TrafficSnapshot(edges, {}, {}, {}, None, {})
+    return TrafficSnapshot(edges, {}, {}, {}, None, {}, {})
 
 
 def states(rates: EdgeRates, counts: Counter[tuple[str, str]], **kwargs: object) -> dict[str, str]:
