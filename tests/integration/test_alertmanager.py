@@ -79,6 +79,24 @@ def test_a_whole_type_down_holds_back_its_services_only(alertmanager: Alertmanag
     assert states(alertmanager, names)[("HeartbeatMissing", "backend-9")] == "active"
 
 
+def test_the_database_down_holds_back_every_edges_stale_data(alertmanager: AlertmanagerServer) -> None:
+    """SPEC §14: with the database down, only the database pages; its tables going stale say nothing more."""
+    job = {"job": "stale-db"}
+    edges = [link.name for link in TOPOLOGY.links]
+    stale = [alert("HeartbeatDataStale", edge=edge, **job) for edge in edges]
+    alertmanager.post([alert("HeartbeatDatabaseDown", database="pipeline", **job), *stale])
+
+    def verdicts() -> dict[str, str]:
+        return {
+            a["labels"].get("edge", "database"): a["status"]["state"]
+            for a in alertmanager.alerts()
+            if a["labels"].get("job") == job["job"]
+        }
+
+    wait_until(lambda: all(verdicts().get(e) == "suppressed" for e in edges), timeout=15, interval=0.2)
+    assert verdicts()["database"] == "active"  # the one page
+
+
 TOPOLOGY = from_mapping({}).pipeline
 
 
@@ -103,31 +121,42 @@ def check_root(alertmanager: AlertmanagerServer, root: str) -> None:
     unrelated = [link.name for link in TOPOLOGY.links if link.name not in downstream]
     stalls = [t for t in TOPOLOGY.downstream_nodes(root) if t != "database"]
     targets = [
-        alert("HeartbeatTrafficStopped", edge=e, severity="warning", **job) for e in downstream + unrelated
+        alert(name, edge=e, severity="warning", **job)
+        for e in downstream + unrelated
+        for name in ("HeartbeatTrafficStopped", "HeartbeatDataStale")
     ]
     targets += [
-        alert("HeartbeatStalled", service_type=t, service_name=f"{root}-{t}-1", severity="warning", **job)
+        alert(name, service_type=t, service_name=f"{root}-{t}-1", severity="warning", **job)
         for t in stalls
+        for name in ("HeartbeatStalled", "HeartbeatLagging")
     ]
     alertmanager.post([source, *targets])
 
     def verdicts() -> dict[str, str]:
         return {
-            a["labels"].get("edge") or a["labels"].get("service_name") or a["labels"]["alertname"]: a[
+            f"{a['labels']['alertname']}/{a['labels'].get('edge') or a['labels'].get('service_name', '')}": a[
                 "status"
             ]["state"]
             for a in alertmanager.alerts()
             if a["labels"].get("job") == job["job"]
         }
 
+    # the database holds every edge's stale data (all the log tables are in it)
+    stale_held = downstream + unrelated if root == "database" else downstream
     expected = {
-        **{e: "suppressed" for e in downstream},
-        **{e: "active" for e in unrelated},
-        **{f"{root}-{t}-1": "suppressed" for t in stalls},
+        **{f"HeartbeatTrafficStopped/{e}": "suppressed" for e in downstream},
+        **{f"HeartbeatTrafficStopped/{e}": "active" for e in unrelated},
+        **{f"HeartbeatDataStale/{e}": "suppressed" for e in stale_held},
+        **{f"HeartbeatDataStale/{e}": "active" for e in unrelated if e not in stale_held},
+        **{
+            f"{name}/{root}-{t}-1": "suppressed"
+            for t in stalls
+            for name in ("HeartbeatStalled", "HeartbeatLagging")
+        },
     }
     wait_until(lambda: all(verdicts().get(k) == v for k, v in expected.items()), timeout=15, interval=0.2)
     root_alert = source["labels"]["alertname"]
-    assert verdicts()[root_alert] == "active"  # the root itself pages
+    assert verdicts()[f"{root_alert}/"] == "active"  # the root itself pages
 
 
 def route(*labels: str) -> str:
