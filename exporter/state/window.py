@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from exporter.sql.failure import classify_table
-from exporter.sql.minute import MINUTE
+from exporter.sql.minute import HOUR, MINUTE
 from exporter.sql.schema import table as make_table
 from exporter.state.rollup import Rollup
 from heartbeat_core.edges import EDGES, Key
@@ -151,6 +151,29 @@ class WindowCounter:
         return window
 
 
+WEEK = 7 * 86400
+
+
+def _week_ago(rollup: Rollup, table: str, steps: list[int], step: int, now: float) -> list[list[Any]]:
+    """Rows in the same step a week before, from the rollup's hours (it keeps 8 days of them; a
+    step shorter than an hour gets its share of that hour): the page draws its band around it."""
+    if not steps:
+        return []
+    hours = rollup.series(table, steps[0] - WEEK, steps[-1] + step - WEEK + HOUR, HOUR, now)
+    hourly = {t: None if c is None else sum(c.values()) for t, c in hours}
+    points: list[list[Any]] = []
+    for t in steps:
+        value: float | None
+        if step >= HOUR:
+            parts = [hourly.get(h - WEEK) for h in range(t, t + step, HOUR)]
+            value = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+        else:
+            whole = hourly.get((t - WEEK) // HOUR * HOUR)
+            value = None if whole is None else whole * step / HOUR
+        points.append([t, value])
+    return points
+
+
 STEPS = (60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
 
 
@@ -166,10 +189,11 @@ def traffic_trend(rollup: Rollup, start: float, end: float, now: float, top: int
     tables = dict.fromkeys(e.table for e in EDGES)
     series = {name: rollup.series(name, start, end, step, now) for name in tables}
     trend: dict[str, Any] = {}
+    week_ago = {name: _week_ago(rollup, name, [t for t, _ in series[name]], step, now) for name in tables}
     for edge in EDGES:
         steps = series[edge.table]
         points = [[t, None if c is None else sum(c.values())] for t, c in steps]
-        entry: dict[str, Any] = {"step": step, "points": points, "top": []}
+        entry: dict[str, Any] = {"step": step, "points": points, "top": [], "week_ago": week_ago[edge.table]}
         if edge.keyed:
             totals: Counter[Key] = Counter()
             for _, counts in steps:

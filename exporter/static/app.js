@@ -223,6 +223,8 @@ function diagram(data) {
       const states = (own(data.types, node) || {}).states || {};
       state = worst(states);
       line = WORST.filter((s) => states[s]).map((s) => `${states[s]} ${s}`).join(" · ") || "no services";
+      const lag = (own(data.types, node) || {}).lag_seconds;
+      if (lag != null) line += ` · lag ${duration(Math.max(0, lag))}`;  // its furthest-behind watermark
     }
     const g = pic.appendChild(svg("g", {class: "node " + state, "data-node": node, "data-state": state}));
     g.appendChild(svg("rect", {x: p.x, y: p.y, width: W, height: H, rx: 8}));
@@ -263,8 +265,9 @@ function timelines(data, start, end) {
   });
 }
 
-function chart(points, start, end, label, format, bars) {
-  // a small chart: bars for counts per step, a line for a measurement; null (no data) is left out
+function chart(points, start, end, label, format, bars, band) {
+  // a small chart: bars for counts per step, a line for a measurement; null (no data) is left out.
+  // band: [t, v] of the same steps a week before; the bars sit in 30 %-3× of it (SPEC §14's rule)
   const W = 1000, H = 120, known = points.filter((p) => p[1] != null);
   const top = Math.max(1e-9, ...known.map((p) => p[1]));
   const figure = el("figure", "", "chart");
@@ -273,6 +276,12 @@ function chart(points, start, end, label, format, bars) {
   const x = (t) => (t - start) / (end - start) * W, y = (v) => H - 2 - v / top * (H - 6);
   if (bars) {
     const step = points.length > 1 ? points[1][0] - points[0][0] : end - start;
+    (band || []).forEach(([t, v]) => {
+      if (v == null) return;
+      const hi = Math.max(y(Math.min(3 * v, top)), 0), lo = y(0.3 * v);
+      pic.appendChild(svg("rect", {x: x(t), y: hi, width: Math.max(2, x(t + step) - x(t)), height: Math.max(0, lo - hi),
+        class: "band"}));
+    });
     known.forEach(([t, v]) => pic.appendChild(svg("rect", {x: x(t), y: y(v), width: Math.max(2, x(t + step) - x(t) - 1),
       height: H - 2 - y(v), class: "bar"})));
     return figure;
@@ -298,7 +307,7 @@ function trends(data, start, end) {
     const trend = data.traffic_trend[key];
     if (!trend) return;
     const figure = box.appendChild(chart(trend.points, start, end, `${title}, rows per ${duration(trend.step)}`,
-      (v) => Math.round(v).toLocaleString(), true));
+      (v) => Math.round(v).toLocaleString(), true, trend.week_ago));
     figure.dataset.trend = key;
     if (trend.top.length) {  // the top keys, each with its own small bars over the same steps
       const list = figure.appendChild(el("ol", "", "top"));

@@ -17,7 +17,7 @@ from exporter.state.window import empty_traffic, traffic_trend
 from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
-from heartbeat_core.fields import INFO, MESSAGE, METRICS, OK, STATUS
+from heartbeat_core.fields import INFO, MESSAGE, METRICS, OK, STATUS, WATERMARK
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json
@@ -102,8 +102,13 @@ def status() -> ResponseReturnValue:
         }
         for edge in exporter.pipeline(counts, reading.conditions.blind, reading.now)
     ]
+    lags = _lags(views, reading.now)
     answer["types"] = {
-        t.name: {"status_key": t.status_key, "states": {s.value: counts[(t.name, s.value)] for s in STATES}}
+        t.name: {
+            "status_key": t.status_key,
+            "states": {s.value: counts[(t.name, s.value)] for s in STATES},
+            "lag_seconds": lags.get(t.name),  # the furthest behind of its services' watermarks
+        }
         for t in types.all
     }
     answer["ingest_blind"] = reading.conditions.blind
@@ -117,6 +122,16 @@ def status() -> ResponseReturnValue:
     if principal.is_admin:
         answer.update(_traffic(exporter, start, end, now, trend))
     return jsonify(answer)
+
+
+def _lags(views: Any, now: float) -> dict[str, float]:
+    """Per type, how far its furthest-behind service's watermark trails now (SPEC §14)."""
+    lags: dict[str, float] = {}
+    for view in views:
+        watermark = WATERMARK.of(view.record)
+        if watermark is not None:
+            lags[view.service_type] = max(lags.get(view.service_type, 0.0), round(now - watermark, 3))
+    return lags
 
 
 def _traffic(exporter: Exporter, start: float, end: float, now: float, trend: bool) -> dict[str, Any]:
@@ -157,6 +172,7 @@ def _services(
                 "message": MESSAGE.of(view.record),
                 "metrics": METRICS.of(view.record) or {},
                 "info": INFO.of(view.record) or {},
+                "watermark": WATERMARK.of(view.record),
             }
         )
     return service_status

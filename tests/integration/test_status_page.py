@@ -191,7 +191,10 @@ def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
     server = LiveServer(exporter_app)
     try:
         for name in ("kafka-1", "数据采集-1", "backend-1", "redis-1", "前端-web-1"):
-            beat = receiver.test_client().post("/heartbeat", json={"service": name, "timestamp": clock.now})
+            fields = {"watermark": clock.now - 300} if name == "backend-1" else {}  # 5 min behind
+            beat = receiver.test_client().post(
+                "/heartbeat", json={"service": name, "timestamp": clock.now, **fields}
+            )
             assert beat.status_code == 200
         worker.cycle()
         with engine.begin() as conn:
@@ -205,6 +208,7 @@ def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
         log_in(page, server.url("/"), "alice")
         kafka_node = page.locator("#pipeline g[data-node=kafka]")
         expect(kafka_node).to_have_attribute("data-state", "up")
+        expect(page.locator("#pipeline g[data-node=backend]")).to_contain_text("lag 5 min")  # its watermark
         expect(page.locator("#live")).to_have_text("● live")
         page.evaluate("window.stillTheSamePage = true")
 

@@ -21,7 +21,7 @@ from exporter.sql.database import make_engine
 from exporter.sql.schema import create_schema, table
 from exporter.sql.traffic import TrafficCounter
 from exporter.state.rollup import Rollup
-from exporter.state.window import WindowCounter
+from exporter.state.window import WindowCounter, traffic_trend
 from exporter.worker import Worker
 from harness.redis import RedisServer
 from heartbeat_core.edges import BACKENDS, COLLECTORS, FRONTENDS
@@ -283,3 +283,27 @@ def test_sqlite_text_times_are_exact_at_minute_edges(sqlite_url: str, redis_serv
         expected = sum(1 for s in seconds if start <= START + s < end)
         assert total(WindowCounter(engine, DEFAULT_TABLES), start, end) == expected, (start, end)
         assert total(WindowCounter(engine, DEFAULT_TABLES, rollup), start, end) == expected, (start, end)
+
+
+def test_a_trend_carries_the_same_steps_a_week_before_for_the_pages_band(redis_server: RedisServer) -> None:
+    """The page draws each edge's band around last week's rows (SPEC §14), from the rollup's hours."""
+    client = redis.Redis.from_url(redis_server.url)
+    rollup = Rollup(
+        KeySpace(client, "week-ago"), retention=8 * 86400, minute_retention=25 * 3600, lease_seconds=60
+    )
+    week, hour, table_name = 7 * 86400, 3600, "node_monitor_metrics"  # kafka_to_database's table
+    assert rollup.write(table_name, {}, START)  # the cover starts at the next minute
+    then = int(START // 60) + 60  # an hour in: 120 rows in its first minute, 60 in its second
+    assert rollup.write(
+        table_name, {(then, ("10.0.0.1",)): 120, (then + 1, ("10.0.0.1",)): 60}, START + 2 * hour
+    )
+    now = START + week + 5 * hour
+    assert rollup.write(table_name, {}, now)  # the cover reaches today
+    days = traffic_trend(rollup, START + week, START + week + 100 * hour, now)["kafka_to_database"]
+    assert days["step"] == hour
+    # the first hour a week before is not whole (the cover began a minute into it); the second
+    # held the 180 rows; the third none
+    assert [v for _, v in days["week_ago"]][:3] == [None, 180, 0]
+    minutes = traffic_trend(rollup, START + week + hour, START + week + 2 * hour, now)["kafka_to_database"]
+    assert minutes["step"] == 60  # a minute gets its share of that hour: 180 / 60
+    assert {v for _, v in minutes["week_ago"]} == {3.0}
