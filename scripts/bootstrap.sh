@@ -18,6 +18,8 @@ if [ "$mode" = test ]; then
   # healthchecks' and Uptime Kuma's documented command lines are run as written (test_compat)
   have_cmd curl || need+=(curl)
   have_cmd wget || need+=(wget)
+  # deploy/kubernetes is rendered with `kubectl kustomize` (test_kubernetes)
+  have_cmd kubectl || need+=(kubernetes-client)
   # a CJK font, so that the status page's Chinese service names render (test_status_page checks)
   [ -n "$(fc-list :lang=zh 2>/dev/null)" ] || need+=(fonts-wqy-microhei)
 fi

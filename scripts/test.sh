@@ -8,6 +8,7 @@ bash scripts/bootstrap.sh test
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/mypy --strict --python-version 3.11 dashboards  # grafana-foundation-sdk needs 3.11
+.venv/bin/mypy --strict deploy/kubernetes/generate.py
 if [ $# -gt 0 ]; then
   exec .venv/bin/pytest "$@"
 fi
