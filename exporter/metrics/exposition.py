@@ -47,6 +47,23 @@ class PlusOneLabel(dict[str, str]):
         self.base = base
         self.suffix = f',{key}="{_escape(value)}"}}'
 
+    def text(self, base: str) -> str:
+        """The label string, given the base's."""
+        return base[:-1] + self.suffix
+
+
+class OneLabelFirst(PlusOneLabel):
+    """The same, for one label that sorts before all of the other's keys (``name``, ``message``)."""
+
+    __slots__ = ()
+
+    def __init__(self, base: dict[str, str], key: str, value: str) -> None:
+        super().__init__(base, key, value)
+        self.suffix = f'{{{key}="{_escape(value)}",'
+
+    def text(self, base: str) -> str:
+        return self.suffix + base[1:]
+
 
 def _number(value: float) -> str:
     # the values of most samples; the same text floatToGoString writes for them
@@ -112,7 +129,7 @@ def _render(registry: Collector, openmetrics: bool) -> bytes:
                 raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
             labels = sample.labels
             if isinstance(labels, PlusOneLabel):
-                text = _labelstr(labels.base, labelstrs)[:-1] + labels.suffix
+                text = labels.text(_labelstr(labels.base, labelstrs))
                 output.append(f"{sample.name}{text} {_number(sample.value)}\n")
             elif labels:
                 output.append(f"{sample.name}{_labelstr(labels, labelstrs)} {_number(sample.value)}\n")

@@ -244,6 +244,8 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
     receiver, exporter = pair
     for name in ('quote"d', "back\\slash", "后端-1", "kafka-9", "x" * 200):
         beat(receiver, {"service": name})
+    said = {"status": "warning", "message": 'disk "full"\n', "metrics": {"queue": 3, "a": 0.5}, "info": {"v": "1"}}
+    beat(receiver, {"service": "kafka-8", **said})  # the reported families' label strings too
     worker = exporter_of(exporter).worker
     assert worker is not None
     worker.cycle()
@@ -267,7 +269,8 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
         assert b'service_name="quote\\"d"' in ours
         families = {family.name: family for family in parse(ours.decode())}
         received = families["heartbeat_received"]
-        assert received.type == "counter" and len(received.samples) == 5
+        assert received.type == "counter" and len(received.samples) == 6
+        assert len(families["heartbeat_metric"].samples) == 2
         assert ours.endswith(b"# EOF\n") is openmetrics
 
 
