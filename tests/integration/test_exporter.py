@@ -244,7 +244,12 @@ def test_the_fast_renderer_writes_exactly_what_client_python_writes(
     receiver, exporter = pair
     for name in ('quote"d', "back\\slash", "后端-1", "kafka-9", "x" * 200):
         beat(receiver, {"service": name})
-    said = {"status": "warning", "message": 'disk "full"\n', "metrics": {"queue": 3, "a": 0.5}, "info": {"v": "1"}}
+    said = {
+        "status": "warning",
+        "message": 'disk "full"\n',
+        "metrics": {"queue": 3, "a": 0.5},
+        "info": {"v": "1"},
+    }
     beat(receiver, {"service": "kafka-8", **said})  # the reported families' label strings too
     worker = exporter_of(exporter).worker
     assert worker is not None
