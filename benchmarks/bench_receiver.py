@@ -11,6 +11,8 @@ the shared machine falls on every target of that round, not on one. Ratios are t
 * the issue's sketch: the same app with one pipelined ZADD+HSET+HINCRBY, on gunicorn gthread 2x8;
 * the receiver on Granian RSGI (what ``heartbeat-receiver`` runs), on Granian WSGI (the set-up
   before) and on the floor's gunicorn set-up, a private redis-server behind it;
+* the receiver taking ``POST /heartbeat/batch`` of 100 beats a request: beats per second
+  against Pushgateway's pushes per second;
 * Prometheus Pushgateway (Debian) with ``--push.disable-consistency-check``, one push per
   request to 1,000 groups; and once, after the rounds, with default flags and 10,000 groups stored.
 Every load run is bounded by ``--seconds``.
@@ -132,6 +134,27 @@ AGENT_BEATS = textwrap.dedent(
     end
     """
 )
+
+# POST /heartbeat/batch with BATCH beats a request (SPEC §12), ten bodies of distinct services
+BATCH = 100
+BATCHES = textwrap.dedent(
+    """
+    bodies = {}
+    for i = 0, 9 do
+      local beats = {}
+      for j = 0, BATCH - 1 do
+        beats[#beats + 1] = '{"service": "collector-' .. (i * BATCH + j) .. '", "timestamp": 1763800000}'
+      end
+      bodies[i] = "[" .. table.concat(beats, ",") .. "]"
+    end
+    counter = 0
+    request = function()
+      counter = counter + 1
+      local headers = {["Content-Type"] = "application/json"}
+      return wrk.format("POST", "/heartbeat/batch", headers, bodies[counter % 10])
+    end
+    """
+).replace("BATCH", str(BATCH))
 
 PUSHES = textwrap.dedent(
     """
@@ -325,6 +348,11 @@ def main() -> None:
                 "/healthz",
                 HEARTBEATS,
             )
+        targets[receiver.format(workers, threads) + f", POST /heartbeat/batch of {BATCH}"] = (
+            [*ours, "--workers", str(workers), "--threads", str(threads)],
+            "/healthz",
+            BATCHES,
+        )
         targets[receiver.format(workers, threads) + ", the agent's beats (seq, instance)"] = (
             [*ours, "--workers", str(workers), "--threads", str(threads)],
             "/healthz",
@@ -372,7 +400,17 @@ def main() -> None:
         (first + ", the agent's beats (seq, instance)", first),
         (first + ", the agent's beats (seq, instance)", gateway),
     ]
-    print(json.dumps(summarize(rounds, pairs), indent=2, ensure_ascii=False))
+    summary = summarize(rounds, pairs)
+    # beats, not requests: a batch request carries BATCH of them; a push carries one
+    batched = first + f", POST /heartbeat/batch of {BATCH}"
+    ratio = [r[batched]["rps"] * BATCH / r[gateway]["rps"] for r in rounds]
+    summary["beats_per_second"] = {
+        "batch": round(statistics.median(r[batched]["rps"] * BATCH for r in rounds)),
+        "single": round(statistics.median(r[first]["rps"] for r in rounds)),
+        "pushgateway_pushes": round(statistics.median(r[gateway]["rps"] for r in rounds)),
+        "batch / pushgateway": {"median": round(statistics.median(ratio), 2), "worst": round(min(ratio), 2)},
+    }
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":
