@@ -72,10 +72,11 @@ while i <= #ARGV do
   for j = i + 1, i + 2 * pairs, 2 do beat[ARGV[j]] = ARGV[j + 1] end
   i = i + 1 + 2 * pairs
   local name, now = beat.name, beat.now
-  if not redis.call('ZSCORE', seen, name) and redis.call('ZCARD', seen) >= tonumber(beat.cap) then
+  local last = redis.call('ZSCORE', seen, name)
+  if not last and redis.call('ZCARD', seen) >= tonumber(beat.cap) then
     redis.call('INCR', refused)
     results[#results + 1] = -1
-  elseif beat.replay and tonumber(redis.call('ZSCORE', seen, name) or '-inf') > tonumber(now) then
+  elseif beat.replay and last and tonumber(last) > tonumber(now) then
     redis.call('INCR', replayed)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
   else
