@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["DEFAULT_URL", "HeartbeatSender", "SystemStats", "backoff_delay", "main", "next_due"]
@@ -246,10 +246,33 @@ class HeartbeatSender:
         log.debug("goodbye sent to %s", url)
         return True
 
-    def send_once(self) -> bool:
-        """One beat with its retries (failover, backoff); True when the receiver took it."""
+    def send_once(self, extra: Mapping[str, Any] | None = None) -> bool:
+        """One beat with its retries (failover, backoff); True when the receiver took it.
+
+        ``extra``: fields of this beat alone (a job's ``event`` and ``run_id``).
+        """
         deadline = self.clock() + self.interval
-        return self._beat(deadline)
+        return self._beat(deadline, extra=extra)
+
+    @contextlib.contextmanager
+    def job(self, run_id: str | None = None) -> Iterator[str]:
+        """One run of a job (SPEC §13): a start beat, the block, then its finish with the run's
+        duration (``metrics.run_seconds``); an exception in the block makes the finish failing,
+        with its summary as the message, and goes on. Yields the run's id."""
+        run = run_id or uuid.uuid4().hex[:12]
+        started = self.clock()
+        self.send_once({"event": "start", "run_id": run})
+        try:
+            yield run
+        except BaseException as exc:
+            summary = f"{type(exc).__name__}: {exc}"[-1000:]
+            self.send_once(self._finish(run, started, {"status": "failing", "message": summary}))
+            raise
+        self.send_once(self._finish(run, started, {}))
+
+    def _finish(self, run: str, started: float, fields: Mapping[str, Any]) -> dict[str, Any]:
+        metrics = {"run_seconds": round(self.clock() - started, 3)}
+        return {"event": "finish", "run_id": run, "metrics": metrics, **fields}
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -280,7 +303,12 @@ class HeartbeatSender:
                 next_stats = now + self.stats_log_interval
             due = next_due(start, self.interval, max(now, due))
 
-    def _beat(self, deadline: float, wait: Callable[[float], bool] | None = None) -> bool:
+    def _beat(
+        self,
+        deadline: float,
+        wait: Callable[[float], bool] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Try until success, ``max_attempts``, or the next beat's slot, whichever comes first.
 
         A beat no URL took is cached, to go with the next one that gets through.
@@ -294,7 +322,7 @@ class HeartbeatSender:
             try:
                 if attempt == 0:
                     self._seq += 1  # retries of one beat keep its number
-                fields = self._fields()
+                fields = self._fields(extra)
                 self._send(url, fields)
             except SendError as exc:
                 error = f"{url}: {exc}"
@@ -373,6 +401,8 @@ class HeartbeatSender:
         if "metrics" in report:  # reported gauges join the system's, winning where names meet
             report["metrics"] = {**fields.get("metrics", {}), **report["metrics"]}
         fields.update(report)
+        if extra and "metrics" in extra:  # a beat's own gauges join the others too
+            extra = {**extra, "metrics": {**fields.get("metrics", {}), **extra["metrics"]}}
         fields.update(extra or {})
         return fields
 
@@ -661,7 +691,94 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+OUTPUT_TAIL = 10_000  # bytes of a wrapped command's output kept for its finish's message
+
+
+def _pump(source: Any, sink: Any, tail: collections.deque[bytes], lock: threading.Lock) -> None:
+    """Copy a child's stream to ours as it comes, keeping the last OUTPUT_TAIL bytes of both."""
+    for chunk in iter(lambda: source.read1(65536), b""):
+        sink.write(chunk)
+        sink.flush()
+        with lock:
+            tail.append(chunk)
+            while sum(map(len, tail)) - len(tail[0]) >= OUTPUT_TAIL:
+                tail.popleft()
+
+
+def _wrapped(command: list[str], tail: collections.deque[bytes]) -> int:
+    """Run ``command``, its stdout and stderr passed through to ours; its exit status."""
+    import subprocess
+
+    try:
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as exc:  # not found, not executable: the run failed, as a shell says 127
+        sys.stderr.write(f"heartbeat-agent run: {exc}\n")
+        tail.append(str(exc).encode())
+        return 127
+    lock = threading.Lock()
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, sys.stdout.buffer, tail, lock), daemon=True),
+        threading.Thread(target=_pump, args=(child.stderr, sys.stderr.buffer, tail, lock), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    status = child.wait()
+    for pump in pumps:
+        pump.join()
+    return status if status >= 0 else 128 - status  # killed by signal N: 128 + N, as a shell says
+
+
+def run_command(argv: list[str]) -> int:
+    """``heartbeat-agent run --service NAME [--url URL]… -- CMD …``: a cron wrapper (SPEC §13).
+
+    A start beat, the command (stdin, stdout and stderr passed through), then a finish with its
+    exit status, its duration and the end of its output as the message; exits with the
+    command's status. The monitor being unreachable never fails the command: each beat gets
+    one short try.
+    """
+    if "--" not in argv:
+        sys.stderr.write("usage: heartbeat-agent run --service NAME [--url URL]... [--token T] -- CMD ...\n")
+        return 2
+    split = argv.index("--")
+    parser = argparse.ArgumentParser(prog="heartbeat-agent run", description="Run a command as a job.")
+    parser.add_argument("--url", action="append", help=f"receiver URL, repeatable (default {DEFAULT_URL})")
+    parser.add_argument("--service", required=True, help="the job's service name")
+    parser.add_argument("--token", help="ingest token (Authorization: Bearer)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds a beat may take (5)")
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1 :]
+    if not command:
+        parser.error("no command after --")
+    sender = HeartbeatSender(
+        args.url,
+        60.0,
+        args.timeout,
+        {"service": args.service},
+        token=args.token,
+        max_attempts=1,
+        cache_size=0,
+    )
+    run = uuid.uuid4().hex[:12]
+    started = time.monotonic()
+    sender.send_once({"event": "start", "run_id": run})
+    tail: collections.deque[bytes] = collections.deque()
+    status = _wrapped(command, tail)
+    output = b"".join(tail)[-OUTPUT_TAIL:].decode("utf-8", "replace").strip()
+    finish = {
+        "event": "finish",
+        "run_id": run,
+        "exit_status": min(status, 255),
+        "metrics": {"run_seconds": round(time.monotonic() - started, 3)},
+        "message": output[-1000:] or None,  # a message holds 1,000 characters: the end of it
+    }
+    sender.send_once(finish)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["run"]:
+        return run_command(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

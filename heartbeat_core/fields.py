@@ -13,9 +13,8 @@ it where it matters, reading it from a record with ``FIELD.of(record)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, cast
+from collections.abc import Callable
+from typing import Any
 
 from heartbeat_core.checks import (
     MAX_NAME,
@@ -31,8 +30,9 @@ from heartbeat_core.checks import (
     reported_metrics,
     str_or_none,
 )
-
-T = TypeVar("T")
+from heartbeat_core.field import DEFAULT_LIMITS as DEFAULT_LIMITS
+from heartbeat_core.field import Field as Field
+from heartbeat_core.field import Limits as Limits
 
 OK = "ok"
 WARNING = "warning"
@@ -44,43 +44,8 @@ MAX_MESSAGE = 1000
 MAX_INFO_KEYS = 8
 MAX_INFO_VALUE = 128
 MAX_INSTANCE = 64
+MAX_RUN_ID = 64
 MAX_RTT_MS = 3_600_000.0  # an hour: a larger round trip is a broken clock, not a network
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What configuration bounds in a heartbeat, so that no sender can grow Redis or /metrics."""
-
-    max_counters: int = 8
-    max_metrics: int = 16
-
-
-DEFAULT_LIMITS = Limits()
-
-
-class Reported(Protocol):
-    @property
-    def reported(self) -> Mapping[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Field(Generic[T]):
-    """One heartbeat field. ``check`` returns None when there is nothing worth keeping."""
-
-    name: str
-    description: str
-    schema: Mapping[str, Any]
-    check: Callable[[Any, Limits], T | None]
-    read: Callable[[Any], T | None]  # a kept value read back; damage reads as None
-    latest: bool = True  # kept with the service, the latest beat's value winning
-    script: Callable[[T], str] | None = None  # also handed to the record script under its name
-
-    def of(self, record: Reported) -> T | None:
-        """This field's value in a service's last heartbeat, None when it sent none."""
-        return cast("T | None", record.reported.get(self.name))
-
-    def openapi(self) -> dict[str, Any]:
-        return {**self.schema, "description": self.description}
 
 
 def _identity(field: str) -> Callable[[Any, Limits], str]:
@@ -269,8 +234,53 @@ WATERMARK: Field[float] = Field(
     _watermark,
     float_or_none,
 )
+EVENTS = ("start", "finish")  # a job's run (SPEC §13): a start, then its finish
+
+
+def _event(value: Any, _: Limits) -> str:
+    if value not in EVENTS:
+        raise invalid("event", f"must be one of {', '.join(EVENTS)}")
+    return str(value)
+
+
+def _run_id(value: Any, _: Limits) -> str:
+    text = name(value, "run_id")
+    if len(text) > MAX_RUN_ID:
+        raise invalid("run_id", f"must be at most {MAX_RUN_ID} characters")
+    return text
+
+
+def _exit_status(value: Any, _: Limits) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise invalid("exit_status", "must be an integer from 0 to 255")
+    return value
+
+
+EVENT: Field[str] = Field(
+    "event",
+    "A job's run: start, or finish (the end of the run a start began)",
+    {"type": "string", "enum": list(EVENTS), "example": "finish"},
+    _event,
+    str_or_none,
+    script=str,  # a start leaves the failing streak alone: runs fail, starts do not succeed
+)
+RUN_ID: Field[str] = Field(
+    "run_id",
+    f"Pairs a start with its finish when runs overlap (at most {MAX_RUN_ID} characters)",
+    {"type": "string", "maxLength": MAX_RUN_ID, "example": "2026-12-04T02:00"},
+    _run_id,
+    str_or_none,
+)
+EXIT_STATUS: Field[int] = Field(
+    "exit_status",
+    "A finished run's exit status; not 0 is a failure (status failing, unless the beat says otherwise)",
+    {"type": "integer", "minimum": 0, "maximum": 255, "example": 0},
+    _exit_status,
+    int_or_none,
+)
 FIELDS: tuple[Field[Any], ...] = (
     TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS, MESSAGE, METRICS, INFO, WATERMARK,
+    EVENT, RUN_ID, EXIT_STATUS,
 )  # fmt: skip
 KEPT = {field.name: field for field in FIELDS if field.latest}  # what a record reads back
 SCRIPTED = tuple(field for field in FIELDS if field.script is not None)

@@ -82,9 +82,9 @@ while i <= #ARGV do
   else
     redis.call('ZADD', seen, 'GT', now, name)
     redis.call('HSETNX', first, name, now)
-    if beat.status == 'failing' then  -- failing beats in a row; any other beat ends the streak
+    if beat.status == 'failing' then  -- failing beats in a row; any other beat ends the streak,
       redis.call('HINCRBY', failing, name, 1)
-    else
+    elseif beat.event ~= 'start' then  -- but a job's start, which says nothing of how runs end
       redis.call('HDEL', failing, name)
     end
     redis.call('HSET', info, name, beat.meta)

@@ -52,15 +52,27 @@ def _message(data: bytes) -> str | None:
     return text or None
 
 
-def _status(signal: str, message: str | None) -> tuple[str, str | None] | None:
-    """(status, message) a ping's suffix means; None for a suffix that is not a signal."""
+def _signal(signal: str, message: str | None) -> dict[str, Any] | None:
+    """The heartbeat fields a ping's suffix means; None for a suffix that is not a signal.
+
+    ``/start`` begins a job's run and ``/fail`` or an exit status ends one (SPEC §13); the run
+    is the one ``?rid=`` names, as healthchecks pairs them.
+    """
+    if signal == "start":
+        return {"message": message, "event": "start"}
     if signal == "":
-        return "ok", message
+        return {"message": message, "status": "ok"}
     if signal == "fail":
-        return "failing", message
+        return {"message": message, "status": "failing", "event": "finish"}
     if signal.isdigit() and signal.isascii() and int(signal) <= 255:
         code = int(signal)
-        return ("ok", message) if code == 0 else ("failing", message or f"exit status {code}")
+        said = message or (f"exit status {code}" if code else None)
+        return {
+            "message": said,
+            "exit_status": code,
+            "event": "finish",
+            "status": "failing" if code else "ok",
+        }
     return None
 
 
@@ -74,11 +86,12 @@ def ping(key: str, slug: str, signal: str) -> ResponseReturnValue:
     message = _message(data)
     if signal == "log":
         return _log(token, slug, message)
-    meant = _status(signal, message)
-    if meant is None:
-        raise ApiError(404, "not_found", "a ping ends in the slug, /fail, /log or an exit status 0-255")
-    status, message = meant
-    _store(token, {"service": slug, "status": status, "message": message})
+    fields = _signal(signal, message)
+    if fields is None:
+        raise ApiError(
+            404, "not_found", "a ping ends in the slug, /start, /fail, /log or an exit status 0-255"
+        )
+    _store(token, {"service": slug, **fields, "run_id": request.args.get("rid") or None})
     return ok()
 
 

@@ -15,7 +15,17 @@ from typing import Any
 
 from heartbeat_core.checks import MAX_NAME
 from heartbeat_core.errors import ApiError
-from heartbeat_core.fields import DEFAULT_LIMITS, FIELDS, SERVICE, SERVICE_NAME, TYPE, Limits
+from heartbeat_core.fields import (
+    DEFAULT_LIMITS,
+    EXIT_STATUS,
+    FAILING,
+    FIELDS,
+    SERVICE,
+    SERVICE_NAME,
+    STATUS,
+    TYPE,
+    Limits,
+)
 from heartbeat_core.types import ServiceTypes
 
 DERIVED = re.compile(r"type-[^@]*@")  # the name the receiver derives for a beat without one
@@ -62,4 +72,6 @@ def parse(body: Any, types: ServiceTypes, address: str, limits: Limits = DEFAULT
             value = field.check(raw, limits)
             if value is not None:
                 fields[field.name] = value
+    if fields.get(EXIT_STATUS.name) and STATUS.name not in body:
+        fields[STATUS.name] = FAILING  # a run that exited non-zero failed, unless the beat says more
     return Heartbeat(service, service_type, fields)

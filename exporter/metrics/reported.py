@@ -17,6 +17,7 @@ from __future__ import annotations
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
+from exporter.metrics.exposition import OneLabelFirst, PlusOneLabel
 from heartbeat_core.fields import FAILING, INFO, MESSAGE, METRICS, REPORTED, STATUS, WARNING
 from heartbeat_core.record import ServiceRecord
 
@@ -51,14 +52,13 @@ class ReportedFamilies:
         if said in TROUBLE:  # ok (or a goodbye, which says nothing of its health): no series
             for each in REPORTED:
                 value = 1.0 if each == said else 0.0
-                sample_labels = {**labels, "status": each}
+                sample_labels = PlusOneLabel(labels, "status", each)
                 self.status.samples.append(Sample("heartbeat_reported_status", sample_labels, value, None))
-            message = (MESSAGE.of(record) or "")[:MESSAGE_LABEL]
-            self.message.samples.append(
-                Sample("heartbeat_reported_message", {**labels, "message": message}, 1.0, None)
-            )
+            message = OneLabelFirst(labels, "message", (MESSAGE.of(record) or "")[:MESSAGE_LABEL])
+            self.message.samples.append(Sample("heartbeat_reported_message", message, 1.0, None))
         for name, value in (METRICS.of(record) or {}).items():
-            self.metric.samples.append(Sample("heartbeat_metric", {**labels, "name": name}, value, None))
+            metric_labels = OneLabelFirst(labels, "name", name)  # written from the service's label string
+            self.metric.samples.append(Sample("heartbeat_metric", metric_labels, value, None))
         info = INFO.of(record)
         if info:
             self.info.samples.append(Sample("heartbeat_info", {**labels, **info}, 1.0, None))

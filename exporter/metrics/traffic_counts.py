@@ -76,7 +76,7 @@ class TrafficFamilies:
         """How old each edge's newest row is, and how old it may be (SPEC §14's HeartbeatDataStale)."""
         newest = GaugeMetricFamily(
             "heartbeat_traffic_newest_row_timestamp_seconds",
-            "When the newest row the poll has seen on the edge's table was written (to the minute)",
+            "When the newest row the poll has seen on the edge's table was written",
             labels=["edge"],
         )
         for edge, when in snap.newest.items():

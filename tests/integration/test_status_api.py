@@ -122,6 +122,7 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
         "message": None,
         "metrics": {},
         "info": {},
+        "watermark": None,  # the newest record it has processed (SPEC §14): none sent
     }
     assert [s["service"] for s in services["other"]] == ["type-4@10.0.0.7"]
     assert services["kafka_process"][0]["service"] == "kafka-1"

@@ -1,0 +1,114 @@
+"""A job's runs (SPEC §13, the first part of issue #23): start and finish signals from the agent's
+``job()``, its cron wrapper ``heartbeat-agent run`` and healthchecks' ``/start`` then ``/$?``
+lines, on a real receiver and Redis. A finish that failed counts toward ``failure_threshold``;
+a start between two failed runs does not end the streak."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from harness.ports import free_port
+from harness.redis import RedisServer
+from heartbeat_agent import HeartbeatSender
+from heartbeat_core.config import Settings, from_mapping
+from heartbeat_core.record import ServiceRecord
+from heartbeat_core.status import State, assess
+from heartbeat_core.store import make_store
+from heartbeat_receiver.app import create_app
+from tests.support import LiveServer
+
+KEY = "job-ping-key-0123456789"
+
+
+@pytest.fixture
+def receiver(redis_server: RedisServer) -> Iterator[tuple[LiveServer, Settings]]:
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "ingest_tokens": [KEY],
+            "types": {"backend": {"failure_threshold": 2}},
+        }
+    )
+    server = LiveServer(create_app(settings))
+    yield server, settings
+    server.stop()
+
+
+def record(settings: Settings, name: str) -> ServiceRecord:
+    (found,) = [r for r in make_store(settings).snapshot().services if r.name == name]
+    return found
+
+
+def state(settings: Settings, name: str) -> State:
+    found = record(settings, name)
+    return assess(found, settings.service_types, found.last_seen).state
+
+
+def test_a_job_block_sends_its_start_and_finish_and_a_failure_counts(
+    receiver: tuple[LiveServer, Settings],
+) -> None:
+    server, settings = receiver
+    sender = HeartbeatSender(server.url("/heartbeat"), payload={"service": "backend-nightly"}, token=KEY)
+    with sender.job() as run:
+        assert record(settings, "backend-nightly").reported["event"] == "start"
+    done = record(settings, "backend-nightly")
+    assert (done.reported["event"], done.reported["run_id"]) == ("finish", run)
+    assert done.reported["metrics"]["run_seconds"] >= 0 and state(settings, "backend-nightly") is State.UP
+    for _ in range(2):  # failure_threshold 2: the second failed run makes it failing
+        with pytest.raises(RuntimeError), sender.job():
+            raise RuntimeError("export file not found")
+    failed = record(settings, "backend-nightly")
+    assert failed.reported["message"] == "RuntimeError: export file not found"
+    assert failed.failing_streak == 2 and state(settings, "backend-nightly") is State.FAILING
+
+
+def test_the_cron_wrapper_passes_the_command_through_and_reports_its_end(
+    receiver: tuple[LiveServer, Settings],
+) -> None:
+    server, settings = receiver
+    script = "echo exported 42 rows; echo 'disk full' >&2; exit 3"
+    line = [sys.executable, "-m", "heartbeat_agent", "run", "--url", server.url("/heartbeat")]
+    line += ["--service", "backend-export", "--token", KEY, "--", "sh", "-c", script]
+    run = subprocess.run(line, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3  # the command's own status
+    assert run.stdout == "exported 42 rows\n" and run.stderr == "disk full\n"  # passed through
+    finished = record(settings, "backend-export")
+    assert finished.reported["exit_status"] == 3 and finished.reported["status"] == "failing"
+    assert finished.reported["message"] == "exported 42 rows\ndisk full"
+    assert finished.received == 2  # its start, then its finish
+
+
+def test_the_cron_wrapper_never_fails_a_command_because_the_monitor_is_away() -> None:
+    line = [
+        sys.executable,
+        "-m",
+        "heartbeat_agent",
+        "run",
+        "--url",
+        f"http://127.0.0.1:{free_port()}/heartbeat",
+    ]
+    line += ["--service", "backend-export", "--timeout", "1", "--", "sh", "-c", "echo ok"]
+    run = subprocess.run(line, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout == "ok\n"
+
+
+def test_healthchecks_start_then_exit_status_lines(receiver: tuple[LiveServer, Settings]) -> None:
+    """healthchecks' documented pair, host swapped: /start before the command, /$? after it."""
+    server, settings = receiver
+    base = server.url(f"/ping/{KEY}/backend-certbot")
+    for _ in range(2):
+        curl = "curl -fsS -m 10 --retry 5 -o /dev/null"
+        script = f"{curl} {base}/start\n/usr/bin/false\n{curl} {base}/$?"
+        assert subprocess.run(["bash", "-c", script], timeout=60).returncode == 0
+    failed = record(settings, "backend-certbot")
+    assert failed.reported["exit_status"] == 1 and failed.reported["event"] == "finish"
+    # two failed runs with a start between them: the streak held, failure_threshold 2 reached
+    assert failed.failing_streak == 2 and state(settings, "backend-certbot") is State.FAILING
+    rid = subprocess.run(["curl", "-fsS", "-o", "/dev/null", f"{base}/0?rid=run-7"], timeout=60)
+    assert rid.returncode == 0
+    passed = record(settings, "backend-certbot")
+    assert (passed.reported.get("run_id"), passed.failing_streak) == ("run-7", 0)
