@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 
 from exporter.metrics.database_probe import DatabaseFamilies
 from exporter.metrics.pipeline_edges import PipelineFamilies
-from exporter.metrics.services import TypedFamilies, monitor_families, service_families
+from exporter.metrics.services import ServiceFamilies, TypedFamilies, monitor_families
 from exporter.metrics.traffic_counts import NONE, TrafficFamilies
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.traffic import TrafficCounter
@@ -99,7 +99,7 @@ def collector_for(
     """The groups this exporter has: the database's and the traffic's only with a database."""
     groups: list[Group] = [
         TypedFamilies("monitor", monitor_families, types),
-        TypedFamilies("services", service_families, types),
+        ServiceFamilies(types),
     ]
     if probe is not None:
         groups.append(DatabaseFamilies(probe))

@@ -39,17 +39,34 @@ class PlusOneLabel(dict[str, str]):
     ``service_name`` and ``service_type``. To everything else it is a plain dict.
     """
 
-    __slots__ = ("base", "suffix")
+    __slots__ = ("base", "full", "suffix")
 
     def __init__(self, base: dict[str, str], key: str, value: str) -> None:
         super().__init__(base)
         self[key] = value
         self.base = base
         self.suffix = f',{key}="{_escape(value)}"}}'
+        self.full: str | None = None  # the whole label string, kept when the base's is known for good
 
     def text(self, base: str) -> str:
         """The label string, given the base's."""
         return base[:-1] + self.suffix
+
+
+class ServiceLabels(dict[str, str]):
+    """A service's ``service_name`` and ``service_type``, with their label string made once and
+    kept from scrape to scrape (``exporter.metrics.services`` keeps one per service), and its
+    ``heartbeat_state`` label sets, whose strings are kept too. A scrape of 10,000 services
+    formatted some 60,000 label strings that never change between scrapes."""
+
+    __slots__ = ("states", "text")
+
+    def __init__(self, name: str, service_type: str, states: tuple[str, ...]) -> None:
+        super().__init__(service_name=name, service_type=service_type)
+        self.text = "{" + f'service_name="{_escape(name)}",service_type="{_escape(service_type)}"' + "}"
+        self.states = tuple(PlusOneLabel(self, "state", state) for state in states)
+        for labels in self.states:
+            labels.full = labels.text(self.text)
 
 
 class OneLabelFirst(PlusOneLabel):
@@ -129,7 +146,7 @@ def _render(registry: Collector, openmetrics: bool) -> bytes:
                 raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
             labels = sample.labels
             if isinstance(labels, PlusOneLabel):
-                text = labels.text(_labelstr(labels.base, labelstrs))
+                text = labels.full or labels.text(_labelstr(labels.base, labelstrs))
                 output.append(f"{sample.name}{text} {_number(sample.value)}\n")
             elif labels:
                 output.append(f"{sample.name}{_labelstr(labels, labelstrs)} {_number(sample.value)}\n")
@@ -141,6 +158,8 @@ def _render(registry: Collector, openmetrics: bool) -> bytes:
 
 
 def _labelstr(labels: dict[str, str], cache: dict[int, tuple[dict[str, str], str]]) -> str:
+    if type(labels) is ServiceLabels:
+        return labels.text
     cached = cache.get(id(labels))
     if cached is None:
         inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))

@@ -8,13 +8,14 @@ service dying.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import PlusOneLabel
+from exporter.metrics.exposition import ServiceLabels
 from exporter.metrics.reported import ReportedFamilies
 from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS, WATERMARK
@@ -25,6 +26,8 @@ from heartbeat_core.types import ServiceTypes
 
 SERVICE_LABELS = ["service_name", "service_type"]
 STATE_NAMES = tuple((state, state.value) for state in STATES)  # Enum.value is slow in a hot loop
+STATE_LABELS = tuple(name for _, name in STATE_NAMES)
+NO_LABELS: Mapping[tuple[str, str], ServiceLabels] = MappingProxyType({})
 
 
 def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -91,27 +94,57 @@ def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum, lag)
 
 
-def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
+def _liveness_families() -> tuple[Metric, Metric, Metric, Metric, Metric]:
+    """last seen, age, up, state, received: one sample (six for state) per service."""
+    return (
+        GaugeMetricFamily(
+            "heartbeat_last_seen_timestamp_seconds",
+            "Receiver time of the last heartbeat",
+            labels=SERVICE_LABELS,
+        ),
+        GaugeMetricFamily("heartbeat_age_seconds", "Seconds since the last heartbeat", labels=SERVICE_LABELS),
+        GaugeMetricFamily(
+            "heartbeat_up",
+            "1 while up or late, 0 while down; absent while paused or unknown",
+            labels=SERVICE_LABELS,
+        ),
+        GaugeMetricFamily(
+            "heartbeat_state",
+            "1 for the service's state, 0 for the other five",
+            labels=[*SERVICE_LABELS, "state"],
+        ),
+        CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS),
+    )
+
+
+class ServiceFamilies:
+    """The services' families, with each service's label sets kept from one scrape to the next
+    (only those of the services the last scrape saw: the map is replaced whole, never mutated,
+    so concurrent scrapes share it safely)."""
+
+    name = "services"
+
+    def __init__(self, types: ServiceTypes) -> None:
+        self.types = types
+        self.known: dict[tuple[str, str], ServiceLabels] = {}
+
+    def families(self, reading: Reading) -> Iterator[Metric]:
+        seen: dict[tuple[str, str], ServiceLabels] = {}
+        yield from service_families(reading, self.types, self.known, seen)
+        if reading.snapshot is not None:
+            self.known = seen
+
+
+def service_families(
+    reading: Reading,
+    types: ServiceTypes,
+    known: Mapping[tuple[str, str], ServiceLabels] = NO_LABELS,
+    seen: dict[tuple[str, str], ServiceLabels] | None = None,
+) -> Iterator[Metric]:
     snapshot = reading.snapshot
     if snapshot is None:
         return
-    last_seen = GaugeMetricFamily(
-        "heartbeat_last_seen_timestamp_seconds", "Receiver time of the last heartbeat", labels=SERVICE_LABELS
-    )
-    age = GaugeMetricFamily(
-        "heartbeat_age_seconds", "Seconds since the last heartbeat", labels=SERVICE_LABELS
-    )
-    up = GaugeMetricFamily(
-        "heartbeat_up",
-        "1 while up or late, 0 while down; absent while paused or unknown",
-        labels=SERVICE_LABELS,
-    )
-    state = GaugeMetricFamily(
-        "heartbeat_state",
-        "1 for the service's state, 0 for the other five",
-        labels=[*SERVICE_LABELS, "state"],
-    )
-    received = CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS)
+    last_seen, age, up, state, received = _liveness_families()
     sequence, reported = SequenceFamilies(), ReportedFamilies()
     counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
@@ -126,14 +159,17 @@ def service_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     received_samples = received.samples
     for view in reading.views:
         record = view.record
-        labels = {"service_name": record.name, "service_type": view.service_type}
+        key = (record.name, view.service_type)
+        labels = known.get(key) or ServiceLabels(record.name, view.service_type, STATE_LABELS)
+        if seen is not None:
+            seen[key] = labels
         seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
         age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
         if view.state in JUDGED:
             up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
-        for each, name in STATE_NAMES:
+        for (each, _), state_labels in zip(STATE_NAMES, labels.states):
             value = 1.0 if each is view.state else 0.0
-            state_samples.append(Sample("heartbeat_state", PlusOneLabel(labels, "state", name), value, None))
+            state_samples.append(Sample("heartbeat_state", state_labels, value, None))
         received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
         sequence.add(record, labels, view.timeout, reading.now)
