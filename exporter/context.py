@@ -76,6 +76,7 @@ def build(
             sql.get("traffic"),
             settings.poll_interval,
             settings.max_staleness,
+            settings.jobs,
         )
     )
     auth = Authenticator(

@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
     EdgeName,
+    JobSpec,
     ListenField,
     MetricsAuth,
     ServiceName,
@@ -110,6 +111,11 @@ class Settings(BaseSettings):
         "exporter",
         default_factory=lambda: dict(DEFAULT_TABLES),
         description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
+    )
+    jobs: dict[str, JobSpec] = key(
+        "exporter",
+        {},
+        description="per type or name prefix: `schedule` (cron), `tz`, `grace`, `max_runtime`…",
     )
     max_staleness: dict[EdgeName, Annotated[float, Field(gt=0)]] = key(
         "exporter", {}, description="per edge, how old its newest row may be (s) before HeartbeatDataStale"
@@ -246,14 +252,6 @@ class Settings(BaseSettings):
         return ServiceTypes((*merged.values(), other), self.type_codes)
 
 
-def _describe(error: Any) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    return f"{where}: {message}"
-
-
 def from_mapping(raw: Mapping[str, Any]) -> Settings:
     """Settings from one merged mapping of file keys; every bad location in one ConfigError."""
     if not isinstance(raw, Mapping):
@@ -261,7 +259,7 @@ def from_mapping(raw: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(dict(raw))
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
+        raise ConfigError.of(exc) from None
 
 
 def load_settings(
@@ -293,4 +291,4 @@ def load_settings(
     try:
         return Layered(**given)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(e) for e in exc.errors())) from None
+        raise ConfigError.of(exc) from None

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import EDGES, LOG_TABLES
+from heartbeat_core.schedule import check_schedule, check_zone
 from heartbeat_core.types import ServiceType
 
 Identifier = Annotated[
@@ -104,6 +105,15 @@ class TypeSpec(_Section):
             base.failure_threshold if self.failure_threshold is None else self.failure_threshold,
             base.max_lag if self.max_lag is None else self.max_lag,
         )
+
+
+class JobSpec(_Section):
+    """A job's schedule (SPEC §13), for a type or a name prefix under ``jobs:``. Its ``grace``,
+    ``max_runtime``, ``min_runtime`` and ``failure_threshold`` come with the missed and overrun
+    states (the next part of issue #23); until then they are refused as unknown keys."""
+
+    schedule: Annotated[str, AfterValidator(check_schedule)]
+    tz: Annotated[str, AfterValidator(check_zone)] = "UTC"
 
 
 def _known_edge(name: str) -> str:

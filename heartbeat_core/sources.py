@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
@@ -18,6 +19,18 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; one line per bad location."""
+
+    @classmethod
+    def of(cls, exc: ValidationError) -> ConfigError:
+        return cls("\n".join(_describe(error) for error in exc.errors()))
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where}: {message}"
 
 
 class Environment(EnvSettingsSource):

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter.metrics.database_probe import DatabaseFamilies
+from exporter.metrics.jobs import JobFamilies
 from exporter.metrics.pipeline_edges import PipelineFamilies
 from exporter.metrics.services import ServiceFamilies, TypedFamilies, monitor_families
 from exporter.metrics.traffic_counts import NONE, TrafficFamilies
@@ -26,9 +28,11 @@ from exporter.sql.traffic import TrafficCounter
 from exporter.state.pipeline import PipelineView
 from exporter.state.reader import Reading, StoreReader
 from heartbeat_core.outage import Outage
+from heartbeat_core.sections import JobSpec
 from heartbeat_core.types import ServiceTypes
 
 log = logging.getLogger(__name__)
+NO_JOBS: Mapping[str, JobSpec] = MappingProxyType({})
 
 
 class Group(Protocol):
@@ -95,6 +99,7 @@ def collector_for(
     traffic: TrafficCounter | None = None,
     poll_interval: float = 15.0,
     max_staleness: Mapping[str, float] = NONE,
+    jobs: Mapping[str, JobSpec] = NO_JOBS,
 ) -> HeartbeatCollector:
     """The groups this exporter has: the database's and the traffic's only with a database."""
     groups: list[Group] = [
@@ -106,4 +111,6 @@ def collector_for(
     groups.append(PipelineFamilies(pipeline))
     if traffic is not None:
         groups.append(TrafficFamilies(traffic, poll_interval, max_staleness))
+    if jobs:
+        groups.append(JobFamilies(jobs))
     return HeartbeatCollector(reader, groups)

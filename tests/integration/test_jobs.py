@@ -11,15 +11,17 @@ from collections.abc import Iterator
 
 import pytest
 
+from exporter.web.app import create_app as create_exporter
 from harness.ports import free_port
 from harness.redis import RedisServer
 from heartbeat_agent import HeartbeatSender
 from heartbeat_core.config import Settings, from_mapping
 from heartbeat_core.record import ServiceRecord
+from heartbeat_core.schedule import next_due
 from heartbeat_core.status import State, assess
 from heartbeat_core.store import make_store
 from heartbeat_receiver.app import create_app
-from tests.support import LiveServer
+from tests.support import FakeClock, LiveServer, parse_samples
 
 KEY = "job-ping-key-0123456789"
 
@@ -112,3 +114,30 @@ def test_healthchecks_start_then_exit_status_lines(receiver: tuple[LiveServer, S
     assert rid.returncode == 0
     passed = record(settings, "backend-certbot")
     assert (passed.reported.get("run_id"), passed.failing_streak) == ("run-7", 0)
+
+
+def test_metrics_say_when_each_scheduled_job_is_next_due(redis_server: RedisServer, clock: FakeClock) -> None:
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "snapshot_cache_seconds": 0,
+            "jobs": {
+                "backend": {"schedule": "30 2 * * *", "tz": "Europe/Berlin"},
+                "cron-": {"schedule": "*/15 * * * *"},
+            },
+        }
+    )
+    receiver = create_app(settings, clock=clock).test_client()
+    for name in ("backend-export", "cron-rotate", "kafka-1"):
+        assert receiver.post("/heartbeat", json={"service": name}).status_code == 200
+    text = create_exporter(settings, clock=clock).test_client().get("/metrics").get_data(as_text=True)
+    due = {
+        dict(labels)["service_name"]: value
+        for (metric, labels), value in parse_samples(text).items()
+        if metric == "heartbeat_job_next_due_timestamp_seconds"
+    }
+    assert due == {
+        "backend-export": next_due("30 2 * * *", "Europe/Berlin", clock.now),
+        "cron-rotate": next_due("*/15 * * * *", "UTC", clock.now),
+    }  # kafka-1 is no job
+    assert 0 < due["cron-rotate"] - clock.now <= 15 * 60

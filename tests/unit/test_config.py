@@ -114,6 +114,10 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "retention_seconds": ("60", lambda s: s.retention_seconds == 60),
     "max_body_bytes": ("1024", lambda s: s.max_body_bytes == 1024),
     "max_batch_bytes": ("65536", lambda s: s.max_batch_bytes == 65536),
+    "jobs": (
+        '{"cron-": {"schedule": "0 2 * * *", "tz": "Europe/Berlin"}}',
+        lambda s: s.jobs["cron-"].tz == "Europe/Berlin",
+    ),
     "max_staleness": ('{"kafka_to_database": 600}', lambda s: s.max_staleness == {"kafka_to_database": 600}),
     "push_tokens": ('{"' + "ab" * 32 + '": "cron-1"}', lambda s: s.push_tokens == {"ab" * 32: "cron-1"}),
     "ingest_tokens": (
