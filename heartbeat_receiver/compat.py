@@ -1,6 +1,6 @@
 """What other monitors' clients send, taken unchanged (SPEC §12): move over by changing a host.
 
-* healthchecks.io's slug pings, ``/ping/<ping_key>/<slug>[/fail|/log|/<0-255>]``: the ping key
+* healthchecks.io's slug pings, ``/ping/<ping_key>/<slug>[/start|/fail|/log|/<0-255>][?rid=…]``: the key
   is an ingest token (its prefixes bind the slugs it may ping), the slug the service's name;
 * Uptime Kuma's push monitors, ``/api/push/<push_token>?status=up&msg=…&ping=…``: the token
   stands for one service (``push_tokens``).
