@@ -14,14 +14,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import redis
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import MAX_MESSAGE
 from heartbeat_core.sections import IngestToken
-from heartbeat_core.store import CapacityExceeded
 from heartbeat_core.web.body import read_body
 from heartbeat_receiver.host import current
 from heartbeat_receiver.token import OPEN
@@ -36,12 +34,7 @@ def _store(token: IngestToken, body: dict[str, Any]) -> None:
     """One heartbeat through the ingest path; its refusals raised as the single route's errors."""
     ingest = current().ingest
     address = ingest.address(request.remote_addr or "", request.headers.getlist("X-Forwarded-For"))
-    beat = ingest.beat(token, body, address)
-    try:
-        ingest.store.commit(beat)
-    except (CapacityExceeded, redis.RedisError) as exc:
-        raise ingest.refused_error(exc) from None
-    ingest.outage.ok()
+    ingest.commit(ingest.beat(token, body, address))
 
 
 def _message(data: bytes) -> str | None:

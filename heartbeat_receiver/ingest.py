@@ -95,12 +95,19 @@ class Ingest:
     ) -> Answer:
         try:
             beat = self.check(headers, body, peer, forwarded)
+            self.commit(beat)
         except ApiError as exc:
             return error_answer(exc)
+        return Answer(200, (JSON,), encode(self.received(beat)))
+
+    def commit(self, beat: Beat) -> None:
+        """Store one checked heartbeat; the cap's refusal or an outage raised as the
+        :class:`ApiError` that answers it (the blocking routes: Flask's and the compatible ones)."""
         try:
-            return self.answer(beat, self.store.commit(beat))
+            self.store.commit(beat)
         except (CapacityExceeded, redis.RedisError) as exc:
-            return self.refused(exc)
+            raise self.refused_error(exc) from None
+        self.outage.ok()
 
     def check(self, headers: Headers, body: bytes | None, peer: str, forwarded: Sequence[str] = ()) -> Beat:
         """The heartbeat to store, or the :class:`ApiError` that answers the request.
