@@ -759,19 +759,14 @@ def run_command(argv: list[str]) -> int:
         cache_size=0,
     )
     run = uuid.uuid4().hex[:12]
-    started = time.monotonic()
+    started = sender.clock()
     sender.send_once({"event": "start", "run_id": run})
     tail: collections.deque[bytes] = collections.deque()
     status = _wrapped(command, tail)
     output = b"".join(tail)[-OUTPUT_TAIL:].decode("utf-8", "replace").strip()
-    finish = {
-        "event": "finish",
-        "run_id": run,
-        "exit_status": min(status, 255),
-        "metrics": {"run_seconds": round(time.monotonic() - started, 3)},
-        "message": output[-1000:] or None,  # a message holds 1,000 characters: the end of it
-    }
-    sender.send_once(finish)
+    # a message holds 1,000 characters: the end of the output
+    ended = {"exit_status": min(status, 255), "message": output[-1000:] or None}
+    sender.send_once(sender._finish(run, started, ended))
     return status
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
@@ -27,7 +26,6 @@ from heartbeat_core.types import ServiceTypes
 SERVICE_LABELS = ["service_name", "service_type"]
 STATE_NAMES = tuple((state, state.value) for state in STATES)  # Enum.value is slow in a hot loop
 STATE_LABELS = tuple(name for _, name in STATE_NAMES)
-NO_LABELS: Mapping[tuple[str, str], ServiceLabels] = MappingProxyType({})
 
 
 def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -138,8 +136,8 @@ class ServiceFamilies:
 def service_families(
     reading: Reading,
     types: ServiceTypes,
-    known: Mapping[tuple[str, str], ServiceLabels] = NO_LABELS,
-    seen: dict[tuple[str, str], ServiceLabels] | None = None,
+    known: Mapping[tuple[str, str], ServiceLabels],
+    seen: dict[tuple[str, str], ServiceLabels],
 ) -> Iterator[Metric]:
     snapshot = reading.snapshot
     if snapshot is None:
@@ -160,9 +158,7 @@ def service_families(
     for view in reading.views:
         record = view.record
         key = (record.name, view.service_type)
-        labels = known.get(key) or ServiceLabels(record.name, view.service_type, STATE_LABELS)
-        if seen is not None:
-            seen[key] = labels
+        labels = seen[key] = known.get(key) or ServiceLabels(record.name, view.service_type, STATE_LABELS)
         seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
         age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
         if view.state in JUDGED:

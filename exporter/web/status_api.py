@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, request
@@ -124,7 +124,7 @@ def status() -> ResponseReturnValue:
     return jsonify(answer)
 
 
-def _lags(views: Any, now: float) -> dict[str, float]:
+def _lags(views: Iterable[ServiceView], now: float) -> dict[str, float]:
     """Per type, how far its furthest-behind service's watermark trails now (SPEC §14)."""
     lags: dict[str, float] = {}
     for view in views:
