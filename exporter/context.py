@@ -76,7 +76,6 @@ def build(
             sql.get("traffic"),
             settings.poll_interval,
             settings.max_staleness,
-            settings.jobs,
         )
     )
     auth = Authenticator(

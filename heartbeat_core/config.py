@@ -112,10 +112,10 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_TABLES),
         description="per log table: `table`, `id_column`, `ip_columns`, `time_column`, `time_kind`",
     )
-    jobs: dict[str, JobSpec] = key(
-        "exporter",
+    jobs: dict[str, JobSpec] = Field(
         {},
-        description="per type or name prefix: `schedule` (cron), `tz`, `grace`, `max_runtime`…",
+        description="per type or name prefix: `schedule` (cron), `tz`, `grace`, `max_runtime`, "
+        "`min_runtime` (s), `failure_threshold`",
     )
     max_staleness: dict[EdgeName, Annotated[float, Field(gt=0)]] = key(
         "exporter", {}, description="per edge, how old its newest row may be (s) before HeartbeatDataStale"
@@ -249,7 +249,7 @@ class Settings(BaseSettings):
         for name, spec in self.types.items():
             merged[name] = spec.over(merged.get(name, ServiceType(name, (), 120.0, name)))
         other = merged.pop(OTHER)
-        return ServiceTypes((*merged.values(), other), self.type_codes)
+        return ServiceTypes((*merged.values(), other), self.type_codes, self.jobs)
 
 
 def from_mapping(raw: Mapping[str, Any]) -> Settings:

@@ -270,6 +270,7 @@ RUN_ID: Field[str] = Field(
     {"type": "string", "maxLength": MAX_RUN_ID, "example": "2026-12-04T02:00"},
     _run_id,
     str_or_none,
+    script=str,  # the record script pairs a finish with its start by it
 )
 EXIT_STATUS: Field[int] = Field(
     "exit_status",

@@ -12,6 +12,8 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:first``       hash, service -> receiver time of its first heartbeat (it has proved itself since)
 * ``{P}:failing``     hash, service -> how many heartbeats in a row said ``"status": "failing"``
 * ``{P}:replayed``    integer, replayed heartbeats (batch) older than their service's last one
+* ``{P}:runs``        hash, service -> a job's runs as JSON (``heartbeat_core.job``): open ones, counts
+                      by outcome, the last duration and success, the last few as bars
 * ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
@@ -52,6 +54,7 @@ class KeySpace:
             self.first,
             self.failing,
             self.replayed,
+            self.runs,
         ) = self.records = [self.key(name) for name in RECORDS]
         self.receivers, self.maintenance, self.ingest, self.sessions = (
             self.key(name) for name in ("receivers", "maintenance", "ingest", "sessions")
@@ -82,4 +85,5 @@ RECORDS = (
     "first",
     "failing",
     "replayed",
+    "runs",
 )

@@ -25,6 +25,7 @@ from heartbeat_core.fields import (
     STOPPING,
     TIMESTAMP,
 )
+from heartbeat_core.job import Runs, decode_runs
 
 OTHER = "other"
 UNKEPT = frozenset(field.name for field in FIELDS if not field.latest)
@@ -50,6 +51,7 @@ class ServiceRecord(NamedTuple):
     progress_at: float | None = None  # when they last changed (grew, or reset with a new instance)
     first_seen: float | None = None  # receiver time of its first heartbeat (None: stored before kept)
     failing_streak: int = 0  # its last heartbeats in a row that said "failing"
+    runs: Runs | None = None  # a job's runs (SPEC §13); None: it never sent one
 
     @property
     def sent_at(self) -> float | None:
@@ -83,6 +85,7 @@ class Beat(NamedTuple):
     fields: Mapping[str, Any] = NOTHING  # checked values by JSON name (``Field.check``'s)
     cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
     replay: bool = False  # from a batch, at its own time: older than the service's last, it is only counted
+    job: float | None = None  # under ``jobs:``: its max_runtime (every beat of it ends a run)
 
     def meta(self) -> str:
         """The record's hash value: the type, the address and the fields kept with the service."""
@@ -98,6 +101,10 @@ class Beat(NamedTuple):
             value = self.fields.get(field.name)
             if value is not None and field.script is not None:
                 pairs += (field.name, field.script(value))
+        if self.job is not None:
+            pairs += ("job", repr(self.job))
+        if self.replay:
+            pairs += ("replay", "1")
         return pairs
 
 
@@ -170,6 +177,7 @@ def decode(
     progress: tuple[str | None, str | None] = (None, None),
     first_seen: str | None = None,
     failing_streak: str | None = None,
+    runs: str | None = None,
 ) -> ServiceRecord:
     """A record from its stored fields; damage reads as defaults, never as a failed scrape."""
     stored = _meta(meta)
@@ -192,4 +200,5 @@ def decode(
         _float(progress[1] or ""),
         _float(first_seen or ""),
         int(_float(failing_streak or "") or 0),
+        decode_runs(runs),
     )

@@ -12,8 +12,9 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local progress, progress_at, first, failing = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local replayed, states = KEYS[10], KEYS[11]
+local replayed, runs, states = KEYS[10], KEYS[11], KEYS[12]
 local cutoff, batch = ARGV[1], tonumber(ARGV[2])
+local KEPT_RUNS, MOST_OPEN = 10, 16
 
 local function split(text)
   local out, start = {}, 1
@@ -52,6 +53,54 @@ local function track(name, now, seq_text, instance)
     other, other_seen, int(backwards), now}, '\t'))
 end
 
+-- a job's runs (SPEC §13), one JSON value per service: open runs by run_id (start times), finished
+-- runs by outcome (n), the last success (ok) and paired duration (took), the last few as bars.
+-- A finish pairs with its run_id's start, or without one with the newest open run; unpaired, it
+-- still counts. beat.job is the max_runtime of a configured job: a run past it is an overrun,
+-- and a new start ends the runs still open past it as overruns.
+local function run(name, beat)
+  local raw = redis.call('HGET', runs, name)
+  local j = raw and cjson.decode(raw) or {}
+  local open, n, bars = j.open or {}, j.n or {}, j.bars or {}
+  local now, rid, limit = tonumber(beat.now), beat.run_id or '', tonumber(beat.job or '')
+  local function ended(started, finish, outcome)
+    n[outcome] = (n[outcome] or 0) + 1
+    bars[#bars + 1] = {started, finish, outcome}
+    while #bars > KEPT_RUNS do table.remove(bars, 1) end
+  end
+  if beat.event == 'start' then
+    local count, oldest, oldest_id = 0, nil, nil
+    for id, started in pairs(open) do
+      if limit and now - started > limit then
+        open[id] = nil
+        ended(started, started + limit, 'overrun')
+      else
+        count = count + 1
+        if not oldest or started < oldest then oldest, oldest_id = started, id end
+      end
+    end
+    if count >= MOST_OPEN and open[rid] == nil then open[oldest_id] = nil end
+    open[rid] = now
+  else
+    local started = open[rid]
+    if started == nil and beat.run_id == nil then
+      for id, at in pairs(open) do
+        if started == nil or at > started then started, rid = at, id end
+      end
+    end
+    local outcome = beat.status == 'failing' and 'fail' or 'success'
+    if started then
+      open[rid] = nil
+      j.took = now - started
+      if limit and j.took > limit then outcome = 'overrun' end
+    end
+    if outcome == 'success' then j.ok = now end
+    ended(started or now, now, outcome)
+  end
+  j.open, j.n, j.bars = open, n, bars
+  redis.call('HSET', runs, name, cjson.encode(j))
+end
+
 local old = redis.call('ZRANGEBYSCORE', seen, '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
 for _, gone in ipairs(old) do
   redis.call('ZREM', seen, gone)
@@ -62,6 +111,7 @@ for _, gone in ipairs(old) do
   redis.call('HDEL', progress_at, gone)
   redis.call('HDEL', first, gone)
   redis.call('HDEL', failing, gone)
+  redis.call('HDEL', runs, gone)
   redis.call('HDEL', states, gone)  -- the exporters' last recorded state of it
 end
 local results = {}
@@ -94,6 +144,7 @@ while i <= #ARGV do
       redis.call('HSET', progress, name, beat.progress)  -- a counter grew (or reset): progress now
       redis.call('HSET', progress_at, name, now)
     end
+    if beat.event or beat.job or redis.call('HEXISTS', runs, name) == 1 then run(name, beat) end
   end
 end
 return results
@@ -125,6 +176,7 @@ return {
   redis.call('HGETALL', KEYS[11]),
   redis.call('HGETALL', KEYS[12]),
   redis.call('GET', KEYS[13]) or '0',
+  redis.call('HGETALL', KEYS[14]),
 }
 """
 

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import EDGES, LOG_TABLES
+from heartbeat_core.job import DEFAULT_GRACE
 from heartbeat_core.schedule import check_schedule, check_zone
 from heartbeat_core.types import ServiceType
 
@@ -108,12 +109,15 @@ class TypeSpec(_Section):
 
 
 class JobSpec(_Section):
-    """A job's schedule (SPEC §13), for a type or a name prefix under ``jobs:``. Its ``grace``,
-    ``max_runtime``, ``min_runtime`` and ``failure_threshold`` come with the missed and overrun
-    states (the next part of issue #23); until then they are refused as unknown keys."""
+    """A job (SPEC §13), for a type or a name prefix under ``jobs:``: when its runs are due and
+    how long they may take; ``heartbeat_core.job`` judges them."""
 
-    schedule: Annotated[str, AfterValidator(check_schedule)]
+    schedule: Annotated[str, AfterValidator(check_schedule)] | None = None  # None: the type's timeout
     tz: Annotated[str, AfterValidator(check_zone)] = "UTC"
+    grace: float = Field(DEFAULT_GRACE, ge=0)
+    max_runtime: float | None = Field(None, gt=0)  # None: the type's timeout
+    min_runtime: float = Field(0.0, ge=0)
+    failure_threshold: int | None = Field(None, ge=1)  # None: the type's
 
 
 def _known_edge(name: str) -> str:

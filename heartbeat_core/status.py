@@ -8,12 +8,18 @@ and their order are SPEC §8's: the first rule that matches wins.
 paused     it said goodbye and has sent nothing since, or a maintenance window covers it now
 unknown    the monitor cannot tell: ingest is blind now, or the service has not beaten since a
            blind spell or a window ended and a full timeout has not passed since then
-down       silent for longer than its type's timeout
-failing    alive, but its last ``failure_threshold`` heartbeats (its type's) all said "failing"
+down       silent for longer than its type's timeout; a job: a run due by its schedule did not
+           start by the due time + ``grace`` (missed), or a run is open past ``max_runtime``
+           (overrun)
+failing    alive, but its last ``failure_threshold`` heartbeats (its type's) all said "failing";
+           a job: its last ``failure_threshold`` runs failed
 late       silent for longer than ``late_after``: its declared interval × ``late_factor``, or
-           its type's ``late_after``
+           its type's ``late_after``; a job: a run is due and has not started, within grace
+running    a job between a start and its finish (never pages)
 up         otherwise
 =========  ======================================================================================
+
+A job (``heartbeat_core.job``) is a service under ``jobs:`` or one that has sent a start.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
+from heartbeat_core.job import Job, overran, running
 from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import ServiceRecord
 from heartbeat_core.types import ServiceType, ServiceTypes
@@ -34,11 +41,14 @@ class State(str, Enum):
     DOWN = "down"
     FAILING = "failing"
     LATE = "late"
+    RUNNING = "running"
     UP = "up"
 
 
 STATES: tuple[State, ...] = tuple(State)
-ALIVE = frozenset({State.UP, State.LATE, State.FAILING})  # what ``is_alive`` and ``heartbeat_up 1`` mean
+ALIVE = frozenset(
+    {State.UP, State.LATE, State.FAILING, State.RUNNING}
+)  # what ``is_alive`` and ``heartbeat_up 1`` mean
 JUDGED = frozenset({*ALIVE, State.DOWN})  # the states ``heartbeat_up`` is given for
 
 
@@ -61,6 +71,8 @@ class ServiceView(NamedTuple):
     age: float
     timeout: float
     state: State
+    reason: str = ""  # why a job is down: "missed" or "overrun"
+    job: Job | None = None
 
     @property
     def alive(self) -> bool:
@@ -80,23 +92,35 @@ def is_paused(record: ServiceRecord, service_type: ServiceType, conditions: Cond
     )
 
 
+def regained(
+    record: ServiceRecord,
+    service_type: ServiceType,
+    conditions: Conditions,
+    now: float,
+    down_at: float | None = None,
+) -> float | None:
+    """When the monitor last regained sight of this service, if it has not beaten since.
+
+    The end of a blind spell (for a service that was not already down when it began: by
+    ``down_at``, by default a timeout after its last beat) or of a maintenance window covering it.
+    """
+    if conditions.blind_until is None and not conditions.windows:
+        return None  # the usual case, once per service per scrape: nothing to regain sight after
+    ends = [w.end for w in conditions.windows if w.end <= now and w.covers(record.name, service_type.name)]
+    if down_at is None:
+        down_at = record.last_seen + service_type.timeout
+    if conditions.blind_until is not None and (
+        conditions.blind_since is None or down_at >= conditions.blind_since
+    ):
+        ends.append(conditions.blind_until)
+    return max((end for end in ends if end > record.last_seen), default=None)
+
+
 def grace_start(
     record: ServiceRecord, service_type: ServiceType, conditions: Conditions, now: float
 ) -> float | None:
-    """When the monitor last regained reading of this service, if it has not beaten since.
-
-    The end of a blind spell (for a service that was not already down when it began) or of a
-    maintenance window covering it. Until a full timeout has passed from there, its silence
-    says nothing.
-    """
-    if conditions.blind_until is None and not conditions.windows:
-        return None  # the usual case, once per service per scrape: nothing to regain reading after
-    ends = [w.end for w in conditions.windows if w.end <= now and w.covers(record.name, service_type.name)]
-    if conditions.blind_until is not None and (
-        conditions.blind_since is None or record.last_seen + service_type.timeout >= conditions.blind_since
-    ):
-        ends.append(conditions.blind_until)
-    latest = max((end for end in ends if end > record.last_seen), default=None)
+    """When sight was regained, while a full timeout has not passed since: its silence says nothing."""
+    latest = regained(record, service_type, conditions, now)
     return latest if latest is not None and now - latest <= service_type.timeout else None
 
 
@@ -116,15 +140,49 @@ def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Condi
     return State.UP
 
 
+def down_at(record: ServiceRecord, job: Job) -> float:
+    """When a job left alone goes down: its next run missed, or its newest open run overrun."""
+    newest = record.runs.open[-1] if record.runs and record.runs.open else None
+    missed = job.due_after(record.last_seen) + job.grace
+    return missed if newest is None else max(missed, newest + job.max_runtime)
+
+
+def job_state(
+    record: ServiceRecord, job: Job, service_type: ServiceType, conditions: Conditions, now: float
+) -> tuple[State, str]:
+    """A job's state and, when down, why. A blind spell or a window over a due time moves the
+    judgement to the first run due after sight came back: the monitor cannot say a run it could
+    not see was missed."""
+    if is_paused(record, service_type, conditions, now):
+        return State.PAUSED, ""
+    sight = regained(record, service_type, conditions, now, down_at(record, job))
+    if conditions.blind or (sight is not None and now - sight <= service_type.timeout):
+        return State.UNKNOWN, ""
+    if overran(record.runs, job, sight, now):
+        return State.DOWN, "overrun"
+    is_running = running(record.runs, sight)
+    due = job.due_after(max(record.last_seen, sight or 0.0))
+    if not is_running and now > due + job.grace:
+        return State.DOWN, "missed"
+    if record.failing_streak >= job.failure_threshold:
+        return State.FAILING, ""
+    if is_running:
+        return State.RUNNING, ""
+    return (State.LATE if now > due else State.UP), ""
+
+
 def assess(
     record: ServiceRecord, types: ServiceTypes, now: float, conditions: Conditions = Conditions()
 ) -> ServiceView:
     """A record's type (``other`` once no longer configured), age and state at ``now``."""
     service_type = types.get(record.service_type)
     age = max(0.0, now - record.last_seen)
-    return ServiceView(
-        record, service_type.name, age, service_type.timeout, state_of(record, service_type, conditions, now)
-    )
+    job = types.job(record.name, record.service_type, record.runs is not None)
+    if job is None:
+        state = state_of(record, service_type, conditions, now)
+        return ServiceView(record, service_type.name, age, service_type.timeout, state)
+    state, reason = job_state(record, job, service_type, conditions, now)
+    return ServiceView(record, service_type.name, age, service_type.timeout, state, reason, job)
 
 
 def service_views(

@@ -123,7 +123,7 @@ class HeartbeatStore:
         args: list[str | int] = [repr(cutoff), PRUNE_BATCH]
         for beat in beats:
             cap = min(beat.cap or self.max_services, self.max_services)
-            pairs = [*beat.script_fields(), *(("replay", "1") if beat.replay else ())]
+            pairs = beat.script_fields()
             args += (4 + len(pairs) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
             args += ("cap", cap, *pairs)
         return [int(n) for n in self._record(keys=[*self.space.records, self.space.state], args=args)]
@@ -168,28 +168,19 @@ class HeartbeatStore:
         self._drop_closed_connection()
         space = self.space
         records, tracking = space.records[:4], space.records[4:9]
-        keys = [*records, space.receivers, space.maintenance, space.ingest, *tracking, space.replayed]
+        keys = [
+            *records,
+            space.receivers,
+            space.maintenance,
+            space.ingest,
+            *tracking,
+            space.replayed,
+            space.runs,
+        ]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
-        (
-            seen,
-            info,
-            counts,
-            refused,
-            receivers,
-            windows,
-            ingest,
-            seqs,
-            progress,
-            progress_at,
-            first,
-            failing,
-            replayed,
-        ) = reply
-        info_map = dict(zip(info[::2], info[1::2]))
-        count_map = dict(zip(counts[::2], counts[1::2]))
-        seq_map, progress_map, at_map, first_map, failing_map = (
-            dict(zip(h[::2], h[1::2])) for h in (seqs, progress, progress_at, first, failing)
-        )
+        seen, info, counts, refused, receivers, windows, ingest, *tracked, replayed, runs = reply
+        info_map, count_map, runs_map = (dict(zip(h[::2], h[1::2])) for h in (info, counts, runs))
+        seq_map, progress_map, at_map, first_map, failing_map = (dict(zip(h[::2], h[1::2])) for h in tracked)
         services = tuple(
             decode(
                 name,
@@ -200,6 +191,7 @@ class HeartbeatStore:
                 (progress_map.get(name), at_map.get(name)),
                 first_map.get(name),
                 failing_map.get(name),
+                runs_map.get(name),
             )
             for name, score in zip(seen[::2], seen[1::2])
         )

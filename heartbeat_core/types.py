@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from heartbeat_core.job import Job, JobRule, Jobs, resolve
+
 
 @dataclass(frozen=True)
 class ServiceType:
@@ -44,8 +46,14 @@ OTHER = "other"
 class ServiceTypes:
     """Classifies service names; the last type is always the catch-all ``other``."""
 
-    def __init__(self, types: tuple[ServiceType, ...], codes: Mapping[int, str]) -> None:
+    def __init__(
+        self,
+        types: tuple[ServiceType, ...],
+        codes: Mapping[int, str],
+        jobs: Mapping[str, JobRule] = MappingProxyType({}),
+    ) -> None:
         self.all = types
+        self.jobs = Jobs(jobs)
         self.by_name: Mapping[str, ServiceType] = MappingProxyType({t.name: t for t in types})
         self.codes: Mapping[int, str] = MappingProxyType(dict(codes))
         # casefold once: prefixes are matched case-insensitively on every heartbeat
@@ -80,3 +88,11 @@ class ServiceTypes:
 
     def timeout(self, service_type: str) -> float:
         return self.get(service_type).timeout
+
+    def job(self, name: str, service_type: str, has_runs: bool = False) -> Job | None:
+        """A service's job rules: under ``jobs:``, or having sent a run (``has_runs``); else None."""
+        rule = self.jobs.rule(name, service_type)
+        if rule is None and not has_runs:
+            return None
+        rules = self.get(service_type)
+        return resolve(rule, rules.timeout, rules.failure_threshold)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import redis
 
 from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
-from heartbeat_core.fields import DEFAULT_LIMITS, TIMESTAMP, Limits
+from heartbeat_core.fields import DEFAULT_LIMITS, EVENT, TIMESTAMP, Limits
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import IngestToken
@@ -143,7 +143,9 @@ class Ingest:
         now = self.clock()
         sent = beat.fields.get(TIMESTAMP.name)
         at = now if not replay or sent is None else min(now, max(now - REPLAY_HORIZON, sent))
-        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, replay)
+        job = self.types.job(beat.service, beat.service_type, EVENT.name in beat.fields)
+        limit = None if job is None else job.max_runtime
+        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, replay, limit)
 
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from types import MappingProxyType
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -28,11 +27,9 @@ from exporter.sql.traffic import TrafficCounter
 from exporter.state.pipeline import PipelineView
 from exporter.state.reader import Reading, StoreReader
 from heartbeat_core.outage import Outage
-from heartbeat_core.sections import JobSpec
 from heartbeat_core.types import ServiceTypes
 
 log = logging.getLogger(__name__)
-NO_JOBS: Mapping[str, JobSpec] = MappingProxyType({})
 
 
 class Group(Protocol):
@@ -99,7 +96,6 @@ def collector_for(
     traffic: TrafficCounter | None = None,
     poll_interval: float = 15.0,
     max_staleness: Mapping[str, float] = NONE,
-    jobs: Mapping[str, JobSpec] = NO_JOBS,
 ) -> HeartbeatCollector:
     """The groups this exporter has: the database's and the traffic's only with a database."""
     groups: list[Group] = [
@@ -111,6 +107,5 @@ def collector_for(
     groups.append(PipelineFamilies(pipeline))
     if traffic is not None:
         groups.append(TrafficFamilies(traffic, poll_interval, max_staleness))
-    if jobs:
-        groups.append(JobFamilies(jobs))
+    groups.append(JobFamilies())
     return HeartbeatCollector(reader, groups)

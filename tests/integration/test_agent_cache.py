@@ -28,7 +28,7 @@ from heartbeat_core.store import make_store
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, LiveServer, parse_samples
 
-STATES = ("paused", "unknown", "down", "failing", "late", "up")
+STATES = ("paused", "unknown", "down", "failing", "late", "running", "up")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from heartbeat_core.config import from_mapping
 from heartbeat_receiver.app import create_app as create_receiver
 from tests.support import FakeClock, Samples, parse_samples
 
-STATES = ("paused", "unknown", "down", "failing", "late", "up")
+STATES = ("paused", "unknown", "down", "failing", "late", "running", "up")  # SPEC §8 and §12–13
 
 
 @dataclass
