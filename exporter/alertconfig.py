@@ -17,8 +17,10 @@ from heartbeat_core.config import Settings
 from heartbeat_core.topology import DATABASE
 
 MONITOR = ["HeartbeatStoreDown", "HeartbeatIngestDown", "HeartbeatExporterDown", "HeartbeatExporterAbsent"]
+# a job's runs (SPEC §13): held like a service's own pages
+JOB_PAGES = ["HeartbeatJobMissed", "HeartbeatJobOverrun", "HeartbeatJobFailed", "HeartbeatJobTooFast"]
 # what a service says of itself is held like its silence: HeartbeatFailing pages like HeartbeatMissing
-SERVICE_PAGES = ["HeartbeatMissing", "HeartbeatFailing", "HeartbeatWarning"]
+SERVICE_PAGES = ["HeartbeatMissing", "HeartbeatFailing", "HeartbeatWarning", *JOB_PAGES]
 # a service alive but not keeping up: what an upstream type being down explains downstream
 BEHIND = ["HeartbeatStalled", "HeartbeatLagging"]
 # the traffic's pages that an upstream type (or the database) being down explains

@@ -8,7 +8,7 @@ const TYPE_TITLES = {data_collection: "Data collection", kafka: "Kafka", databas
 const EDGES = [["data_collection_to_kafka", "Data collection → Kafka"], ["kafka_to_database", "Kafka → Database"],
                ["database_to_backend", "Database → Backend"], ["redis_to_backend", "Redis → Backend"],
                ["backend_to_frontend", "Backend → Frontend"]];
-const WORST = ["down", "failing", "unknown", "late", "paused", "up"];  // a node takes the worst state it has
+const WORST = ["down", "failing", "unknown", "late", "paused", "running", "up"];  // a node takes the worst state it has
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 let timer = null, live = false, stream = null, lastData = null;
@@ -152,7 +152,7 @@ function worst(states) { return WORST.find((s) => states[s] > 0) || "none"; }
 
 function render(data, start, end) {
   const status = data.service_status;
-  const counts = {up: 0, late: 0, down: 0, paused: 0, unknown: 0};
+  const counts = {up: 0, running: 0, late: 0, failing: 0, down: 0, paused: 0, unknown: 0};
   const keys = Object.entries(data.types || {}).map(([name, t]) => [t.status_key, own(TYPE_TITLES, name) || name]);
   Object.values(status).forEach((list) => Array.isArray(list) && list.forEach((s) => { counts[stateOf(s)]++; }));
   const summary = $("summary"); summary.replaceChildren();
@@ -262,6 +262,21 @@ function timelines(data, start, end) {
         class: "seg " + (state || "none"), "data-state": state || "none"}));
       r.appendChild(svg("title", {}, `${state || "no data"} ${clock(a)}–${clock(b)}`));
     });
+    if (s.job) runBars(row, s.job, start, end);
+  });
+}
+
+// a job's last runs under its states: a bar from start to finish, coloured by outcome (SPEC §13)
+function runBars(row, job, start, end) {
+  const runs = row.appendChild(svg("svg", {viewBox: "0 0 1000 6", preserveAspectRatio: "none", class: "runs"}));
+  const open = job.running_since == null ? [] : [{start: job.running_since, end, outcome: "running"}];
+  job.recent.concat(open).forEach((r) => {
+    if (r.end < start || r.start > end) return;
+    const a = Math.max(r.start, start), b = Math.min(r.end, end);
+    const x = (a - start) / (end - start) * 1000, w = (b - a) / (end - start) * 1000;
+    const bar = runs.appendChild(svg("rect", {x, y: 0, width: Math.max(w, 2), height: 6, class: "run " + r.outcome,
+      "data-outcome": r.outcome}));
+    bar.appendChild(svg("title", {}, `run ${r.outcome} ${clock(r.start)}–${clock(r.end)} (${duration(r.end - r.start)})`));
   });
 }
 
@@ -338,10 +353,21 @@ function services(status, keys) {
     if (!list.length) { section.appendChild(el("p", "No services of this type.", "empty")); return; }
     section.appendChild(table([["Service"], ["State"], ["Says"], ["Last seen", "num"], ["Timeout", "num wide"],
                                ["Address", "wide"]],
-      list.map((s) => [td(s.service, "service"), td(stateOf(s).toUpperCase(), "state " + stateOf(s)), says(s),
+      list.map((s) => [td(s.service, "service"), stateCell(s), says(s),
                        td(duration(s.age_seconds) + " ago", "num"), td(duration(s.timeout_seconds), "num wide"),
                        td(s.address, "wide")])));
   });
+}
+
+// a job's state says why it is down (missed or overrun) and when its next run is due
+function stateCell(s) {
+  const state = stateOf(s), reason = s.job && s.job.reason;
+  const cell = td(state.toUpperCase() + (reason ? " · " + reason : ""), "state " + state);
+  if (s.job && s.job.next_due != null) {
+    const wait = s.job.next_due - (s.last_seen + s.age_seconds);
+    cell.appendChild(el("div", wait > 0 ? `next run in ${duration(wait)}` : "next run due now", "muted next-due"));
+  }
+  return cell;
 }
 
 // what the service says of itself: its status and message, and its metrics and info on demand;

@@ -18,6 +18,7 @@ from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import INFO, MESSAGE, METRICS, OK, STATUS, WATERMARK
+from heartbeat_core.job import OUTCOMES, Runs
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json
@@ -87,7 +88,7 @@ def status() -> ResponseReturnValue:
     def shown(name: str) -> str:
         return exporter.auth.shown_name(name, principal.is_admin)
 
-    service_status = _services(views, types, shown, principal.is_admin)
+    service_status = _services(views, types, shown, principal.is_admin, reading.now)
     counts = Counter((view.service_type, view.state.value) for view in views)
     service_status["database"] = _database(exporter, principal.is_admin)
     answer: dict[str, Any] = {"service_status": service_status}
@@ -149,7 +150,7 @@ def _traffic(exporter: Exporter, start: float, end: float, now: float, trend: bo
 
 
 def _services(
-    views: Sequence[ServiceView], types: ServiceTypes, shown: Callable[[str], str], admin: bool
+    views: Sequence[ServiceView], types: ServiceTypes, shown: Callable[[str], str], admin: bool, now: float
 ) -> dict[str, Any]:
     """The user's original ``service_status``: services by their type's key, by name.
 
@@ -173,9 +174,24 @@ def _services(
                 "metrics": METRICS.of(view.record) or {},
                 "info": INFO.of(view.record) or {},
                 "watermark": WATERMARK.of(view.record),
+                **({"job": _job(view, now)} if view.job is not None else {}),
             }
         )
     return service_status
+
+
+def _job(view: ServiceView, now: float) -> dict[str, Any]:
+    """A job's runs (SPEC §13): why it is down, when it is next due, its last runs as bars."""
+    job, runs = view.job, view.record.runs or Runs()
+    return {
+        "reason": view.reason or None,
+        "next_due": job.due_after(now) if job is not None and job.schedule is not None else None,
+        "running_since": runs.open[-1] if runs.open else None,
+        "last_duration": runs.last_duration,
+        "last_success": runs.last_success,
+        "runs": {outcome: runs.counts.get(outcome, 0) for outcome in OUTCOMES},
+        "recent": [{"start": start, "end": end, "outcome": outcome} for start, end, outcome in runs.bars],
+    }
 
 
 def _history_page(

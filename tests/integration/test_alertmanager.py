@@ -48,9 +48,18 @@ def test_a_monitor_outage_holds_back_every_service_page(
     services = [
         alert("HeartbeatMissing", service_name=f"{monitor}-redis-1", service_type="redis", **EXPORTER),
         alert("HeartbeatServiceTypeDown", service_name=f"{monitor}-type", service_type="kafka", **EXPORTER),
+        # a job's pages too: a run due while the monitor was blind is not the job's fault
+        alert("HeartbeatJobMissed", service_name=f"{monitor}-etl", service_type="other", **EXPORTER),
+        alert("HeartbeatJobOverrun", service_name=f"{monitor}-dump", service_type="redis", **EXPORTER),
     ]
     alertmanager.post([alert(monitor, **EXPORTER), *services])
-    names = {monitor, "HeartbeatMissing", "HeartbeatServiceTypeDown"}
+    names = {
+        monitor,
+        "HeartbeatMissing",
+        "HeartbeatServiceTypeDown",
+        "HeartbeatJobMissed",
+        "HeartbeatJobOverrun",
+    }
 
     def settled() -> bool:
         found = states(alertmanager, names)
@@ -182,6 +191,10 @@ def route(*labels: str) -> str:
         (["alertname=HeartbeatDatabaseDown", "severity=critical"], "on-call"),
         (["alertname=HeartbeatFailing", "severity=critical", "service_type=kafka"], "on-call"),
         (["alertname=HeartbeatWarning", "severity=warning", "service_type=backend"], "team-chat"),
+        (["alertname=HeartbeatJobMissed", "severity=critical", "service_type=other"], "on-call"),
+        (["alertname=HeartbeatJobOverrun", "severity=critical", "service_type=backend"], "on-call"),
+        (["alertname=HeartbeatJobFailed", "severity=critical", "service_type=frontend"], "on-call"),
+        (["alertname=HeartbeatJobTooFast", "severity=warning", "service_type=other"], "team-chat"),
     ],
 )
 def test_routes(labels: list[str], receiver: str) -> None:

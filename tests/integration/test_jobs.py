@@ -21,6 +21,7 @@ from heartbeat_core.schedule import next_due
 from heartbeat_core.status import State, assess
 from heartbeat_core.store import make_store
 from heartbeat_receiver.app import create_app
+from tests.integration.test_status_api import USERS
 from tests.support import FakeClock, LiveServer, parse_samples
 
 KEY = "job-ping-key-0123456789"
@@ -141,3 +142,69 @@ def test_metrics_say_when_each_scheduled_job_is_next_due(redis_server: RedisServ
         "cron-rotate": next_due("*/15 * * * *", "UTC", clock.now),
     }  # kafka-1 is no job
     assert 0 < due["cron-rotate"] - clock.now <= 15 * 60
+
+
+def test_runs_pair_by_run_id_and_the_metrics_and_status_api_tell_them(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """Two overlapping runs, a failure, an unpaired finish, then a hung run: counted by outcome,
+    timed, and judged (running, then down for overrun) alike by /metrics and the status API."""
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "redis_key_prefix": "runs",
+            "snapshot_cache_seconds": 0,
+            "users": USERS,
+            "jobs": {"etl-": {"schedule": "0 * * * *", "max_runtime": 100, "min_runtime": 10}},
+        }
+    )
+    receiver = create_app(settings, clock=clock).test_client()
+    exporter = create_exporter(settings, clock=clock).test_client()
+    t0 = clock.now
+
+    def beat(**fields: object) -> None:
+        assert receiver.post("/heartbeat", json={"service": "etl-orders", **fields}).status_code == 200
+
+    def job_metrics() -> dict[str, float]:
+        text = exporter.get("/metrics").get_data(as_text=True)
+        return {
+            name + (f"{{{dict(labels)['outcome']}}}" if "outcome" in dict(labels) else ""): value
+            for (name, labels), value in parse_samples(text).items()
+            if name.startswith("heartbeat_job_") and dict(labels).get("service_name") == "etl-orders"
+        }
+
+    beat(event="start", run_id="a")
+    clock.advance(1)
+    beat(event="start", run_id="b")
+    assert state(settings, "etl-orders") is State.RUNNING
+    assert job_metrics()["heartbeat_job_running"] == 1
+    clock.advance(4)
+    beat(event="finish", run_id="b")  # 4 s: the later run ends first
+    clock.advance(15)
+    beat(event="finish", run_id="a", exit_status=2)  # 20 s, failed
+    clock.advance(10)
+    beat()  # a finish with no start: still a run
+    found = job_metrics()
+    assert found["heartbeat_job_runs_total{success}"] == 2 and found["heartbeat_job_runs_total{fail}"] == 1
+    assert found["heartbeat_job_last_duration_seconds"] == pytest.approx(20, abs=0.01)
+    assert found["heartbeat_job_last_success_timestamp_seconds"] == pytest.approx(t0 + 30)
+    assert found["heartbeat_job_running"] == 0 and found["heartbeat_job_min_runtime_seconds"] == 10
+
+    clock.advance(10)
+    beat(event="start")  # hangs
+    clock.advance(101)
+    assert job_metrics()["heartbeat_job_running"] == 1
+    token = exporter.post("/auth/login", json={"username": "alice", "password": "alice-password"})
+    answer = exporter.post(
+        "/heartbeat/status", headers={"Authorization": f"Bearer {token.get_json()['access_token']}"}
+    )
+    (entry,) = [s for s in answer.get_json()["service_status"]["other"] if s["service"] == "etl-orders"]
+    assert (entry["state"], entry["is_alive"], entry["job"]["reason"]) == ("down", False, "overrun")
+    assert entry["job"]["running_since"] == pytest.approx(t0 + 40)
+    assert entry["job"]["next_due"] == next_due("0 * * * *", "UTC", clock.now)
+    assert entry["job"]["runs"] == {"success": 2, "fail": 1, "overrun": 0}
+    assert [r["outcome"] for r in entry["job"]["recent"]] == ["success", "fail", "success"]
+    clock.advance(9)
+    beat(event="finish")  # 110 s: past max_runtime, an overrun even though it succeeded
+    assert job_metrics()["heartbeat_job_runs_total{overrun}"] == 1
+    assert state(settings, "etl-orders") is State.UP

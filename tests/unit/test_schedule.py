@@ -77,7 +77,12 @@ def test_a_service_is_under_its_types_entry_else_its_longest_prefix() -> None:
 def test_bad_schedules_and_zones_are_refused_with_the_key_named() -> None:
     with pytest.raises(ConfigError) as bad:
         from_mapping(
-            {"jobs": {"cron-": {"schedule": "61 * * * *", "tz": "Mars/Olympus"}, "x-": {"grace": -5, "runtime": 1}}}
+            {
+                "jobs": {
+                    "cron-": {"schedule": "61 * * * *", "tz": "Mars/Olympus"},
+                    "x-": {"grace": -5, "runtime": 1},
+                }
+            }
         )
     text = str(bad.value)
     assert "jobs.cron-.schedule" in text and "jobs.cron-.tz" in text and "jobs.x-.grace" in text
