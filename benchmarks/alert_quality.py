@@ -3,6 +3,7 @@
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality              # real time, ~45 min
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --scale 12   # compressed, ~4 min
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --rules-from 6c49fae  # rules of a commit
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs         # jobs (job_quality)
 
 Scenarios, in order, each followed by enough time for late pages to show: warm-up; one crash per
 type; ±20 % jitter with one beat in ten lost (never two in a row); the receiver stopped 90 s; Redis
@@ -46,7 +47,8 @@ class Outcome:
     expected: Counter[str] = field(default_factory=Counter)  # alert names that should page, how often
     delays: dict[str, tuple[float, float]] = field(default_factory=dict)  # crashed service -> (delay, bound)
     firing_missing: int = 0
-    since: float | None = None  # when the fault it should page for began (the pipeline suite)
+    since: float | None = None  # when the fault it should page for began (the pipeline and jobs suites)
+    bound: float | None = None  # how soon after ``since`` it should page, real seconds (jobs)
     on_call: list[str] = field(default_factory=list)  # alert/service delivered firing to on-call
 
     @property
@@ -210,9 +212,15 @@ class Bench:
 Plan = list[tuple[str, Callable[[], Outcome | None], float]]  # (scenario, action, settle seconds)
 
 
-def on_stack(scale: float, rules: str, alertmanager: str, plan: Callable[[Bench], Plan]) -> list[Outcome]:
+def on_stack(
+    scale: float,
+    rules: str,
+    alertmanager: str,
+    plan: Callable[[Bench], Plan],
+    jobs: dict[str, dict[str, Any]] | None = None,
+) -> list[Outcome]:
     """Run a plan's scenarios in order on one fresh stack, and take the stack down afterwards."""
-    stack = Stack(scale, rules, alertmanager)
+    stack = Stack(scale, rules, alertmanager, jobs=jobs)
     bench = Bench(stack)
     try:
         return [bench.scenario(name, action, settle) for name, action, settle in plan(bench)]
@@ -271,6 +279,7 @@ def report(outcomes: list[Outcome], scale: float) -> dict[str, Any]:
                 "first_page_after_s": round((o.pages[0][0] - o.since) * scale, 1)
                 if o.pages and o.since
                 else None,
+                **({"bound_s": o.bound} if o.bound is not None else {}),
             }
             for o in outcomes
         },
@@ -297,12 +306,14 @@ def main() -> None:
         "--alertmanager-from",
         help="a git revision whose alerts/alertmanager.yml to use (default: as --rules-from)",
     )
-    parser.add_argument("--suite", choices=["pages", "pipeline"], default="pages")
+    parser.add_argument("--suite", choices=["pages", "pipeline", "jobs"], default="pages")
     args = parser.parse_args()
     logging.getLogger("heartbeat_agent").setLevel(logging.CRITICAL)  # outages make every agent warn
     rules = at_revision(args.rules_from, "alerts/heartbeat.rules.yml")
     alertmanager = at_revision(args.alertmanager_from or args.rules_from, "alerts/alertmanager.yml")
-    suite = run_pipeline if args.suite == "pipeline" else run
+    from benchmarks.job_quality import run_jobs  # it builds on this module's bench
+
+    suite = {"pipeline": run_pipeline, "jobs": run_jobs}.get(args.suite, run)
     print(
         json.dumps(report(suite(args.scale, rules, alertmanager), args.scale), indent=2, ensure_ascii=False)
     )

@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from harness.redis import RedisServer
 from harness.served import RecordingServer
 from harness.servers import PrometheusServer, wait_http
 from heartbeat_agent import HeartbeatSender
+from heartbeat_core.schedule import next_due
 from heartbeat_core.types import DEFAULT_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,8 +156,53 @@ class Fleet:
         self.agents[name].sender.send_goodbye()
 
 
+@dataclass
+class Job:
+    """One simulated job: at each due time of its schedule, a run through the agent's ``job()``.
+
+    ``plan`` holds the next runs' faults, one per due time: ``skip`` (no run), ``hang`` (a start
+    and no finish until ``release`` is set), ``fail`` (the run raises), ``fast`` (done at once).
+    """
+
+    name: str
+    schedule: str
+    runtime: float
+    sender: HeartbeatSender
+    plan: deque[str] = field(default_factory=deque)
+    release: threading.Event = field(default_factory=threading.Event)
+    ended: list[float] = field(default_factory=list)  # when each run finished
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            due = next_due(self.schedule, "UTC", time.time())
+            if stop.wait(max(0.0, due - time.time()) + 0.05):
+                return
+            fault = self.plan.popleft() if self.plan else ""
+            if fault == "skip":
+                continue
+            try:
+                with self.sender.job():
+                    if fault == "hang":
+                        self.release.clear()
+                        self.release.wait()
+                    else:
+                        stop.wait(self.runtime / 100 if fault == "fast" else self.runtime)
+                    if fault == "fail":
+                        raise RuntimeError("export failed: input file missing")
+            except RuntimeError:
+                pass
+            self.ended.append(time.time())
+
+
 class Stack:
-    def __init__(self, scale: float, rules: str, alertmanager: str, per_type: int = 10) -> None:
+    def __init__(
+        self,
+        scale: float,
+        rules: str,
+        alertmanager: str,
+        per_type: int = 10,
+        jobs: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.scale = scale
         self.stack = ExitStack()
         self.folder = Path(tempfile.mkdtemp(prefix="alert-quality-"))
@@ -181,6 +228,7 @@ class Stack:
             "receiver_ttl": max(1.0, 10 / scale),
             "users": users,
             "secret_key": "k" * 32,
+            "jobs": jobs or {},
         }
         self.config.write_text(yaml.safe_dump(settings), encoding="utf-8")
         self.env = {**os.environ, "HEARTBEAT_CONFIG": str(self.config), "HEARTBEAT_REDIS_URL": self.redis.url}
@@ -204,6 +252,14 @@ class Stack:
         self.fleet = Fleet(f"http://127.0.0.1:{self.ports['receiver']}/heartbeat", 30 / scale, per_type)
         self.stack.callback(self.fleet.stop.set)
         self.fleet.start()
+        self.jobs: dict[str, Job] = {}
+
+    def add_job(self, name: str, schedule: str, runtime: float) -> Job:
+        url = f"http://127.0.0.1:{self.ports['receiver']}/heartbeat"
+        sender = HeartbeatSender(url, timeout=self.fleet.interval / 3, payload={"service": name})
+        job = self.jobs[name] = Job(name, schedule, runtime, sender)
+        threading.Thread(target=job.run, args=(self.fleet.stop,), daemon=True).start()
+        return job
 
     def start(self, name: str) -> None:
         module = {"receiver": "heartbeat_receiver", "exporter": "exporter"}[name]
@@ -224,6 +280,9 @@ class Stack:
         _post(f"{base}/maintenance", {"service_type": service_type, "start": start, "end": end}, token)
 
     def close(self) -> None:
+        self.fleet.stop.set()
+        for job in self.jobs.values():
+            job.release.set()
         for name in list(self.processes):
             self.kill(name)
         self.stack.close()

@@ -10,22 +10,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from grafana_foundation_sdk.builders import dashboard as db
-from grafana_foundation_sdk.builders import nodegraph, prometheus, stat, statetimeline, table, timeseries
+from grafana_foundation_sdk.builders import nodegraph, stat, statetimeline, table
 from grafana_foundation_sdk.builders.common import ReduceDataOptions, TableSortByFieldState
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
-from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-DS = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
-TYPE = 'service_type=~"$service_type"'
+from dashboards.jobs import job_panels
+from dashboards.parts import DS, TYPE, Panel, place, query, trend
+
 OUT = Path(__file__).with_name("heartbeat-overview.json")
-# the six states as one number per service, for tables and timelines (heartbeat_state is an enum)
-STATE_CODES = {"failing": 5, "up": 4, "late": 3, "down": 2, "unknown": 1, "paused": 0}
+# the seven states as one number per service, for tables and timelines (heartbeat_state is an enum)
+STATE_CODES = {"running": 6, "failing": 5, "up": 4, "late": 3, "down": 2, "unknown": 1, "paused": 0}
 STATE_COLOURS = {
+    "running": "blue",
     "failing": "orange",
     "up": "green",
     "late": "yellow",
@@ -71,27 +71,6 @@ RED_BELOW_ONE = (
 )
 LAST = ReduceDataOptions().calcs(["lastNotNull"]).values(False)
 BY_THRESHOLD = db.FieldColor().mode(model.FieldColorModeId.THRESHOLDS)
-Panel = Any  # the SDK's panel builders share no base type that carries these methods
-
-
-def query(
-    expr: str, legend: str = "", ref: str = "A", *, instant_table: bool = False
-) -> prometheus.Dataquery:
-    q: prometheus.Dataquery = (
-        prometheus.Dataquery().datasource(DS).expr(expr).legend_format(legend or "__auto").ref_id(ref)
-    )
-    return q.format(PromQueryFormat.TABLE).instant() if instant_table else q
-
-
-def place(panel: Panel, title: str, description: str, unit: str, grid: tuple[int, int, int, int]) -> Panel:
-    x, y, w, h = grid
-    return (
-        panel.title(title)
-        .description(description)
-        .datasource(DS)
-        .unit(unit)
-        .grid_pos(model.GridPos(h, w, x, y))
-    )
 
 
 def big_number(
@@ -322,13 +301,6 @@ def history() -> Panel:
     )
 
 
-def trend(title: str, description: str, unit: str, grid: tuple[int, int, int, int], *targets: Any) -> Panel:
-    panel = place(timeseries.Panel(), title, description, unit, grid)
-    for target in targets:
-        panel.with_target(target)
-    return panel
-
-
 def trends() -> list[Panel]:
     rate = "rate(heartbeat_traffic_records_total[$__rate_interval])"
     return [
@@ -412,6 +384,7 @@ def dashboard() -> db.Dashboard:
         *trends(),
         troubled_table(),
         reported_metrics(),
+        *job_panels(),
     ]
     for number, panel in enumerate(panels, start=1):
         board.with_panel(panel.id(number))

@@ -15,7 +15,8 @@ fi
 # the unit tier needs no server binary: it runs with nothing but the virtualenv on PATH
 PATH="$PWD/.venv/bin" .venv/bin/pytest -q tests/unit
 # the integration tier on three workers (each with its own servers on free ports; most tests wait
-# on servers, not on the CPU), then the alert-quality run alone: its time is compressed twelve
-# times, and a busy CPU would bend its figures
+# on servers, not on the CPU), then the alert-quality runs on their own: their time is compressed
+# twelve times, and a busy CPU would bend their figures. The services' suite and the jobs' suite
+# run side by side, each on its own stack: both mostly wait on their fleets' clocks.
 .venv/bin/pytest -n 3 tests/integration --deselect tests/integration/test_alert_quality.py
-exec .venv/bin/pytest tests/integration/test_alert_quality.py
+exec .venv/bin/pytest -n 2 tests/integration/test_alert_quality.py

@@ -87,7 +87,14 @@ def substitute(expr: str) -> str:
 def test_every_panel_query_returns_data_from_a_real_prometheus(
     redis_server: RedisServer, sqlite_url: str, tmp_path: Path
 ) -> None:
-    settings = from_mapping({"redis_url": redis_server.url, "database_url": sqlite_url, "poll_interval": 0.5})
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "database_url": sqlite_url,
+            "poll_interval": 0.5,
+            "jobs": {"misc-job": {"schedule": "* * * * *"}},
+        }
+    )
     engine = sa.create_engine(sqlite_url)
     create_schema(engine)
     receiver = create_receiver(settings).test_client()
@@ -102,6 +109,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
                 receiver.post("/heartbeat", json={"service": name})
             trouble = {"status": "warning", "message": "queue backlog", "metrics": {"queue_length": 3}}
             receiver.post("/heartbeat", json={"service": "后端-2", **trouble})
+            for event in ("start", "finish"):  # a job's run, for the jobs row
+                receiver.post("/heartbeat", json={"service": "misc-job", "event": event})
             insert_demo_rows(engine, 20, now=dt.datetime.now(dt.timezone.utc), spread_seconds=1)
 
     feeder = threading.Thread(target=feed, daemon=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,29 @@ def test_runs_pair_by_run_id_and_the_metrics_and_status_api_tell_them(
     beat(event="finish")  # 110 s: past max_runtime, an overrun even though it succeeded
     assert job_metrics()["heartbeat_job_runs_total{overrun}"] == 1
     assert state(settings, "etl-orders") is State.UP
+
+
+def test_a_crontab_line_wrapping_a_real_command(
+    receiver: tuple[LiveServer, Settings], tmp_path: Path
+) -> None:
+    """A crontab line as the README shows it, run the way cron runs it: its command by /bin/sh,
+    with cron's bare environment (no virtualenv activated, PATH naming where the command lives)."""
+    server, settings = receiver
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "rows.csv").write_text("id,value\n1,42\n", encoding="utf-8")
+    archive = tmp_path / "backup.tgz"
+    line = (
+        f"30 2 * * * heartbeat-agent run --service backend-backup --url {server.url('/heartbeat')} "
+        f"--token {KEY} -- tar -czvf {archive} -C {tmp_path} data"
+    )
+    schedule, command = " ".join(line.split()[:5]), line.split(maxsplit=5)[5]
+    assert next_due(schedule, "UTC", 0) == 2 * 3600 + 30 * 60  # the schedule cron (and cronsim) read
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": str(tmp_path)}
+    run = subprocess.run(["/bin/sh", "-c", command], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "data/rows.csv" in run.stdout and archive.stat().st_size > 0  # the command ran, output passed on
+    found = record(settings, "backend-backup")
+    assert (found.reported["event"], found.reported["exit_status"]) == ("finish", 0)
+    assert "data/rows.csv" in found.reported["message"]  # the end of its output, as the message
+    assert found.runs is not None and found.runs.counts == {"success": 1}
+    assert found.runs.last_duration is not None and found.runs.last_duration >= 0

@@ -269,6 +269,52 @@ def test_the_pipeline_picture_timelines_live_updates_and_what_a_viewer_sees(
         receiver.presence.stop()
 
 
+def test_a_jobs_runs_as_bars_its_reason_and_its_next_run(
+    browser: Browser, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A job (SPEC §13): its last runs drawn under its timeline, coloured by outcome; down with
+    the reason (overrun) in its state; when its next run is due."""
+    clock = FakeClock(time.time() - 600)
+    users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
+    settings = from_mapping(
+        {
+            "redis_url": redis_server.url,
+            "users": users,
+            "redis_key_prefix": "jobs-page",
+            "jobs": {"backend-export": {"schedule": "0 3 * * *", "max_runtime": 60}},
+        }
+    )
+    receiver = create_receiver(settings, clock=clock)
+    server = LiveServer(create_exporter(settings, clock=clock))
+    try:
+        client = receiver.test_client()
+        for event, seconds, fields in (
+            ("start", 30, {}),
+            ("finish", 60, {}),
+            ("start", 10, {}),
+            ("finish", 30, {"exit_status": 1}),
+            ("start", 61, {}),  # and never finishes: overrun
+        ):
+            beat = client.post("/heartbeat", json={"service": "backend-export", "event": event, **fields})
+            assert beat.status_code == 200
+            clock.advance(seconds)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, server.url("/"), "alice")
+        row = page.locator(".timeline[data-service=backend-export]")
+        expect(row.locator(".runs rect")).to_have_count(3)
+        outcomes = [r.get_attribute("data-outcome") for r in row.locator(".runs rect").all()]
+        assert outcomes == ["success", "fail", "running"]
+        fill = row.locator(".runs rect[data-outcome=fail]").evaluate("r => getComputedStyle(r).fill")
+        assert fill == "rgb(188, 76, 0)"  # the failing colour
+        state = page.locator("section[data-type=backend] tr", has_text="backend-export").locator(".state")
+        expect(state).to_contain_text("DOWN · overrun")
+        expect(state.locator(".next-due")).to_contain_text("next run in")
+        page.close()
+    finally:
+        server.stop()
+        receiver.presence.stop()
+
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
