@@ -76,6 +76,7 @@ def build(
             sql.get("traffic"),
             settings.poll_interval,
             settings.max_staleness,
+            settings.state_series == "all",
         )
     )
     auth = Authenticator(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError
 from pydantic import model_validator as model_check
@@ -207,6 +207,11 @@ class Settings(BaseSettings):
         1.0,
         ge=0,
         description="scrapes and status calls this close together share one read of the store",
+    )
+    state_series: Literal["all", "current"] = key(
+        "exporter",
+        "all",
+        description="`heartbeat_state`: every state's sample (SPEC §8), or only the current one's",
     )
 
     @model_check(mode="after")

@@ -102,6 +102,10 @@ class HeartbeatStore:
         self._announce = self.space.script(ANNOUNCE_SCRIPT)
         self._replace = self.space.script(REPLACE_SCRIPT)
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
+        # the last snapshot's records by name, with the stored text each was decoded from: a
+        # service whose text did not change since is not decoded again (half of them, with
+        # scrapes twice as often as beats)
+        self._decoded: dict[str, tuple[tuple[str | None, ...], ServiceRecord]] = {}
 
     def ping(self) -> bool:
         self._drop_closed_connection()
@@ -181,20 +185,29 @@ class HeartbeatStore:
         seen, info, counts, refused, receivers, windows, ingest, *tracked, replayed, runs = reply
         info_map, count_map, runs_map = (dict(zip(h[::2], h[1::2])) for h in (info, counts, runs))
         seq_map, progress_map, at_map, first_map, failing_map = (dict(zip(h[::2], h[1::2])) for h in tracked)
-        services = tuple(
-            decode(
-                name,
-                float(score),
-                int(count_map.get(name, 0)),
+        kept, decoded = self._decoded, {}
+        for name, score in zip(seen[::2], seen[1::2]):
+            raw = (
+                score,
+                count_map.get(name),
                 info_map.get(name),
                 seq_map.get(name),
-                (progress_map.get(name), at_map.get(name)),
+                progress_map.get(name),
+                at_map.get(name),
                 first_map.get(name),
                 failing_map.get(name),
                 runs_map.get(name),
             )
-            for name, score in zip(seen[::2], seen[1::2])
-        )
+            entry = kept.get(name)
+            if entry is None or entry[0] != raw:
+                meta, sequence, progress, at, first, failing, ran = raw[2:]
+                record = decode(
+                    name, float(score), int(raw[1] or 0), meta, sequence, (progress, at), first, failing, ran
+                )
+                entry = (raw, record)
+            decoded[name] = entry
+        self._decoded = decoded  # replaced whole: a reader holding the last one keeps it intact
+        services = tuple(record for _, record in decoded.values())
         marks = dict(zip(ingest[::2], ingest[1::2]))
         found = (MaintenanceWindow.from_json(raw) for raw in windows[1::2])
         return Snapshot(

@@ -96,11 +96,12 @@ def collector_for(
     traffic: TrafficCounter | None = None,
     poll_interval: float = 15.0,
     max_staleness: Mapping[str, float] = NONE,
+    every_state: bool = True,
 ) -> HeartbeatCollector:
     """The groups this exporter has: the database's and the traffic's only with a database."""
     groups: list[Group] = [
         TypedFamilies("monitor", monitor_families, types),
-        ServiceFamilies(types),
+        ServiceFamilies(types, every_state),
     ]
     if probe is not None:
         groups.append(DatabaseFamilies(probe))

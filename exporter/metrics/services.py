@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import ServiceLabels
+from exporter.metrics.exposition import ServiceLabels, StateFamily
 from exporter.metrics.reported import ReportedFamilies
 from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS, WATERMARK
@@ -26,6 +26,7 @@ from heartbeat_core.types import ServiceTypes
 SERVICE_LABELS = ["service_name", "service_type"]
 STATE_NAMES = tuple((state, state.value) for state in STATES)  # Enum.value is slow in a hot loop
 STATE_LABELS = tuple(name for _, name in STATE_NAMES)
+STATE_INDEX = {state: i for i, state in enumerate(STATES)}
 
 
 def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -92,8 +93,8 @@ def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum, lag)
 
 
-def _liveness_families() -> tuple[Metric, Metric, Metric, Metric, Metric]:
-    """last seen, age, up, state, received: one sample (six for state) per service."""
+def _liveness_families(every_state: bool) -> tuple[Metric, Metric, Metric, StateFamily, Metric]:
+    """last seen, age, up, state, received: one sample (seven for state, or one) per service."""
     return (
         GaugeMetricFamily(
             "heartbeat_last_seen_timestamp_seconds",
@@ -106,10 +107,11 @@ def _liveness_families() -> tuple[Metric, Metric, Metric, Metric, Metric]:
             "1 while up or late, 0 while down; absent while paused or unknown",
             labels=SERVICE_LABELS,
         ),
-        GaugeMetricFamily(
+        StateFamily(
             "heartbeat_state",
-            "1 for the service's state, 0 for the other five",
-            labels=[*SERVICE_LABELS, "state"],
+            "1 for the service's state, 0 for the other six" if every_state else "1 for the service's state",
+            [*SERVICE_LABELS, "state"],
+            every_state,
         ),
         CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS),
     )
@@ -122,13 +124,14 @@ class ServiceFamilies:
 
     name = "services"
 
-    def __init__(self, types: ServiceTypes) -> None:
+    def __init__(self, types: ServiceTypes, every_state: bool = True) -> None:
         self.types = types
+        self.every_state = every_state  # heartbeat_state: every state (SPEC §8), or the current one
         self.known: dict[tuple[str, str], ServiceLabels] = {}
 
     def families(self, reading: Reading) -> Iterator[Metric]:
         seen: dict[tuple[str, str], ServiceLabels] = {}
-        yield from service_families(reading, self.types, self.known, seen)
+        yield from service_families(reading, self.types, self.known, seen, self.every_state)
         if reading.snapshot is not None:
             self.known = seen
 
@@ -138,22 +141,19 @@ def service_families(
     types: ServiceTypes,
     known: Mapping[tuple[str, str], ServiceLabels],
     seen: dict[tuple[str, str], ServiceLabels],
+    every_state: bool = True,
 ) -> Iterator[Metric]:
     snapshot = reading.snapshot
     if snapshot is None:
         return
-    last_seen, age, up, state, received = _liveness_families()
+    last_seen, age, up, state, received = _liveness_families(every_state)
     sequence, reported = SequenceFamilies(), ReportedFamilies()
     counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict
-    seen_samples, age_samples, up_samples, state_samples = (
-        last_seen.samples,
-        age.samples,
-        up.samples,
-        state.samples,
-    )
+    seen_samples, age_samples, up_samples = last_seen.samples, age.samples, up.samples
+    in_state = state.add
     received_samples = received.samples
     for view in reading.views:
         record = view.record
@@ -163,9 +163,7 @@ def service_families(
         age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
         if view.state in JUDGED:
             up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
-        for (each, _), state_labels in zip(STATE_NAMES, labels.states):
-            value = 1.0 if each is view.state else 0.0
-            state_samples.append(Sample("heartbeat_state", state_labels, value, None))
+        in_state(labels, STATE_INDEX[view.state])
         received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
         sequence.add(record, labels, view.timeout, reading.now)

@@ -331,3 +331,31 @@ def test_a_store_outage_is_logged_once_and_its_end_too(
     assert messages.count(("WARNING", "cannot read the heartbeat store")) == 1
     assert ("INFO", "the heartbeat store can be read again") in messages
     assert value(scrape(http), "heartbeat_store_read_errors_total") == 3
+
+
+def test_state_series_current_writes_one_state_sample_per_service(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """``state_series: current`` (issue #24): one ``heartbeat_state`` sample per service, its
+    current state's, so that ``heartbeat_state{state="down"} == 1`` in every rule still selects
+    exactly the services that are down; the default keeps SPEC §8's seven."""
+
+    def states(series: str) -> dict[str, list[tuple[str, float]]]:
+        settings = from_mapping(
+            {"redis_url": redis_server.url, "snapshot_cache_seconds": 0, "state_series": series}
+        )
+        text = create_exporter(settings, clock=clock).test_client().get("/metrics").get_data(as_text=True)
+        found: dict[str, list[tuple[str, float]]] = {}
+        for (name, labels), value in parse_samples(text).items():
+            if name == "heartbeat_state":
+                found.setdefault(dict(labels)["service_name"], []).append((dict(labels)["state"], value))
+        return found
+
+    receiver = create_receiver(from_mapping({"redis_url": redis_server.url}), clock=clock)
+    beat(receiver, {"service": "redis-1"})
+    clock.advance(61)  # redis: down after 60 s
+    beat(receiver, {"service": "kafka-1"})
+    assert states("current") == {"redis-1": [("down", 1.0)], "kafka-1": [("up", 1.0)]}
+    every = states("all")
+    assert sorted(every["redis-1"]) == sorted((s, 1.0 if s == "down" else 0.0) for s, _ in every["kafka-1"])
+    assert len(every["redis-1"]) == 7

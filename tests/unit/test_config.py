@@ -138,6 +138,7 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "traffic_ip_labels": ("false", lambda s: s.traffic_ip_labels is False),
     "login_failures_per_minute": ("3", lambda s: s.login_failures_per_minute == 3),
     "snapshot_cache_seconds": ("0", lambda s: s.snapshot_cache_seconds == 0),
+    "state_series": ("current", lambda s: s.state_series == "current"),
     "client_timeout": ("2", lambda s: s.client_timeout == 2),
     "rollup_retention": ("7200", lambda s: s.rollup_retention == 7200),
     "rollup_minute_retention": ("3600", lambda s: s.rollup_minute_retention == 3600),
