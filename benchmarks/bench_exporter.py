@@ -123,9 +123,7 @@ def fill(url: str, services: int, now: float, rich: bool = False) -> None:
 
 def bench_metrics(sizes: list[int], repeat: int, rich: bool = False, state_series: str = "all") -> None:
     """Every scrape of ours reads the store afresh (no snapshot cache), as Prometheus' would."""
-    print(
-        "| services | /metrics (ours) | reference: Gauge objects | ratio | bytes | RSS after (MiB) | Redis (MiB) |"
-    )
+    print("| services | /metrics (ours) | reference: Gauge objects | ratio | bytes | RSS MiB | Redis MiB |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     gzipped: list[list[str]] = []
     with RedisServer() as server:
