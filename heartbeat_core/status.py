@@ -46,9 +46,7 @@ class State(str, Enum):
 
 
 STATES: tuple[State, ...] = tuple(State)
-ALIVE = frozenset(
-    {State.UP, State.LATE, State.FAILING, State.RUNNING}
-)  # what ``is_alive`` and ``heartbeat_up 1`` mean
+ALIVE = frozenset({State.UP, State.LATE, State.FAILING, State.RUNNING})  # ``is_alive``, ``heartbeat_up 1``
 JUDGED = frozenset({*ALIVE, State.DOWN})  # the states ``heartbeat_up`` is given for
 
 
@@ -140,7 +138,7 @@ def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Condi
     return State.UP
 
 
-def down_at(record: ServiceRecord, job: Job) -> float:
+def job_down_at(record: ServiceRecord, job: Job) -> float:
     """When a job left alone goes down: its next run missed, or its newest open run overrun."""
     newest = record.runs.open[-1] if record.runs and record.runs.open else None
     missed = job.due_after(record.last_seen) + job.grace
@@ -155,7 +153,7 @@ def job_state(
     not see was missed."""
     if is_paused(record, service_type, conditions, now):
         return State.PAUSED, ""
-    sight = regained(record, service_type, conditions, now, down_at(record, job))
+    sight = regained(record, service_type, conditions, now, job_down_at(record, job))
     if conditions.blind or (sight is not None and now - sight <= service_type.timeout):
         return State.UNKNOWN, ""
     if overran(record.runs, job, sight, now):
