@@ -235,3 +235,31 @@ def test_a_crontab_line_wrapping_a_real_command(
     assert "data/rows.csv" in found.reported["message"]  # the end of its output, as the message
     assert found.runs is not None and found.runs.counts == {"success": 1}
     assert found.runs.last_duration is not None and found.runs.last_duration >= 0
+
+
+def test_a_new_start_ends_a_run_open_past_max_runtime_as_an_overrun(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    """A run whose finish never came (killed with -9) does not stay open for ever: the next start
+    counts it as an overrun and the job is judged by its new run; open runs are bounded."""
+    settings = from_mapping(
+        {"redis_url": redis_server.url, "redis_key_prefix": "stale", "jobs": {"etl-": {"max_runtime": 100}}}
+    )
+    receiver = create_app(settings, clock=clock).test_client()
+
+    def beat(**fields: object) -> None:
+        assert receiver.post("/heartbeat", json={"service": "etl-sync", **fields}).status_code == 200
+
+    beat(event="start", run_id="killed")
+    clock.advance(101)
+    assert state(settings, "etl-sync") is State.RUNNING  # at its own last beat; judged at now below
+    found = record(settings, "etl-sync")
+    assert assess(found, settings.service_types, clock.now).reason == "overrun"
+    beat(event="start", run_id="next")
+    found = record(settings, "etl-sync")
+    assert found.runs is not None and found.runs.counts == {"overrun": 1} and len(found.runs.open) == 1
+    assert assess(found, settings.service_types, clock.now).state is State.RUNNING
+    for i in range(40):  # starts that never finish, within max_runtime: at most 16 kept open
+        beat(event="start", run_id=f"r{i}")
+    found = record(settings, "etl-sync")
+    assert found.runs is not None and len(found.runs.open) == 16
