@@ -124,6 +124,8 @@ def test_every_panel_query_returns_data_from_a_real_prometheus(
             timeout=30,
             interval=0.5,
         )
+        runs = "sum(increase(heartbeat_job_runs_total[4s])) > 0"  # the job's runs, as its row shows them
+        wait_until(lambda: bool(prometheus.query(runs)["data"]["result"]), timeout=30, interval=0.5)
         failures = []
         for path in DASHBOARDS:
             dashboard = json.loads(path.read_text(encoding="utf-8"))
