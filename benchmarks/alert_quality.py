@@ -3,7 +3,7 @@
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality              # real time, ~45 min
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --scale 12   # compressed, ~4 min
     PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --rules-from 6c49fae  # rules of a commit
-    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs         # jobs (job_quality)
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs   # jobs, ~40 min (job_quality)
 
 Scenarios, in order, each followed by enough time for late pages to show: warm-up; one crash per
 type; ±20 % jitter with one beat in ten lost (never two in a row); the receiver stopped 90 s; Redis

@@ -1,7 +1,7 @@
 """Alert quality for jobs (SPEC §13): every missed, hung or failing run pages once, and nothing else.
 
-    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs              # real time, ~20 min
-    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs --scale 12   # ~2 min
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs              # real time, ~40 min
+    PYTHONPATH=. .venv/bin/python -m benchmarks.alert_quality --suite jobs --scale 12   # ~4 min
 
 Five jobs run every two minutes (every 10 s at ``--scale 12``: cronsim's seconds field), 10 s a
 run, with a grace of 30 s and a max_runtime of 60 s, beside the usual fleet of services, on the
