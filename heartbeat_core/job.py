@@ -21,6 +21,7 @@ from heartbeat_core.schedule import job_key, next_due
 
 OUTCOMES = ("success", "fail", "overrun")  # heartbeat_job_runs_total's outcome label
 DEFAULT_GRACE = 60.0  # a configured job's run may start this late before it is missed
+EARLY = 60.0  # and this early (a scheduler's clock ahead of the receiver's), at most its grace
 
 
 class JobRule(Protocol):
@@ -55,6 +56,15 @@ class Job:
     def due_after(self, moment: float) -> float:
         """When the first run after ``moment`` is due."""
         return _next_due(self.schedule, self.tz, moment) if self.schedule else moment + self.period
+
+    def next_run_due(self, last_run: float) -> float:
+        """The due time of the run after the one seen at ``last_run``.
+
+        A run seen a little before its due time is that due time's run: a cron host's clock a
+        few seconds ahead of the receiver's starts it early, and a short run may even finish
+        before the due time. Up to ``EARLY`` (or the grace, if shorter) counts.
+        """
+        return self.due_after(last_run + min(self.grace, EARLY) if self.schedule else last_run)
 
 
 @lru_cache(maxsize=4096)

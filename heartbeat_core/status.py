@@ -141,7 +141,7 @@ def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Condi
 def job_down_at(record: ServiceRecord, job: Job) -> float:
     """When a job left alone goes down: its next run missed, or its newest open run overrun."""
     newest = record.runs.open[-1] if record.runs and record.runs.open else None
-    missed = job.due_after(record.last_seen) + job.grace
+    missed = job.next_run_due(record.last_seen) + job.grace
     return missed if newest is None else max(missed, newest + job.max_runtime)
 
 
@@ -159,7 +159,7 @@ def job_state(
     if overran(record.runs, job, sight, now):
         return State.DOWN, "overrun"
     is_running = running(record.runs, sight)
-    due = job.due_after(max(record.last_seen, sight or 0.0))
+    due = job.next_run_due(record.last_seen) if sight is None else job.due_after(sight)
     if not is_running and now > due + job.grace:
         return State.DOWN, "missed"
     if record.failing_streak >= job.failure_threshold:

@@ -152,3 +152,14 @@ def test_a_run_that_began_before_a_blind_spell_is_not_an_overrun() -> None:
     spell = Conditions(blind_since=start + 60, blind_until=start + 600)  # its finish may be lost
     assert verdict(running, start + 3601, spell) == ("up", "")
     assert verdict(running, start + 3601) == ("down", "overrun")
+
+
+def test_a_run_seen_just_before_its_due_time_is_that_due_times_run() -> None:
+    """A cron host's clock a few seconds ahead of the receiver's: the 02:30 run starts at 02:29:58
+    and, short, finishes at 02:29:59. It is the 02:30 run, not a missed one."""
+    due = at(BERLIN, 2026, 6, 11, 2, 30)
+    early = job("berlin-export", due - 1)
+    assert verdict(early, due + GRACE + 1) == ("up", "")
+    assert verdict(early, due + 86400 + GRACE + 1) == ("down", "missed")  # the next night's is due
+    # further ahead than a minute is another run's (here: the night before's was missed)
+    assert verdict(job("berlin-export", due - 120), due + GRACE + 1) == ("down", "missed")
