@@ -186,7 +186,9 @@ class Bench:
             agent.sender.report("failing", "anomaly detector fired")
         for agent in warning:
             agent.sender.report("warning", "queue backlog above 10,000")
-        self.wait(30 + 15 + 15 + 30 + 30 + 30)  # a beat, a scrape, an evaluation, group_wait, for:
+        # a beat, a scrape, an evaluation, group_wait, for:, then group_interval (5 min): a service
+        # whose failing beat came after its group's first notification is in the group's next
+        self.wait(30 + 15 + 15 + 30 + 30 + 30 + 300)
         for agent in failing + warning:
             agent.sender.report("ok")
         # notifications group by alert and type; warnings go to the team's chat, never on-call
