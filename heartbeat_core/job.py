@@ -57,6 +57,10 @@ class Job:
         """When the first run after ``moment`` is due."""
         return _next_due(self.schedule, self.tz, moment) if self.schedule else moment + self.period
 
+    def next_scheduled(self, now: float) -> float | None:
+        """When its schedule next has it due; None without a schedule (what Grafana and the page show)."""
+        return None if self.schedule is None else self.due_after(now)
+
     def next_run_due(self, last_run: float) -> float:
         """The due time of the run after the one seen at ``last_run``.
 
@@ -115,21 +119,22 @@ def decode_runs(raw: str | None) -> Runs | None:
     )
 
 
-def overran(runs: Runs | None, job: Job, watched_since: float | None, now: float) -> bool:
-    """A run the monitor watched from its start is still open past ``max_runtime``.
+def _watched(runs: Runs | None, watched_since: float | None) -> list[float]:
+    """The starts of the open runs the monitor watched from their start.
 
     A run that began before the monitor last regained its sight (``watched_since``: the end of a
     blind spell or a maintenance window) is not judged: its finish may be what went unseen.
     """
-    return any(
-        now - start > job.max_runtime
-        for start in (runs.open if runs else ())
-        if watched_since is None or start > watched_since
-    )
+    return [start for start in (runs.open if runs else ()) if watched_since is None or start > watched_since]
+
+
+def overran(runs: Runs | None, job: Job, watched_since: float | None, now: float) -> bool:
+    """A watched run is still open past ``max_runtime``."""
+    return any(now - start > job.max_runtime for start in _watched(runs, watched_since))
 
 
 def running(runs: Runs | None, watched_since: float | None) -> bool:
-    return any(watched_since is None or start > watched_since for start in (runs.open if runs else ()))
+    return bool(_watched(runs, watched_since))
 
 
 class Jobs:

@@ -56,8 +56,9 @@ class JobFamilies:
                 took.add_metric(labels, found.last_duration)
             if found and found.last_success is not None:
                 success.add_metric(labels, found.last_success)
-            if job.schedule is not None:
-                due.add_metric(labels, job.due_after(reading.now))
+            next_due = job.next_scheduled(reading.now)
+            if next_due is not None:
+                due.add_metric(labels, next_due)
             if job.min_runtime:
                 shortest.add_metric(labels, job.min_runtime)
         yield from (runs, took, running, success, due, shortest)

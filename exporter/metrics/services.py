@@ -24,8 +24,7 @@ from heartbeat_core.store import Snapshot
 from heartbeat_core.types import ServiceTypes
 
 SERVICE_LABELS = ["service_name", "service_type"]
-STATE_NAMES = tuple((state, state.value) for state in STATES)  # Enum.value is slow in a hot loop
-STATE_LABELS = tuple(name for _, name in STATE_NAMES)
+STATE_LABELS = tuple(state.value for state in STATES)
 STATE_INDEX = {state: i for i, state in enumerate(STATES)}
 
 

@@ -169,8 +169,7 @@ class StoreReader:
             r
             for r in services
             if not r.stopping
-            and r.runs is None  # a job is quiet between its runs by design
-            and types.job(r.name, r.service_type) is None
+            and types.job(r.name, r.service_type, r.runs is not None) is None  # a job is quiet between runs
             and r.first_seen is not None
             and now - r.first_seen >= settings.silence_proven_after
             and now - r.last_seen <= types.timeout(r.service_type)

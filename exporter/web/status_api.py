@@ -185,7 +185,7 @@ def _job(view: ServiceView, now: float) -> dict[str, Any]:
     job, runs = view.job, view.record.runs or Runs()
     return {
         "reason": view.reason or None,
-        "next_due": job.due_after(now) if job is not None and job.schedule is not None else None,
+        "next_due": job.next_scheduled(now) if job is not None else None,
         "running_since": runs.open[-1] if runs.open else None,
         "last_duration": runs.last_duration,
         "last_success": runs.last_success,
