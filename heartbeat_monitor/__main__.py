@@ -142,7 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         servers, demo = start(args, redis_server, data_dir)
         print("Ctrl-C stops everything.", flush=True)
-        stop.wait()
+        # a timed wait: the kernel hands a process's signal to any of its threads, and a main
+        # thread blocked without a timeout would never wake to run the handler
+        while not stop.wait(0.5):
+            pass
     except (ConfigError, OSError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

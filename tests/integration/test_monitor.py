@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import re
 import signal
@@ -130,6 +131,23 @@ def test_demo_shows_live_services_and_traffic_then_stops_cleanly(monitor: Monito
     assert monitor.process.wait(20) == 0
     with pytest.raises(OSError):  # the private Redis went with it
         socket.create_connection(("127.0.0.1", redis_port), timeout=1).close()
+
+
+def signal_thread(pid: int, tid: int, signum: int) -> None:
+    """tgkill(2): ``signum`` delivered to one thread of ``pid``, as the kernel may deliver Ctrl-C."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.tgkill(pid, tid, signum) != 0:
+        raise OSError(ctypes.get_errno(), f"tgkill {pid} {tid}")
+
+
+def test_ctrl_c_stops_it_whichever_thread_the_kernel_hands_it_to(monitor: Monitor) -> None:
+    # a signal sent to a process lands on any of its threads (Granian's, the agents', ...); one
+    # that landed off the main thread used to leave it waiting forever, one run in five
+    pid = monitor.process.pid
+    others = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir() if int(t.name) != pid]
+    assert others, "the monitor runs its servers on threads"
+    signal_thread(pid, others[-1], signal.SIGINT)
+    assert monitor.process.wait(20) == 0
 
 
 def test_demo_writes_its_traffic_to_the_configured_tables(tmp_path: Path) -> None:
