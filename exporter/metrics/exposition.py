@@ -18,6 +18,7 @@ import gc
 import gzip
 import math
 from collections.abc import Callable, Iterator
+from typing import Protocol, runtime_checkable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder, gzip_accepted
@@ -31,6 +32,14 @@ _TYPE = {"info": "gauge", "stateset": "gauge", "gaugehistogram": "histogram", "u
 OPENMETRICS = "application/openmetrics-text"
 # a scrape is very repetitive text: level 1 already shrinks it about tenfold (docs/benchmarks.md)
 GZIP_LEVEL = 1
+_UNHANDLED = ("_created", "_gsum", "_gcount")  # sample shapes of families we never make
+
+
+@runtime_checkable
+class Written(Protocol):
+    """A family that writes its own lines (from what its services keep), not a line per sample."""
+
+    def text(self) -> str: ...
 
 
 class PlusOneLabel(dict[str, str]):
@@ -61,7 +70,7 @@ class ServiceLabels(dict[str, str]):
     ``heartbeat_state`` label sets, whose strings are kept too. A scrape of 10,000 services
     formatted some 60,000 label strings that never change between scrapes."""
 
-    __slots__ = ("blocks", "states", "text")
+    __slots__ = ("blocks", "kept", "states", "text")
 
     def __init__(self, name: str, service_type: str, states: tuple[str, ...]) -> None:
         super().__init__(service_name=name, service_type=service_type)
@@ -70,6 +79,9 @@ class ServiceLabels(dict[str, str]):
         for labels in self.states:
             labels.full = labels.text(self.text)
         self.blocks: dict[tuple[int, bool], str] = {}  # its heartbeat_state lines, by state
+        # its lines that depend on its record alone, with that record (KeptFamily): one value, so
+        # that a concurrent scrape never pairs one record with another's lines
+        self.kept: Kept | None = None
 
     def block(self, index: int, every: bool) -> str:
         """Its ``heartbeat_state`` lines when in the ``index``-th state: every state's (the enum),
@@ -81,6 +93,21 @@ class ServiceLabels(dict[str, str]):
                 f"heartbeat_state{labels.full} {'1.0' if i == index else '0.0'}\n" for i, labels in shown
             )
         return text
+
+
+class Kept:
+    """A service's samples in the families that depend on its record alone, and their lines, as
+    made from one record (:func:`exporter.metrics.record_families.keep`)."""
+
+    __slots__ = ("lines", "record", "samples")
+
+    def __init__(self, record: object, samples: tuple[list[Sample], ...]) -> None:
+        self.record = record
+        self.samples = samples
+        labelstrs: dict[int, tuple[dict[str, str], str]] = {}
+        self.lines = tuple(
+            ["".join([sample_line(s, labelstrs) for s in found]) if found else "" for found in samples]
+        )
 
 
 class StateFamily(GaugeMetricFamily):
@@ -112,6 +139,27 @@ class StateFamily(GaugeMetricFamily):
     def text(self) -> str:
         every = self.every
         return "".join([service.block(index, every) for service, index in self.services])
+
+
+class ValueFamily(GaugeMetricFamily):
+    """A family of one sample per service (age, up), written from each service's kept label
+    string without a ``Sample`` per line; ``samples`` only for a reader that asks."""
+
+    def __init__(self, name: str, documentation: str, labels: list[str]) -> None:
+        self.values: list[tuple[ServiceLabels, float]] = []
+        super().__init__(name, documentation, labels=labels)
+
+    @property
+    def samples(self) -> list[Sample]:
+        return [Sample(self.name, labels, value) for labels, value in self.values]
+
+    @samples.setter
+    def samples(self, _: list[Sample]) -> None:
+        pass  # Metric.__init__ sets an empty list: the values are the samples
+
+    def text(self) -> str:
+        name = self.name
+        return "".join([f"{name}{labels.text} {_number(value)}\n" for labels, value in self.values])
 
 
 class OneLabelFirst(PlusOneLabel):
@@ -182,27 +230,26 @@ def _render(registry: Collector, openmetrics: bool) -> bytes:
     labelstrs: dict[int, tuple[dict[str, str], str]] = {}
     for metric in registry.collect():
         output.append(_header(metric.name, metric.type, metric.unit, metric.documentation, openmetrics))
-        if isinstance(metric, StateFamily):
+        if isinstance(metric, Written):
             output.append(metric.text())
             continue
-        for sample in metric.samples:
-            if (
-                sample.timestamp is not None
-                or sample.exemplar is not None
-                or sample.name.endswith(("_created", "_gsum", "_gcount"))
-            ):
-                raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
-            labels = sample.labels
-            if isinstance(labels, PlusOneLabel):
-                text = labels.full or labels.text(_labelstr(labels.base, labelstrs))
-                output.append(f"{sample.name}{text} {_number(sample.value)}\n")
-            elif labels:
-                output.append(f"{sample.name}{_labelstr(labels, labelstrs)} {_number(sample.value)}\n")
-            else:
-                output.append(f"{sample.name} {_number(sample.value)}\n")
+        output.extend([sample_line(sample, labelstrs) for sample in metric.samples])
     if openmetrics:
         output.append("# EOF\n")
     return "".join(output).encode("utf-8")
+
+
+def sample_line(sample: Sample, labelstrs: dict[int, tuple[dict[str, str], str]]) -> str:
+    """One sample's line, the same in both formats; ``labelstrs``: label strings already made."""
+    if sample.timestamp is not None or sample.exemplar is not None or sample.name.endswith(_UNHANDLED):
+        raise ValueError(f"{sample.name}: not a sample shape this renderer handles")
+    labels = sample.labels
+    if isinstance(labels, PlusOneLabel):
+        text = labels.full or labels.text(_labelstr(labels.base, labelstrs))
+        return f"{sample.name}{text} {_number(sample.value)}\n"
+    if labels:
+        return f"{sample.name}{_labelstr(labels, labelstrs)} {_number(sample.value)}\n"
+    return f"{sample.name} {_number(sample.value)}\n"
 
 
 def _labelstr(labels: dict[str, str], cache: dict[int, tuple[dict[str, str], str]]) -> str:

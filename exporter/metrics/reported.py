@@ -14,54 +14,63 @@ services in trouble.
 
 from __future__ import annotations
 
-from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import OneLabelFirst, PlusOneLabel
+from exporter.metrics.exposition import OneLabelFirst, PlusOneLabel, ServiceLabels
+from exporter.metrics.record_families import RecordFamily
 from heartbeat_core.fields import FAILING, INFO, MESSAGE, METRICS, REPORTED, STATUS, WARNING
 from heartbeat_core.record import ServiceRecord
 
-SERVICE_LABELS = ["service_name", "service_type"]
 TROUBLE = (WARNING, FAILING)
 MESSAGE_LABEL = 200
 
 
-class ReportedFamilies:
-    def __init__(self) -> None:
-        self.status = GaugeMetricFamily(
-            "heartbeat_reported_status",
-            "1 for the status the service last reported (ok, warning, failing), 0 for the others",
-            labels=[*SERVICE_LABELS, "status"],
+def _status(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+    said = STATUS.of(record)
+    if said not in TROUBLE:  # ok (or a goodbye, which says nothing of its health): no series
+        return []
+    return [
+        Sample(
+            "heartbeat_reported_status", PlusOneLabel(labels, "status", each), 1.0 if each == said else 0.0
         )
-        self.metric = GaugeMetricFamily(
-            "heartbeat_metric",
-            "The latest value of each metric the service reports",
-            labels=[*SERVICE_LABELS, "name"],
-        )
-        self.info = GaugeMetricFamily(
-            "heartbeat_info", "1, with what the service reports about itself as labels", labels=SERVICE_LABELS
-        )
-        self.message = GaugeMetricFamily(
-            "heartbeat_reported_message",
-            "1, with the message of a service that last reported warning or failing",
-            labels=[*SERVICE_LABELS, "message"],
-        )
+        for each in REPORTED
+    ]
 
-    def add(self, record: ServiceRecord, labels: dict[str, str]) -> None:
-        said = STATUS.of(record)
-        if said in TROUBLE:  # ok (or a goodbye, which says nothing of its health): no series
-            for each in REPORTED:
-                value = 1.0 if each == said else 0.0
-                sample_labels = PlusOneLabel(labels, "status", each)
-                self.status.samples.append(Sample("heartbeat_reported_status", sample_labels, value, None))
-            message = OneLabelFirst(labels, "message", (MESSAGE.of(record) or "")[:MESSAGE_LABEL])
-            self.message.samples.append(Sample("heartbeat_reported_message", message, 1.0, None))
-        for name, value in (METRICS.of(record) or {}).items():
-            metric_labels = OneLabelFirst(labels, "name", name)  # written from the service's label string
-            self.metric.samples.append(Sample("heartbeat_metric", metric_labels, value, None))
-        info = INFO.of(record)
-        if info:
-            self.info.samples.append(Sample("heartbeat_info", {**labels, **info}, 1.0, None))
 
-    def families(self) -> tuple[Metric, ...]:
-        return (self.status, self.message, self.metric, self.info)
+def _message(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+    if STATUS.of(record) not in TROUBLE:
+        return []
+    message = OneLabelFirst(labels, "message", (MESSAGE.of(record) or "")[:MESSAGE_LABEL])
+    return [Sample("heartbeat_reported_message", message, 1.0)]
+
+
+def _metrics(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+    return [  # each written from the service's label string
+        Sample("heartbeat_metric", OneLabelFirst(labels, "name", name), value)
+        for name, value in (METRICS.of(record) or {}).items()
+    ]
+
+
+def _info(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+    info = INFO.of(record)
+    return [Sample("heartbeat_info", {**labels, **info}, 1.0)] if info else []
+
+
+REPORTED_FAMILIES = (
+    RecordFamily(
+        "heartbeat_reported_status",
+        "1 for the status the service last reported (ok, warning, failing), 0 for the others",
+        "gauge",
+        _status,
+    ),
+    RecordFamily(
+        "heartbeat_reported_message",
+        "1, with the message of a service that last reported warning or failing",
+        "gauge",
+        _message,
+    ),
+    RecordFamily(
+        "heartbeat_metric", "The latest value of each metric the service reports", "gauge", _metrics
+    ),
+    RecordFamily("heartbeat_info", "1, with what the service reports about itself as labels", "gauge", _info),
+)

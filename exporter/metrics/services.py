@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import ServiceLabels, StateFamily
-from exporter.metrics.reported import ReportedFamilies
+from exporter.metrics.exposition import ServiceLabels, StateFamily, ValueFamily
+from exporter.metrics.record_families import Build, RecordFamily, keep, kept_families
+from exporter.metrics.reported import REPORTED_FAMILIES
 from exporter.state.reader import Reading
 from heartbeat_core.fields import RTT_MS, WATERMARK
 from heartbeat_core.record import ServiceRecord
@@ -92,28 +93,86 @@ def monitor_families(reading: Reading, types: ServiceTypes) -> Iterator[Metric]:
     yield from (timeout, stall, quorum, lag)
 
 
-def _liveness_families(every_state: bool) -> tuple[Metric, Metric, Metric, StateFamily, Metric]:
-    """last seen, age, up, state, received: one sample (seven for state, or one) per service."""
-    return (
-        GaugeMetricFamily(
-            "heartbeat_last_seen_timestamp_seconds",
-            "Receiver time of the last heartbeat",
-            labels=SERVICE_LABELS,
-        ),
-        GaugeMetricFamily("heartbeat_age_seconds", "Seconds since the last heartbeat", labels=SERVICE_LABELS),
-        GaugeMetricFamily(
-            "heartbeat_up",
-            "1 while up or late, 0 while down; absent while paused or unknown",
-            labels=SERVICE_LABELS,
-        ),
-        StateFamily(
-            "heartbeat_state",
-            "1 for the service's state, 0 for the other six" if every_state else "1 for the service's state",
-            [*SERVICE_LABELS, "state"],
-            every_state,
-        ),
-        CounterMetricFamily("heartbeat_received", "Heartbeats received", labels=SERVICE_LABELS),
-    )
+def _one(name: str, value: Callable[[ServiceRecord], float | None]) -> Build:
+    """A family of one sample per service, for the services whose record has a value."""
+
+    def samples(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+        found = value(record)
+        return [] if found is None else [Sample(name, labels, found)]
+
+    return samples
+
+
+def _skew(record: ServiceRecord) -> float | None:
+    return None if record.sent_at is None else record.last_seen - record.sent_at
+
+
+def _rtt(record: ServiceRecord) -> float | None:
+    rtt_ms = RTT_MS.of(record)
+    return None if rtt_ms is None else rtt_ms / 1000
+
+
+def _progress(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
+    return [
+        Sample("heartbeat_progress_total", {**labels, "counter": counter}, value)
+        for counter, value in record.progress
+    ]
+
+
+# what seq, instance, timestamp and progress tell: losses, restarts, skew. Only for services that
+# send them: a sender without instance gets no lost or restart series, one without timestamp no skew
+RECORD_FAMILIES = (
+    RecordFamily(
+        "heartbeat_last_seen_timestamp_seconds",
+        "Receiver time of the last heartbeat",
+        "gauge",
+        _one("heartbeat_last_seen_timestamp_seconds", lambda r: r.last_seen),
+    ),
+    RecordFamily(
+        "heartbeat_received",
+        "Heartbeats received",
+        "counter",
+        _one("heartbeat_received_total", lambda r: float(r.received)),
+    ),
+    RecordFamily(
+        "heartbeat_clock_skew_seconds",
+        "Receive time minus the sender's timestamp",
+        "gauge",
+        _one("heartbeat_clock_skew_seconds", _skew),
+    ),
+    RecordFamily(
+        "heartbeat_rtt_seconds",
+        "Round trip of the sender's previous heartbeat",
+        "gauge",
+        _one("heartbeat_rtt_seconds", _rtt),
+    ),
+    RecordFamily(
+        "heartbeat_watermark_timestamp_seconds",
+        "The newest record the service says it has processed (its watermark), Unix seconds",
+        "gauge",
+        _one("heartbeat_watermark_timestamp_seconds", WATERMARK.of),
+    ),
+    RecordFamily(
+        "heartbeat_lost",
+        "Beats missing from seq gaps within one instance",
+        "counter",
+        _one("heartbeat_lost_total", lambda r: None if r.instance is None else float(r.lost)),
+    ),
+    RecordFamily(
+        "heartbeat_restarts",
+        "How often the sender's instance changed",
+        "counter",
+        _one("heartbeat_restarts_total", lambda r: None if r.instance is None else float(r.restarts)),
+    ),
+    RecordFamily("heartbeat_progress", "The sender's progress counters", "counter", _progress),
+    RecordFamily(
+        "heartbeat_last_progress_timestamp_seconds",
+        "Receiver time when a progress counter last changed",
+        "gauge",
+        _one("heartbeat_last_progress_timestamp_seconds", lambda r: r.progress_at),
+    ),
+    *REPORTED_FAMILIES,
+)
 
 
 class ServiceFamilies:
@@ -145,36 +204,49 @@ def service_families(
     snapshot = reading.snapshot
     if snapshot is None:
         return
-    last_seen, age, up, state, received = _liveness_families(every_state)
-    sequence, reported = SequenceFamilies(), ReportedFamilies()
+    age = ValueFamily("heartbeat_age_seconds", "Seconds since the last heartbeat", SERVICE_LABELS)
+    up = ValueFamily(
+        "heartbeat_up", "1 while up or late, 0 while down; absent while paused or unknown", SERVICE_LABELS
+    )
+    state = StateFamily(
+        "heartbeat_state",
+        "1 for the service's state, 0 for the other six" if every_state else "1 for the service's state",
+        [*SERVICE_LABELS, "state"],
+        every_state,
+    )
+    instances = GaugeMetricFamily(
+        "heartbeat_instances",
+        "Instances seen within one timeout; 2 means two copies run",
+        labels=SERVICE_LABELS,
+    )
     counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
+    services: list[ServiceLabels] = []
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict
-    seen_samples, age_samples, up_samples = last_seen.samples, age.samples, up.samples
-    in_state = state.add
-    received_samples = received.samples
+    ages, ups, instance_samples = age.values, up.values, instances.samples
+    in_state, now = state.add, reading.now
     for view in reading.views:
         record = view.record
         key = (record.name, view.service_type)
         labels = seen[key] = known.get(key) or ServiceLabels(record.name, view.service_type, STATE_LABELS)
-        seen_samples.append(Sample("heartbeat_last_seen_timestamp_seconds", labels, record.last_seen, None))
-        age_samples.append(Sample("heartbeat_age_seconds", labels, view.age, None))
+        keep(RECORD_FAMILIES, record, labels)
+        services.append(labels)
+        ages.append((labels, view.age))
         if view.state in JUDGED:
-            up_samples.append(Sample("heartbeat_up", labels, 1.0 if view.alive else 0.0, None))
+            ups.append((labels, 1.0 if view.alive else 0.0))
         in_state(labels, STATE_INDEX[view.state])
-        received_samples.append(Sample("heartbeat_received_total", labels, float(record.received), None))
         counts[(view.service_type, view.state.value)] += 1
-        sequence.add(record, labels, view.timeout, reading.now)
-        reported.add(record, labels)
-    services = GaugeMetricFamily(
+        if record.instance is not None:
+            other = record.other_seen is not None and now - record.other_seen <= view.timeout
+            instance_samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0))
+    totals = GaugeMetricFamily(
         "heartbeat_services", "Services per type and state", labels=["service_type", "state"]
     )
     for (service_type, name), n in sorted(counts.items()):
-        services.add_metric([service_type, name], n)
-    yield from (last_seen, age, up, state, received, services, *store_counters(snapshot))
-    yield from sequence.families()
-    yield from reported.families()
+        totals.add_metric([service_type, name], n)
+    yield from (age, up, state, instances, totals, *store_counters(snapshot))
+    yield from kept_families(RECORD_FAMILIES, services)
 
 
 def store_counters(snapshot: Snapshot) -> tuple[CounterMetricFamily, ...]:
@@ -188,82 +260,3 @@ def store_counters(snapshot: Snapshot) -> tuple[CounterMetricFamily, ...]:
     )
     replayed.add_metric([], snapshot.replayed_total)
     return refused, replayed
-
-
-class SequenceFamilies:
-    """What ``seq``, ``instance``, ``timestamp`` and ``progress`` tell: losses, restarts, copies, skew.
-
-    Only for services that send them: a sender without ``instance`` gets no lost, restart or
-    instance series, one without ``timestamp`` no skew.
-    """
-
-    def __init__(self) -> None:
-        self.skew = GaugeMetricFamily(
-            "heartbeat_clock_skew_seconds", "Receive time minus the sender's timestamp", labels=SERVICE_LABELS
-        )
-        self.lost = CounterMetricFamily(
-            "heartbeat_lost", "Beats missing from seq gaps within one instance", labels=SERVICE_LABELS
-        )
-        self.restarts = CounterMetricFamily(
-            "heartbeat_restarts", "How often the sender's instance changed", labels=SERVICE_LABELS
-        )
-        self.progress = CounterMetricFamily(
-            "heartbeat_progress", "The sender's progress counters", labels=[*SERVICE_LABELS, "counter"]
-        )
-        self.progressed = GaugeMetricFamily(
-            "heartbeat_last_progress_timestamp_seconds",
-            "Receiver time when a progress counter last changed",
-            labels=SERVICE_LABELS,
-        )
-        self.rtt = GaugeMetricFamily(
-            "heartbeat_rtt_seconds", "Round trip of the sender's previous heartbeat", labels=SERVICE_LABELS
-        )
-        self.watermark = GaugeMetricFamily(
-            "heartbeat_watermark_timestamp_seconds",
-            "The newest record the service says it has processed (its watermark), Unix seconds",
-            labels=SERVICE_LABELS,
-        )
-        self.instances = GaugeMetricFamily(
-            "heartbeat_instances",
-            "Instances seen within one timeout; 2 means two copies run",
-            labels=SERVICE_LABELS,
-        )
-
-    def add(self, record: ServiceRecord, labels: dict[str, str], timeout: float, now: float) -> None:
-        if record.sent_at is not None:
-            self.skew.samples.append(
-                Sample("heartbeat_clock_skew_seconds", labels, record.last_seen - record.sent_at, None)
-            )
-        rtt_ms = RTT_MS.of(record)
-        if rtt_ms is not None:
-            self.rtt.samples.append(Sample("heartbeat_rtt_seconds", labels, rtt_ms / 1000, None))
-        watermark = WATERMARK.of(record)
-        if watermark is not None:
-            self.watermark.samples.append(
-                Sample("heartbeat_watermark_timestamp_seconds", labels, watermark, None)
-            )
-        for counter, value in record.progress:
-            sample_labels = {**labels, "counter": counter}
-            self.progress.samples.append(Sample("heartbeat_progress_total", sample_labels, value, None))
-        if record.progress_at is not None:
-            self.progressed.samples.append(
-                Sample("heartbeat_last_progress_timestamp_seconds", labels, record.progress_at, None)
-            )
-        if record.instance is None:
-            return
-        self.lost.samples.append(Sample("heartbeat_lost_total", labels, float(record.lost), None))
-        self.restarts.samples.append(Sample("heartbeat_restarts_total", labels, float(record.restarts), None))
-        other = record.other_seen is not None and now - record.other_seen <= timeout
-        self.instances.samples.append(Sample("heartbeat_instances", labels, 2.0 if other else 1.0, None))
-
-    def families(self) -> tuple[Metric, ...]:
-        return (
-            self.skew,
-            self.rtt,
-            self.watermark,
-            self.lost,
-            self.restarts,
-            self.instances,
-            self.progress,
-            self.progressed,
-        )

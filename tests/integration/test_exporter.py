@@ -31,7 +31,7 @@ def scrape(client: FlaskClient) -> Samples:
     return parse_samples(response.get_data(as_text=True))
 
 
-def value(samples: Samples, name: str, **labels: str) -> float | None:
+def value(samples: Samples, name: str, /, **labels: str) -> float | None:
     return samples.get((name, tuple(sorted(labels.items()))))
 
 
@@ -229,6 +229,35 @@ def test_exposition_passes_promtool(pair: tuple[Flask, Flask], sqlite_url: str, 
     result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == b"" and result.stderr.strip() == b"", result.stdout + result.stderr
+
+
+def test_a_service_that_beats_again_shows_its_new_values_and_the_others_keep_theirs(
+    pair: tuple[Flask, Flask], clock: FakeClock
+) -> None:
+    # a service's record-only lines are kept from scrape to scrape until it beats again
+    receiver, exporter = pair
+    beat(receiver, {"service": "kafka-1", "status": "warning", "metrics": {"lag": 3}, "info": {"v": "1"}})
+    beat(receiver, {"service": "kafka-2", "metrics": {"lag": 7}})
+    http = exporter.test_client()
+    first = scrape(http)
+    kafka = {"service_type": "kafka"}
+    assert value(first, "heartbeat_metric", service_name="kafka-1", name="lag", **kafka) == 3
+    assert value(first, "heartbeat_reported_status", service_name="kafka-1", status="warning", **kafka) == 1
+    clock.advance(5)
+    beat(receiver, {"service": "kafka-1", "metrics": {"lag": 4}, "info": {"v": "2"}})
+    second = scrape(http)
+    assert value(second, "heartbeat_metric", service_name="kafka-1", name="lag", **kafka) == 4
+    assert value(second, "heartbeat_received_total", service_name="kafka-1", **kafka) == 2
+    assert (
+        value(second, "heartbeat_last_seen_timestamp_seconds", service_name="kafka-1", **kafka) == clock.now
+    )
+    assert value(second, "heartbeat_info", service_name="kafka-1", v="2", **kafka) == 1
+    assert value(second, "heartbeat_info", service_name="kafka-1", v="1", **kafka) is None
+    assert not [key for key in second if key[0] == "heartbeat_reported_status"]  # ok again: no series
+    # the one that did not beat: the same lines, and its age moves on
+    assert value(second, "heartbeat_metric", service_name="kafka-2", name="lag", **kafka) == 7
+    assert value(second, "heartbeat_received_total", service_name="kafka-2", **kafka) == 1
+    assert value(second, "heartbeat_age_seconds", service_name="kafka-2", **kafka) == 5
 
 
 def test_the_fast_renderer_writes_exactly_what_client_python_writes(

@@ -1,0 +1,89 @@
+"""Families whose samples depend on a service's record alone, each declared once.
+
+A record changes only when its service beats, and between two scrapes most of a large fleet has
+not beaten (half of a fleet beating every 30 s, scraped every 15 s). So a service keeps the
+samples and lines of these families with its label sets (``ServiceLabels.kept``) until its record
+changes, and a scrape formats only the services that beat since the last one
+(docs/benchmarks.md). What depends on the time of the scrape (age, state, up, instances) is
+made every scrape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client.core import Metric
+from prometheus_client.samples import Sample
+
+from exporter.metrics.exposition import Kept, ServiceLabels
+from heartbeat_core.record import ServiceRecord
+
+Build = Callable[[ServiceRecord, ServiceLabels], list[Sample]]  # one service's samples, from its record
+
+
+class KeptLines:
+    """The kept lines of a scrape's services, turned from one tuple per service into one per
+    family in a single pass (``zip``), for all of the scrape's :class:`KeptFamily`."""
+
+    def __init__(self, services: list[ServiceLabels]) -> None:
+        self.services = services
+        self._columns: list[tuple[str, ...]] | None = None
+
+    def column(self, slot: int) -> tuple[str, ...]:
+        if self._columns is None:
+            kept = [service.kept.lines for service in self.services if service.kept is not None]
+            self._columns = list(zip(*kept))
+        return self._columns[slot] if self._columns else ()
+
+    def samples(self, slot: int) -> list[Sample]:
+        return [
+            s for service in self.services if service.kept is not None for s in service.kept.samples[slot]
+        ]
+
+
+class KeptFamily(Metric):
+    """A family whose samples depend on a service's record alone (last seen, received, what it
+    reported): each service keeps its samples and their lines (``ServiceLabels.kept``) from one
+    scrape to the next until it beats again, so a scrape formats only the services that beat
+    since the last one. ``slot`` is this family's place in each service's kept lines."""
+
+    def __init__(self, name: str, documentation: str, kind: str, lines: KeptLines, slot: int):
+        self.lines = lines
+        self.slot = slot
+        super().__init__(name, documentation, kind)
+
+    @property
+    def samples(self) -> list[Sample]:
+        return self.lines.samples(self.slot)
+
+    @samples.setter
+    def samples(self, _: list[Sample]) -> None:
+        pass  # Metric.__init__ sets an empty list: the services hold the samples
+
+    def text(self) -> str:
+        return "".join(self.lines.column(self.slot))
+
+
+@dataclass(frozen=True)
+class RecordFamily:
+    name: str
+    documentation: str
+    kind: str  # gauge or counter
+    samples: Build
+
+
+def keep(families: Sequence[RecordFamily], record: ServiceRecord, labels: ServiceLabels) -> None:
+    """The service's samples of ``families``, made again only when its record is a new one."""
+    found = labels.kept
+    if found is None or found.record is not record:
+        labels.kept = Kept(record, tuple([family.samples(record, labels) for family in families]))
+
+
+def kept_families(families: Sequence[RecordFamily], services: list[ServiceLabels]) -> list[KeptFamily]:
+    """The scrape's families, written from what ``services`` keep (filled in by :func:`keep`)."""
+    lines = KeptLines(services)
+    return [
+        KeptFamily(family.name, family.documentation, family.kind, lines, slot)
+        for slot, family in enumerate(families)
+    ]
