@@ -1,6 +1,7 @@
 """Exporter benchmarks: /metrics cost by fleet size, and the incremental traffic poll by table size.
 
     .venv/bin/python -m benchmarks.bench_exporter metrics --services 1000 10000 100000
+    .venv/bin/python -m benchmarks.bench_exporter stages --services 10000
     .venv/bin/python -m benchmarks.bench_exporter poll --rows 1000000 10000000 --new 10000
     .venv/bin/python -m benchmarks.bench_exporter window --rows-per-day 10000000 --rounds 5
 
@@ -33,7 +34,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks.bench_window import bench_window
 from exporter.context import build
-from exporter.metrics.exposition import render
+from exporter.metrics.exposition import collector_paused, render
 from exporter.sql.database import make_engine
 from exporter.sql.traffic import TrafficCounter
 from harness.redis import RedisServer
@@ -189,6 +190,32 @@ def bench_metrics(sizes: list[int], repeat: int, rich: bool = False, state_serie
         print("\n".join(rows))
 
 
+def bench_stages(services: int, repeat: int) -> None:
+    """Where a scrape's time goes: the store's read (its script, the snapshot's decode, the status
+    rule) and the families and their text after it, when no service beat since the last scrape
+    and when half of them did. Each a median of ``repeat``."""
+    found: dict[str, list[float]] = {}
+    with RedisServer() as server:
+        now = time.time()
+        fill(server.url, services, now)
+        config = {"max_services": services + 1, "snapshot_cache_seconds": 3600}  # render: the read's reading
+        exporter = build(from_mapping({"redis_url": server.url, **config}))
+        render(exporter.registry)
+        for _ in range(repeat):
+            for churn, beat in ((0.0, "none beat"), (0.5, "half beat")):
+                if churn:
+                    fill(server.url, services, now, False, churn)
+                exporter.reader.forget()
+                with collector_paused():  # as a scrape reads: within the render's pause
+                    start = time.perf_counter()
+                    exporter.reader.read()
+                    found.setdefault(f"read, {beat}", []).append(time.perf_counter() - start)
+                start = time.perf_counter()
+                render(exporter.registry)
+                found.setdefault(f"render, {beat}", []).append(time.perf_counter() - start)
+    print(" | ".join(f"{stage} {statistics.median(v) * 1000:.1f} ms" for stage, v in found.items()))
+
+
 def gzip_row(services: int, body: bytes, repeat: int) -> list[str]:
     rows = []
     for level in (1, 6, 9):
@@ -278,6 +305,9 @@ def main() -> None:
     m.add_argument(
         "--state-series", choices=["all", "current"], default="all", help="the exporter's state_series"
     )
+    st = sub.add_parser("stages")
+    st.add_argument("--services", type=int, default=10_000)
+    st.add_argument("--repeat", type=int, default=5)
     p = sub.add_parser("poll")
     p.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     p.add_argument("--new", type=int, default=10_000)
@@ -289,6 +319,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "metrics":
         bench_metrics(args.services, args.repeat, args.rich, args.state_series)
+    elif args.what == "stages":
+        bench_stages(args.services, args.repeat)
     elif args.what == "window":
         print(json.dumps(bench_window(args.rows_per_day, args.rounds), indent=2))
     else:

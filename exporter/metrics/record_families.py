@@ -36,26 +36,24 @@ class KeptLines:
             self._columns = list(zip(*kept))
         return self._columns[slot] if self._columns else ()
 
-    def samples(self, slot: int) -> list[Sample]:
-        return [
-            s for service in self.services if service.kept is not None for s in service.kept.samples[slot]
-        ]
-
 
 class KeptFamily(Metric):
     """A family whose samples depend on a service's record alone (last seen, received, what it
     reported): each service keeps its samples and their lines (``ServiceLabels.kept``) from one
     scrape to the next until it beats again, so a scrape formats only the services that beat
-    since the last one. ``slot`` is this family's place in each service's kept lines."""
+    since the last one. ``slot`` is this family's place in each service's kept lines; its
+    samples are made again from the records only for a reader that asks."""
 
-    def __init__(self, name: str, documentation: str, kind: str, lines: KeptLines, slot: int):
+    def __init__(self, family: RecordFamily, lines: KeptLines, slot: int):
+        self.build = family.samples
         self.lines = lines
         self.slot = slot
-        super().__init__(name, documentation, kind)
+        super().__init__(family.name, family.documentation, family.kind)
 
     @property
     def samples(self) -> list[Sample]:
-        return self.lines.samples(self.slot)
+        build = self.build
+        return [s for labels in self.lines.services if labels.kept for s in build(labels.kept.record, labels)]
 
     @samples.setter
     def samples(self, _: list[Sample]) -> None:
@@ -74,16 +72,13 @@ class RecordFamily:
 
 
 def keep(families: Sequence[RecordFamily], record: ServiceRecord, labels: ServiceLabels) -> None:
-    """The service's samples of ``families``, made again only when its record is a new one."""
+    """The service's lines of ``families``, made again only when its record is a new one."""
     found = labels.kept
     if found is None or found.record is not record:
-        labels.kept = Kept(record, tuple([family.samples(record, labels) for family in families]))
+        labels.kept = Kept(record, [family.samples(record, labels) for family in families])
 
 
 def kept_families(families: Sequence[RecordFamily], services: list[ServiceLabels]) -> list[KeptFamily]:
     """The scrape's families, written from what ``services`` keep (filled in by :func:`keep`)."""
     lines = KeptLines(services)
-    return [
-        KeptFamily(family.name, family.documentation, family.kind, lines, slot)
-        for slot, family in enumerate(families)
-    ]
+    return [KeptFamily(family, lines, slot) for slot, family in enumerate(families)]
