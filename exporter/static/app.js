@@ -351,12 +351,21 @@ function services(status, keys) {
     const alive = list.filter((s) => s.is_alive).length;
     section.appendChild(el("h2", `${title} — ${alive}/${list.length} up or late`));
     if (!list.length) { section.appendChild(el("p", "No services of this type.", "empty")); return; }
-    section.appendChild(table([["Service"], ["State"], ["Says"], ["Last seen", "num"], ["Timeout", "num wide"],
+    section.appendChild(table([["Service"], ["State"], ["Says"], ["Last seen", "num"], ["Timeout or schedule", "num wide"],
                                ["Address", "wide"]],
       list.map((s) => [td(s.service, "service"), stateCell(s), says(s),
-                       td(duration(s.age_seconds) + " ago", "num"), td(duration(s.timeout_seconds), "num wide"),
+                       td(duration(s.age_seconds) + " ago", "num"), rules(s),
                        td(s.address, "wide")])));
   });
+}
+
+// a service is judged by its timeout; a job by its schedule (or its period) and its limits
+function rules(s) {
+  if (!s.job) return td(duration(s.timeout_seconds), "num wide");
+  const when = s.job.schedule ? `${s.job.schedule} (${s.job.tz})` : `every ${duration(s.timeout_seconds)}`;
+  const cell = td(when, "num wide schedule");
+  cell.title = `grace ${duration(s.job.grace_seconds)}, max runtime ${duration(s.job.max_runtime_seconds)}`;
+  return cell;
 }
 
 // a job's state says why it is down (missed or overrun) and when its next run is due

@@ -181,10 +181,15 @@ def _services(
 
 
 def _job(view: ServiceView, now: float) -> dict[str, Any]:
-    """A job's runs (SPEC §13): why it is down, when it is next due, its last runs as bars."""
+    """A job's runs (SPEC §13): why it is down, when it is next due, its last runs as bars; and
+    the rules it is judged by (the page shows them where a service shows its timeout)."""
     job, runs = view.job, view.record.runs or Runs()
     return {
         "reason": view.reason or None,
+        "schedule": job.schedule if job is not None else None,
+        "tz": job.tz if job is not None else None,
+        "grace_seconds": job.grace if job is not None else None,
+        "max_runtime_seconds": job.max_runtime if job is not None else None,
         "next_due": job.next_scheduled(now) if job is not None else None,
         "running_since": runs.open[-1] if runs.open else None,
         "last_duration": runs.last_duration,

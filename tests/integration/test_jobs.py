@@ -203,6 +203,7 @@ def test_runs_pair_by_run_id_and_the_metrics_and_status_api_tell_them(
     assert (entry["state"], entry["is_alive"], entry["job"]["reason"]) == ("down", False, "overrun")
     assert entry["job"]["running_since"] == pytest.approx(t0 + 40)
     assert entry["job"]["next_due"] == next_due("0 * * * *", "UTC", clock.now)
+    assert (entry["job"]["schedule"], entry["job"]["max_runtime_seconds"]) == ("0 * * * *", 100)
     assert entry["job"]["runs"] == {"success": 2, "fail": 1, "overrun": 0}
     assert [r["outcome"] for r in entry["job"]["recent"]] == ["success", "fail", "success"]
     clock.advance(9)

@@ -309,6 +309,10 @@ def test_a_jobs_runs_as_bars_its_reason_and_its_next_run(
         state = page.locator("section[data-type=backend] tr", has_text="backend-export").locator(".state")
         expect(state).to_contain_text("DOWN · overrun")
         expect(state.locator(".next-due")).to_contain_text("next run in")
+        # judged by its schedule, not a timeout: the page says which
+        rules = page.locator("section[data-type=backend] tr", has_text="backend-export").locator(".schedule")
+        expect(rules).to_have_text("0 3 * * * (UTC)")
+        assert rules.get_attribute("title") == "grace 60 s, max runtime 60 s"
         page.close()
     finally:
         server.stop()
