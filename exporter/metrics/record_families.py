@@ -1,11 +1,10 @@
 """Families whose samples depend on a service's record alone, each declared once.
 
 A record changes only when its service beats, and between two scrapes most of a large fleet has
-not beaten (half of a fleet beating every 30 s, scraped every 15 s). So a service keeps the
-samples and lines of these families with its label sets (``ServiceLabels.kept``) until its record
-changes, and a scrape formats only the services that beat since the last one
-(docs/benchmarks.md). What depends on the time of the scrape (age, state, up, instances) is
-made every scrape.
+not beaten (half of a fleet beating every 30 s, scraped every 15 s). So a service keeps its
+lines of these families with its label sets (``ServiceLabels.kept``) until its record changes,
+and a scrape formats only the services that beat since the last one (docs/benchmarks.md). What
+depends on the time of the scrape (age, state, up, instances) is made every scrape.
 """
 
 from __future__ import annotations
@@ -39,10 +38,10 @@ class KeptLines:
 
 class KeptFamily(Metric):
     """A family whose samples depend on a service's record alone (last seen, received, what it
-    reported): each service keeps its samples and their lines (``ServiceLabels.kept``) from one
-    scrape to the next until it beats again, so a scrape formats only the services that beat
-    since the last one. ``slot`` is this family's place in each service's kept lines; its
-    samples are made again from the records only for a reader that asks."""
+    reported): each service keeps its lines (``ServiceLabels.kept``) from one scrape to the next
+    until it beats again, so a scrape formats only the services that beat since the last one.
+    ``slot`` is this family's place in each service's kept lines; its samples are made again
+    from the records only for a reader that asks."""
 
     def __init__(self, family: RecordFamily, lines: KeptLines, slot: int):
         self.build = family.samples
