@@ -77,6 +77,14 @@ class Worker:
         return self
 
     def stop(self) -> None:
+        """Stop polling; the rollup's lease, if held, goes back at once (a rolling update hands the
+        rollup to the other exporter at its next poll, not when the lease runs out)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        if self.rollup is not None:
+            try:
+                if self.rollup.release():
+                    log.info("gave back the traffic rollup's lease")
+            except Exception as exc:  # redis down: the lease runs out by itself
+                log.warning("cannot give back the traffic rollup's lease: %s", exc)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from exporter.web.app import create_app
+from exporter.web.host import ExporterApp
 from heartbeat_core.config import Settings, load_settings
 from heartbeat_core.web.bridge import WsgiOnRsgi
 
@@ -28,7 +29,7 @@ def rsgi() -> WsgiOnRsgi:
     return on_rsgi(flask, settings)
 
 
-def on_rsgi(flask: Flask, settings: Settings) -> WsgiOnRsgi:
+def on_rsgi(flask: ExporterApp, settings: Settings) -> WsgiOnRsgi:
     """The app behind the RSGI adapter: bodies read on the event loop, the app on a thread pool."""
     return WsgiOnRsgi(
         flask.wsgi_app,
@@ -36,4 +37,5 @@ def on_rsgi(flask: Flask, settings: Settings) -> WsgiOnRsgi:
         client_timeout=settings.client_timeout,
         max_body=int(flask.config["MAX_CONTENT_LENGTH"]),
         own_threads=frozenset({"/metrics", "/healthz"}),  # status calls never hold up a scrape
+        on_stop=flask.exporter.stop,
     )

@@ -212,6 +212,13 @@ end
 return changed
 """
 
+# The rollup's lease given back by its holder as it stops (KEYS[1] the lease, ARGV[1] the holder),
+# so that another exporter takes it at its next poll instead of when it runs out.
+ROLLUP_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 # The traffic rollup (exporter.state.rollup): one poll's counts, written by the lease holder only.
 # KEYS: lease, cover, ids; ARGV: owner, lease ms, since, until, minute ttl, hour ttl, then per
 # bucket: its key, "m"/"h", and "key\tcount" lines. Returns 0 when another exporter holds the lease.

@@ -28,7 +28,7 @@ from exporter.sql.minute import HOUR, MINUTE, minute_of
 from heartbeat_core.config import Settings
 from heartbeat_core.edges import Key
 from heartbeat_core.keys import KeySpace
-from heartbeat_core.scripts import ROLLUP_WRITE_SCRIPT
+from heartbeat_core.scripts import ROLLUP_RELEASE_SCRIPT, ROLLUP_WRITE_SCRIPT
 
 ID_COUNTER = "\n#next"  # the ids hash's counter: a field no key can be (keys hold no newline)
 
@@ -58,6 +58,7 @@ class Rollup:
         self.lease_ms = int(lease_seconds * 1000)
         self.owner = owner or uuid.uuid4().hex
         self._write = space.script(ROLLUP_WRITE_SCRIPT)
+        self._release = space.script(ROLLUP_RELEASE_SCRIPT)
         self._since: dict[str, int] = {}  # tables this writer has started covering, and from when
 
     def write(self, table: str, counts: Mapping[tuple[int, Key], int], polled_at: float) -> bool:
@@ -94,6 +95,11 @@ class Rollup:
             return False
         self._since[table] = since
         return True
+
+    def release(self) -> bool:
+        """Give the lease back (this exporter stops): True when it held it."""
+        self._since.clear()
+        return bool(self._release(keys=[self.space.rollup_lease], args=[self.owner]))
 
     def forget(self, table: str) -> None:
         """Counts of ``table`` were lost: its next write starts a new cover."""

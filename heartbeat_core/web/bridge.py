@@ -113,8 +113,10 @@ class WsgiOnRsgi:
         client_timeout: float,
         max_body: int,
         own_threads: frozenset[str] = frozenset(),
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        self.on_stop = on_stop  # the app's background work, stopped with the server's worker
         self.client_timeout = client_timeout
         self.max_body = max_body
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
@@ -126,6 +128,11 @@ class WsgiOnRsgi:
     async def __rsgi__(self, scope: Scope, proto: Any) -> None:
         if scope.proto == "http":
             await self.wsgi(scope, proto, Headers(scope.headers))
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Granian's worker stops (SIGTERM, SIGINT): so does the app's background work."""
+        if self.on_stop is not None:
+            self.on_stop()
 
     async def read_body(self, proto: Any, headers: Headers, limit: int) -> bytes | None:
         """At most ``limit`` bytes of body, None when larger; TimeoutError past the deadline."""

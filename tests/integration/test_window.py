@@ -174,6 +174,23 @@ def test_a_second_exporter_does_not_count_the_same_rows_twice(
     # only the lease holder wrote: the other's writes were refused
     assert client.get("{two-writers}:rollup:lease") == rollups[0].owner.encode()
 
+    # stopping, the other gives back nothing; the holder gives the lease back at once, and the
+    # other takes it at its next poll, not when it would have run out ten minutes later
+    workers[1].stop()
+    assert client.get("{two-writers}:rollup:lease") == rollups[0].owner.encode()
+    workers[0].stop()
+    assert client.get("{two-writers}:rollup:lease") is None
+    for _ in range(20):
+        clock.advance(30)
+        with engine.begin() as conn:
+            insert(conn, rng, clock.now - 5, 2)
+        workers[1].cycle()
+    assert client.get("{two-writers}:rollup:lease") == rollups[1].owner.encode()
+    end = clock.now
+    fast = WindowCounter(engine, DEFAULT_TABLES, rollups[1]).counts(START, end, 1000, end)
+    slow = WindowCounter(engine, DEFAULT_TABLES).counts(START, end, 1000, end)
+    assert same(fast.traffic, slow.traffic)  # exact across the handover
+
 
 def test_a_rollup_write_that_fails_restarts_the_cover_and_sql_counts_the_gap(
     sqlite_url: str, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
