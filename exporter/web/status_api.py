@@ -18,7 +18,7 @@ from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import INFO, MESSAGE, METRICS, OK, STATUS, WATERMARK
-from heartbeat_core.job import OUTCOMES, Runs
+from heartbeat_core.job import OUTCOMES, Job, Runs
 from heartbeat_core.status import STATES, ServiceView
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.body import EMPTY, read_json
@@ -174,23 +174,23 @@ def _services(
                 "metrics": METRICS.of(view.record) or {},
                 "info": INFO.of(view.record) or {},
                 "watermark": WATERMARK.of(view.record),
-                **({"job": _job(view, now)} if view.job is not None else {}),
+                **({"job": _job(view, view.job, now)} if view.job is not None else {}),
             }
         )
     return service_status
 
 
-def _job(view: ServiceView, now: float) -> dict[str, Any]:
+def _job(view: ServiceView, job: Job, now: float) -> dict[str, Any]:
     """A job's runs (SPEC §13): why it is down, when it is next due, its last runs as bars; and
     the rules it is judged by (the page shows them where a service shows its timeout)."""
-    job, runs = view.job, view.record.runs or Runs()
+    runs = view.record.runs or Runs()
     return {
         "reason": view.reason or None,
-        "schedule": job.schedule if job is not None else None,
-        "tz": job.tz if job is not None else None,
-        "grace_seconds": job.grace if job is not None else None,
-        "max_runtime_seconds": job.max_runtime if job is not None else None,
-        "next_due": job.next_scheduled(now) if job is not None else None,
+        "schedule": job.schedule,
+        "tz": job.tz,
+        "grace_seconds": job.grace,
+        "max_runtime_seconds": job.max_runtime,
+        "next_due": job.next_scheduled(now),
         "running_since": runs.open[-1] if runs.open else None,
         "last_duration": runs.last_duration,
         "last_success": runs.last_success,
