@@ -22,17 +22,17 @@ Build = Callable[[ServiceRecord, ServiceLabels], list[Sample]]  # one service's 
 
 
 class KeptLines:
-    """The kept lines of a scrape's services, turned from one tuple per service into one per
-    family in a single pass (``zip``), for all of the scrape's :class:`KeptFamily`."""
+    """The kept lines of a scrape's services, each as this scrape's loop found them, turned from
+    one tuple per service into one per family in a single pass (``zip``), for all of the
+    scrape's :class:`KeptFamily`."""
 
-    def __init__(self, services: list[ServiceLabels]) -> None:
+    def __init__(self, services: list[tuple[ServiceLabels, Kept]]) -> None:
         self.services = services
         self._columns: list[tuple[str, ...]] | None = None
 
     def column(self, slot: int) -> tuple[str, ...]:
         if self._columns is None:
-            kept = [service.kept.lines for service in self.services if service.kept is not None]
-            self._columns = list(zip(*kept))
+            self._columns = list(zip(*[kept.lines for _, kept in self.services]))
         return self._columns[slot] if self._columns else ()
 
 
@@ -52,7 +52,7 @@ class KeptFamily(Metric):
     @property
     def samples(self) -> list[Sample]:
         build = self.build
-        return [s for labels in self.lines.services if labels.kept for s in build(labels.kept.record, labels)]
+        return [s for labels, kept in self.lines.services for s in build(kept.record, labels)]
 
     @samples.setter
     def samples(self, _: list[Sample]) -> None:
@@ -70,14 +70,17 @@ class RecordFamily:
     samples: Build
 
 
-def keep(families: Sequence[RecordFamily], record: ServiceRecord, labels: ServiceLabels) -> None:
+def keep(families: Sequence[RecordFamily], record: ServiceRecord, labels: ServiceLabels) -> Kept:
     """The service's lines of ``families``, made again only when its record is a new one."""
     found = labels.kept
     if found is None or found.record is not record:
-        labels.kept = Kept(record, [family.samples(record, labels) for family in families])
+        found = labels.kept = Kept(record, [family.samples(record, labels) for family in families])
+    return found
 
 
-def kept_families(families: Sequence[RecordFamily], services: list[ServiceLabels]) -> list[KeptFamily]:
-    """The scrape's families, written from what ``services`` keep (filled in by :func:`keep`)."""
+def kept_families(
+    families: Sequence[RecordFamily], services: list[tuple[ServiceLabels, Kept]]
+) -> list[KeptFamily]:
+    """The scrape's families, written from the lines :func:`keep` gave each service."""
     lines = KeptLines(services)
     return [KeptFamily(family, lines, slot) for slot, family in enumerate(families)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from exporter.metrics.exposition import ServiceLabels, StateFamily, ValueFamily
+from exporter.metrics.exposition import Kept, ServiceLabels, StateFamily, ValueFamily
 from exporter.metrics.record_families import Build, RecordFamily, keep, kept_families
 from exporter.metrics.reported import REPORTED_FAMILIES
 from exporter.state.reader import Reading
@@ -221,7 +221,7 @@ def service_families(
     )
     counts: Counter[tuple[str, str]] = Counter()
     counts.update({(t.name, s.value): 0 for t in types.all for s in STATES})
-    services: list[ServiceLabels] = []
+    services: list[tuple[ServiceLabels, Kept]] = []
     # the hot loop of a scrape (once per service): samples are appended directly, one labels dict
     # shared by the families without a state label, instead of add_metric's per-call zip and dict
     ages, ups, instance_samples = age.values, up.values, instances.samples
@@ -230,8 +230,7 @@ def service_families(
         record = view.record
         key = (record.name, view.service_type)
         labels = seen[key] = known.get(key) or ServiceLabels(record.name, view.service_type, STATE_LABELS)
-        keep(RECORD_FAMILIES, record, labels)
-        services.append(labels)
+        services.append((labels, keep(RECORD_FAMILIES, record, labels)))
         ages.append((labels, view.age))
         if view.state in JUDGED:
             ups.append((labels, 1.0 if view.alive else 0.0))
