@@ -11,16 +11,18 @@ heartbeat-exporter new-token        print a scrape token for Prometheus and its 
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
 
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from exporter.alertconfig import CHAT_URL, ON_CALL_URL, alertmanager_config
+from exporter.alertconfig import SHIPPED, Targets, alertmanager_config
 from exporter.sql.demo_rows import insert_demo_rows
 from exporter.sql.schema import create_schema, init_sql
 from heartbeat_core.cli import common_parser, default, print_new_token, settings_from
+from heartbeat_core.config import Settings
 from heartbeat_core.web.serving import export_flags, serve
 
 COMMANDS = ["serve", "init-db", "init-sql", "alert-config", "demo-rows", "hash-password", "new-token"]
@@ -32,10 +34,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help=f"request threads (default {default('threads')})")
     parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="rows per table for demo-rows")
+    parser.add_argument("--on-call-url", help="alert-config: the webhook that gets pages (default: notify)")
+    parser.add_argument("--chat-url", help="alert-config: the webhook that gets warnings (default: notify)")
     parser.add_argument(
-        "--on-call-url", default=ON_CALL_URL, help="alert-config: the webhook that gets pages"
+        "--watchdog-url", help="alert-config: the dead man's switch that HeartbeatWatchdog pings"
     )
-    parser.add_argument("--chat-url", default=CHAT_URL, help="alert-config: the webhook that gets warnings")
     args = parser.parse_args(argv)
     if args.command == "hash-password":
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass()
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         print(init_sql(settings.tables), end="")
         return
     if args.command == "alert-config":
-        print(alertmanager_config(settings, args.on_call_url, args.chat_url), end="")
+        print(alertmanager_config(settings, alert_targets(settings, args)), end="")
         return
     if args.command in ("init-db", "demo-rows"):
         if not settings.database_url:
@@ -72,6 +75,11 @@ def main(argv: list[str] | None = None) -> None:
         client_timeout=settings.client_timeout,
         rsgi=True,
     )
+
+
+def alert_targets(settings: Settings, args: argparse.Namespace) -> Targets:
+    """The flags' webhooks over ``notify``'s receivers; without ``notify``, the shipped relay URLs."""
+    return Targets.of(settings.notify, SHIPPED).overridden(args.on_call_url, args.chat_url, args.watchdog_url)
 
 
 if __name__ == "__main__":

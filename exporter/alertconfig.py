@@ -9,13 +9,16 @@ one page names the root.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from heartbeat_core.config import Settings
+from heartbeat_core.notify import Notify
 from heartbeat_core.topology import DATABASE
 
+WATCHDOG = "HeartbeatWatchdog"
 MONITOR = ["HeartbeatStoreDown", "HeartbeatIngestDown", "HeartbeatExporterDown", "HeartbeatExporterAbsent"]
 # a job's runs (SPEC §13): held like a service's own pages
 JOB_PAGES = ["HeartbeatJobMissed", "HeartbeatJobOverrun", "HeartbeatJobFailed", "HeartbeatJobTooFast"]
@@ -54,6 +57,16 @@ def routes() -> dict[str, Any]:
         "group_interval": "5m",
         "repeat_interval": "4h",
         "routes": [
+            # the always-firing watchdog feeds an external dead man's switch, never a person: its
+            # own receiver, at once, and again every few minutes while the path works
+            {
+                "matchers": [f'alertname="{WATCHDOG}"'],
+                "receiver": "watchdog",
+                "group_by": ["alertname"],
+                "group_wait": "0s",
+                "group_interval": "1m",
+                "repeat_interval": "5m",
+            },
             # the monitor's own outages: one page each, at once, so a short outage still pages
             {
                 "matchers": [f'alertname=~"{alternatives(MONITOR)}"'],
@@ -134,18 +147,54 @@ ON_CALL_URL = "http://127.0.0.1:9095/alerts/on-call"
 CHAT_URL = "http://127.0.0.1:9095/alerts/chat"
 
 
-def receivers(on_call: str = ON_CALL_URL, chat: str = CHAT_URL) -> list[dict[str, Any]]:
-    """Pages to ``on_call``, warnings to ``chat``: webhooks (Alertmanager's own, or a relay's)."""
-    return [
-        {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
-        for name, url in (("on-call", on_call), ("team-chat", chat))
-    ]
+@dataclass(frozen=True)
+class Targets:
+    """Where each receiver sends: Alertmanager integrations by kind (``webhook_configs``, …).
+
+    Empty integrations make a receiver that sends nothing: alerts still fire, show in
+    Alertmanager and on the status page, and reach no one.
+    """
+
+    on_call: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    chat: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    watchdog: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, notify: Notify | None, unset: Targets | None = None) -> Targets:
+        """``notify``'s integrations for pages and warnings alike; without it, ``unset`` (by
+        default none: alerts fire and show, and reach no one)."""
+        if notify is None:
+            return unset or cls()
+        given = notify.integrations()
+        return cls(given, given, _webhook(str(notify.watchdog), resolved=False) if notify.watchdog else {})
+
+    def overridden(self, on_call: str | None, chat: str | None, watchdog: str | None) -> Targets:
+        """Webhook URLs given on the command line, each over its receiver's integrations."""
+        return Targets(
+            _webhook(on_call) if on_call else self.on_call,
+            _webhook(chat) if chat else self.chat,
+            _webhook(watchdog, resolved=False) if watchdog else self.watchdog,
+        )
 
 
-def alertmanager_config(settings: Settings, on_call: str = ON_CALL_URL, chat: str = CHAT_URL) -> str:
+def _webhook(url: str, resolved: bool = True) -> dict[str, list[dict[str, Any]]]:
+    return {"webhook_configs": [{"url": url, "send_resolved": resolved}]}
+
+
+# alerts/alertmanager.yml: a relay's URLs, to edit
+SHIPPED = Targets(_webhook(ON_CALL_URL), _webhook(CHAT_URL))
+
+
+def receivers(targets: Targets = SHIPPED) -> list[dict[str, Any]]:
+    """Pages to on-call, warnings to team-chat, the watchdog to its own (Alertmanager's integrations)."""
+    named = (("on-call", targets.on_call), ("team-chat", targets.chat), ("watchdog", targets.watchdog))
+    return [{"name": name, **integrations} for name, integrations in named]
+
+
+def alertmanager_config(settings: Settings, targets: Targets = SHIPPED) -> str:
     config = {
         "route": routes(),
         "inhibit_rules": inhibit_rules(settings),
-        "receivers": receivers(on_call, chat),
+        "receivers": receivers(targets),
     }
     return HEADER + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=200)

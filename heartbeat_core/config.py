@@ -20,6 +20,7 @@ from pydantic import model_validator as model_check
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from heartbeat_core.notify import Notify
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
     EdgeName,
@@ -142,9 +143,7 @@ class Settings(BaseSettings):
         "exporter", None, description="signs status API tokens (random per process when unset)"
     )
     token_ttl_seconds: int = key("exporter", 3600, ge=1, description="status API token lifetime")
-    max_window_seconds: float = key(
-        "exporter", 366 * 86400.0, ge=1, description="the longest status API window"
-    )
+    max_window_seconds: float = key("exporter", 366 * 86400.0, ge=1, description="longest status API window")
     max_progress_counters: int = key(
         "receiver", 8, ge=0, le=64, description="progress counters a heartbeat may carry; more get a 400"
     )
@@ -162,13 +161,10 @@ class Settings(BaseSettings):
         0.8,
         gt=0,
         le=1,
-        description="this share of live services going quiet together is an ingest fault",
+        description="share of live services quiet at once that is an ingest fault",
     )
     silence_min_services: int = key(
-        "exporter",
-        5,
-        ge=1,
-        description="fewer live services than this are never taken for a fleet-wide silence",
+        "exporter", 5, ge=1, description="fewer live services than this are never a fleet-wide silence"
     )
     silence_proven_after: float = key(
         "exporter",
@@ -214,6 +210,16 @@ class Settings(BaseSettings):
         description="`heartbeat_state`: every state's sample (SPEC §8), or only the current one's",
     )
 
+    notify: Notify | None = key(
+        "exporter", None, description="pages via Alertmanager: `webhook`, `slack`, `email`, `watchdog`"
+    )
+    alertmanager_url: str | None = key(
+        "exporter", None, description="the Alertmanager whose firing alerts the status page lists"
+    )
+    signature_tolerance: float = key(
+        "receiver", 300.0, ge=1, le=3600, description="how far a signed beat's `t` may be from the clock (s)"
+    )
+
     @model_check(mode="after")
     def _consistent(self) -> Settings:
         problems = [
@@ -237,15 +243,7 @@ class Settings(BaseSettings):
 
     def warnings(self) -> list[str]:
         """What is valid but likely wrong: said by ``--check-config`` and at every start."""
-        found = []
-        for service_type in self.service_types.all:
-            if service_type.timeout <= self.receiver_ttl:
-                found.append(
-                    f"type {service_type.name}: its timeout ({service_type.timeout:g} s) is not longer than "
-                    f"receiver_ttl ({self.receiver_ttl:g} s), so its services can go down before a dead "
-                    "receiver is noticed; raise the timeout or lower receiver_ttl"
-                )
-        return found
+        return self.service_types.outrun_by(self.receiver_ttl)
 
     @cached_property
     def service_types(self) -> ServiceTypes:

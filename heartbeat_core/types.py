@@ -96,3 +96,13 @@ class ServiceTypes:
             return None
         rules = self.get(service_type)
         return resolve(rule, rules.timeout, rules.failure_threshold)
+
+    def outrun_by(self, receiver_ttl: float) -> list[str]:
+        """Types whose services could go down before a dead receiver is noticed."""
+        return [
+            f"type {t.name}: its timeout ({t.timeout:g} s) is not longer than receiver_ttl "
+            f"({receiver_ttl:g} s), so its services can go down before a dead receiver is noticed; "
+            "raise the timeout or lower receiver_ttl"
+            for t in self.all
+            if t.timeout <= receiver_ttl
+        ]

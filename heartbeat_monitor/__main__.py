@@ -25,11 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
+from exporter.alertconfig import Targets
 from exporter.sql.schema import create_schema
 from exporter.web.app import create_app as create_exporter
 from exporter.wsgi import on_rsgi
 from heartbeat_core.cli import listen_text
 from heartbeat_core.config import ConfigError, Settings, load_settings
+from heartbeat_core.sections import parse_listen
+from heartbeat_monitor.alerting import AlertingStack, AlertingUnavailable, url
 from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.embedded import EmbeddedServers
 from heartbeat_monitor.redis_server import RedisServer, RedisServerError
@@ -39,11 +42,14 @@ from heartbeat_receiver.rsgi import Receiver
 log = logging.getLogger("heartbeat_monitor")
 
 
-def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tuple[Settings, str | None]:
+def settings_for(
+    args: argparse.Namespace, redis_url: str, data_dir: Path, alertmanager_url: str | None = None
+) -> tuple[Settings, str | None]:
     """The user's configuration with the embedded defaults filled in, and the admin login to print
     when the configuration has no users (None when it has)."""
     flags: dict[str, Any] = {
         "redis_url": redis_url,
+        "alertmanager_url": alertmanager_url,
         "receiver_listen": args.receiver_listen,
         "exporter_listen": args.exporter_listen,
         "poll_interval": 5 if args.demo else None,
@@ -71,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--receiver-listen", help=f"host:port (default {listen_text('receiver_listen')})")
     parser.add_argument("--exporter-listen", help=f"host:port (default {listen_text('exporter_listen')})")
+    parser.add_argument(
+        "--prometheus-listen",
+        default="127.0.0.1:26004",
+        type=listen,
+        help="host:port (default 127.0.0.1:26004)",
+    )
+    parser.add_argument(
+        "--alertmanager-listen",
+        default="127.0.0.1:26005",
+        type=listen,
+        help="host:port (default 127.0.0.1:26005)",
+    )
+    parser.add_argument("--no-alerting", action="store_true", help="run neither Prometheus nor Alertmanager")
     parser.add_argument("--demo", action="store_true", help="also run simulated services and traffic")
     parser.add_argument(
         "--admin-password",
@@ -80,11 +99,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def listen(text: str) -> tuple[str, int]:
+    try:
+        host, port = parse_listen(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return str(host), int(port)
+
+
+def prepare_alerting(args: argparse.Namespace, settings: Settings, data_dir: Path) -> AlertingStack | None:
+    """The alerting path, checked and configured; None (and one line saying why) when it is off."""
+    if args.no_alerting:
+        print("alerting     off (--no-alerting)", flush=True)
+        return None
+    stack = AlertingStack(settings, data_dir, args.prometheus_listen, args.alertmanager_listen)
+    try:
+        return stack.prepare()
+    except AlertingUnavailable as exc:
+        print(f"alerting     off: {exc}", flush=True)
+        return None
+
+
+def start_alerting(stack: AlertingStack, settings: Settings) -> None:
+    try:
+        stack.start()
+    except AlertingUnavailable as exc:
+        print(f"alerting     off: {exc}", flush=True)
+        return
+    sent = ", ".join(kind.removesuffix("_configs") for kind in Targets.of(settings.notify).on_call)
+    print(
+        f"prometheus   {url(stack.prometheus)}/alerts  (the shipped rules, scraping the exporter)", flush=True
+    )
+    print(
+        f"alertmanager {url(stack.alertmanager)}/  "
+        + (f"(notify: {sent})" if sent else "(no notify: alerts show there and on the status page)"),
+        flush=True,
+    )
+
+
 def start(
     args: argparse.Namespace, redis_server: RedisServer, data_dir: Path
-) -> tuple[EmbeddedServers, Demo | None]:
-    """Both apps on their ports (and the demo), with what a newcomer needs to know printed."""
+) -> tuple[EmbeddedServers, Demo | None, AlertingStack | None]:
+    """Both apps on their ports (and the demo, and the alerting path), with what a newcomer needs
+    to know printed."""
     settings, login = settings_for(args, redis_server.url, data_dir)
+    stack = prepare_alerting(args, settings, data_dir)
+    if stack is not None:
+        settings, login = settings_for(args, redis_server.url, data_dir, url(stack.alertmanager))
     assert settings.database_url
     engine = sa.create_engine(settings.database_url)
     create_schema(engine, settings.tables)
@@ -113,7 +174,9 @@ def start(
             "demo         8 simulated services (frontend-web-2 falls silent after 45 s) and traffic",
             flush=True,
         )
-    return servers, demo
+    if stack is not None:
+        start_alerting(stack, settings)
+    return servers, demo, stack
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,8 +202,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, on_signal)
     servers = None
     demo = None
+    stack = None
     try:
-        servers, demo = start(args, redis_server, data_dir)
+        servers, demo, stack = start(args, redis_server, data_dir)
         print("Ctrl-C stops everything.", flush=True)
         # a timed wait: the kernel hands a process's signal to any of its threads, and a main
         # thread blocked without a timeout would never wake to run the handler
@@ -150,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     finally:
+        if stack:
+            stack.stop()
         if demo:
             demo.stop()
         if servers:

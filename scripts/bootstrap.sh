@@ -10,10 +10,11 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_cmd redis-server || need+=(redis-server)
 have_cmd python3 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# the all-in-one runs the real alerting path (SPEC §18); the tests use promtool and amtool too
+{ have_cmd prometheus && have_cmd promtool; } || need+=(prometheus)
+{ have_cmd amtool && { have_cmd prometheus-alertmanager || have_cmd alertmanager; }; } || need+=(prometheus-alertmanager)
 if [ "$mode" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-  have_cmd promtool || need+=(prometheus)
-  have_cmd amtool || need+=(prometheus-alertmanager)
   have_cmd chromium || need+=(chromium)
   # healthchecks' and Uptime Kuma's documented command lines are run as written (test_compat)
   have_cmd curl || need+=(curl)

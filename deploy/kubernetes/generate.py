@@ -81,6 +81,7 @@ def alertmanager_config() -> str:
         }
         for name, key in (("on-call", "on-call"), ("team-chat", "chat"))
     ]
+    receivers.append({"name": "watchdog"})  # no integration: point it at your dead man's switch
     config = {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",

@@ -195,6 +195,11 @@ def route(*labels: str) -> str:
         (["alertname=HeartbeatJobOverrun", "severity=critical", "service_type=backend"], "on-call"),
         (["alertname=HeartbeatJobFailed", "severity=critical", "service_type=frontend"], "on-call"),
         (["alertname=HeartbeatJobTooFast", "severity=warning", "service_type=other"], "team-chat"),
+        # the watchman (SPEC §18): the watchdog to its own receiver only, its failures paged
+        (["alertname=HeartbeatWatchdog", "severity=none"], "watchdog"),
+        (["alertname=HeartbeatAlertmanagerUnreachable", "severity=critical"], "on-call"),
+        (["alertname=HeartbeatRulesFailing", "severity=critical"], "on-call"),
+        (["alertname=HeartbeatTestNotification", "severity=critical"], "on-call"),
     ],
 )
 def test_routes(labels: list[str], receiver: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -57,7 +58,10 @@ def test_every_alert_is_tested_and_documented() -> None:
     for alert in alerts:
         name = alert["alert"]
         assert name in tested, f"{name} has no promtool unit test"
-        assert alert["labels"]["severity"] in ("critical", "warning")
+        # the watchdog alone reaches no person: its own route sends it to a dead man's switch
+        assert alert["labels"]["severity"] in (
+            ("none",) if name == "HeartbeatWatchdog" else ("critical", "warning")
+        )
         notes = alert["annotations"]
         assert notes["summary"] and notes["description"]
         anchor = notes["runbook_url"].rsplit("#", 1)[1]
@@ -71,3 +75,40 @@ def test_alertmanager_example_passes_amtool() -> None:
     assert "service_type" in config["route"]["group_by"]
     inhibited = " ".join(" ".join(rule["target_matchers"]) for rule in config["inhibit_rules"])
     assert "HeartbeatMissing" in inhibited
+
+
+def test_notify_becomes_alertmanagers_own_receivers_and_the_watchdog_its_own(tmp_path: Path) -> None:
+    """SPEC §18: `notify` rendered by alert-config into webhook, Slack and email integrations that
+    amtool accepts; `--watchdog-url` routes HeartbeatWatchdog, and nothing else, to it."""
+    config = tmp_path / "heartbeat.yml"
+    config.write_text(
+        "notify:\n"
+        "  webhook: ['https://pager.example/hook']\n"
+        "  slack: [{url: 'https://hooks.slack.example/T0/B0/x', channel: '#ops'}]\n"
+        "  email: [{to: oncall@example.org, from: monitor@example.org, smarthost: 'smtp.example.org:587'}]\n",
+        encoding="utf-8",
+    )
+    rendered = run(
+        sys.executable, "-m", "exporter", "--config", str(config), "alert-config",
+        "--watchdog-url", "https://hc-ping.example/dead-mans-switch",
+    )  # fmt: skip
+    (tmp_path / "alertmanager.yml").write_text(rendered, encoding="utf-8")
+    assert "SUCCESS" in run("amtool", "check-config", str(tmp_path / "alertmanager.yml"))
+    receivers = {r["name"]: r for r in yaml.safe_load(rendered)["receivers"]}
+    for name in ("on-call", "team-chat"):
+        assert receivers[name]["webhook_configs"] == [
+            {"url": "https://pager.example/hook", "send_resolved": True}
+        ]
+        assert receivers[name]["slack_configs"][0]["channel"] == "#ops"
+        assert receivers[name]["email_configs"][0]["smarthost"] == "smtp.example.org:587"
+    assert receivers["watchdog"] == {
+        "name": "watchdog",
+        "webhook_configs": [{"url": "https://hc-ping.example/dead-mans-switch", "send_resolved": False}],
+    }
+
+    def receiver(*labels: str) -> str:
+        file = f"--config.file={tmp_path / 'alertmanager.yml'}"
+        return run("amtool", "config", "routes", "test", file, *labels).splitlines()[0].strip()
+
+    assert receiver("alertname=HeartbeatWatchdog", "severity=none") == "watchdog"
+    assert receiver("alertname=HeartbeatMissing", "severity=critical", "service_type=kafka") == "on-call"

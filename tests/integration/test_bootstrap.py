@@ -44,11 +44,14 @@ def test_run_leaves_the_users_redis_and_postgresql_running(tmp_path: Path) -> No
         # redis-server looks missing, so the script wants to install it: it used to stop every
         # daemon it knows after any install, the user's included
         env = {**os.environ, "PATH": path_without(tmp_path, "redis-server")}
+        prometheus, alertmanager = free_port(), free_port()
         listen = [
             "--receiver-listen",
             f"127.0.0.1:{free_port()}",
             "--exporter-listen",
             f"127.0.0.1:{free_port()}",
+            f"--prometheus-listen=127.0.0.1:{prometheus}",
+            f"--alertmanager-listen=127.0.0.1:{alertmanager}",
         ]
         process = subprocess.Popen(
             ["bash", "scripts/run.sh", "--data-dir", str(tmp_path / "data"), *listen],
@@ -63,6 +66,10 @@ def test_run_leaves_the_users_redis_and_postgresql_running(tmp_path: Path) -> No
             lines.append(line)
             if "Ctrl-C stops everything." in line:
                 break
+        # the alerting path comes with it (SPEC §18): its two URLs are printed
+        text = "".join(lines)
+        assert f"prometheus   http://127.0.0.1:{prometheus}/" in text, text
+        assert f"alertmanager http://127.0.0.1:{alertmanager}/" in text, text
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0, "".join(lines)
         assert redis.Redis(port=6379, socket_timeout=2).ping()

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,66 +21,7 @@ import sqlalchemy as sa
 from harness.ports import free_port
 from harness.servers import wait_until
 from heartbeat_core.sections import DEFAULT_TABLES
-from tests.support import parse_samples
-
-COMMAND = str(Path(sys.executable).with_name("heartbeat-monitor"))  # the console script, as installed
-
-
-@dataclass
-class Monitor:
-    process: subprocess.Popen[str]
-    receiver: int
-    exporter: int
-    output: list[str]
-
-    def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.exporter}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        return parse_samples(text)
-
-
-def read_lines(monitor: Monitor, until: str, timeout: float = 30.0) -> None:
-    assert monitor.process.stdout is not None
-    lines = monitor.process.stdout
-
-    def seen() -> bool:
-        line = lines.readline()
-        if line:
-            monitor.output.append(line)
-        return until in "".join(monitor.output) or monitor.process.poll() is not None
-
-    wait_until(seen, timeout)
-
-
-@contextlib.contextmanager
-def launch(tmp_path: Path, *extra: str) -> Iterator[Monitor]:
-    """``heartbeat-monitor --demo`` with a bare PATH, as on a fresh machine; killed afterwards."""
-    receiver, exporter = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            COMMAND,
-            "--demo",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--receiver-listen",
-            f"127.0.0.1:{receiver}",
-            "--exporter-listen",
-            f"127.0.0.1:{exporter}",
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
-    )
-    m = Monitor(process, receiver, exporter, [])
-    try:
-        read_lines(m, "Ctrl-C stops everything.")
-        assert process.poll() is None, "".join(m.output)
-        yield m
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+from tests.integration.monitor import COMMAND, Monitor, launch
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from harness.servers import wait_until
 from heartbeat_core.config import from_mapping
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_receiver.app import create_app as create_receiver
-from tests.integration.test_monitor import launch
+from tests.integration.monitor import launch
 from tests.support import FakeClock, LiveServer
 
 CHROMIUM_FLAGS = [

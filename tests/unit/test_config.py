@@ -145,6 +145,12 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     "secret_key": ("k" * 20, lambda s: s.secret_key == "k" * 20),
     "token_ttl_seconds": ("60", lambda s: s.token_ttl_seconds == 60),
     "max_window_seconds": ("3600", lambda s: s.max_window_seconds == 3600),
+    "notify": (
+        '{"webhook": ["http://127.0.0.1:9/hook"]}',
+        lambda s: s.notify is not None and [str(u) for u in s.notify.webhook] == ["http://127.0.0.1:9/hook"],
+    ),
+    "alertmanager_url": ("http://127.0.0.1:26005", lambda s: s.alertmanager_url == "http://127.0.0.1:26005"),
+    "signature_tolerance": ("60", lambda s: s.signature_tolerance == 60),
     "max_progress_counters": ("3", lambda s: s.max_progress_counters == 3),
     "max_metrics": ("4", lambda s: s.max_metrics == 4),
     "late_factor": ("2", lambda s: s.late_factor == 2),
