@@ -131,6 +131,8 @@ class PrometheusServer:
         rule_files: list[str],
         interval: str = "1s",
         alertmanager_port: int | None = None,
+        scrape_self: bool = False,
+        flags: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="heartbeat-prom-"))
@@ -144,6 +146,9 @@ class PrometheusServer:
                 }
             ],
         }
+        if scrape_self:  # the watchman's alerts read Prometheus' own metrics
+            own = {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}]}
+            config["scrape_configs"].append(own)
         if alertmanager_port is not None:
             targets = [f"127.0.0.1:{alertmanager_port}"]
             config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": targets}]}]}
@@ -157,6 +162,7 @@ class PrometheusServer:
                 f"--config.file={self.folder / 'prometheus.yml'}",
                 f"--storage.tsdb.path={self.folder / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
+                *flags,
             ],
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "log", "wb"),  # noqa: SIM115
