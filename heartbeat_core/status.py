@@ -7,7 +7,7 @@ and their order are SPEC §8's: the first rule that matches wins.
 =========  ======================================================================================
 paused     it said goodbye and has sent nothing since, or a maintenance window covers it now
 unknown    the monitor cannot tell: ingest is blind now, or the service has not beaten since a
-           blind spell or a window ended and a full timeout has not passed since then
+           blind spell or a window it beat in ended, and a full timeout has not passed since then
 down       silent for longer than its type's timeout; a job: a run due by its schedule did not
            start by the due time + ``grace`` (missed), or a run is open past ``max_runtime``
            (overrun)
@@ -96,17 +96,25 @@ def regained(
     conditions: Conditions,
     now: float,
     down_at: float | None = None,
+    by_runs: bool = False,
 ) -> float | None:
     """When the monitor last regained sight of this service, if it has not beaten since.
 
     The end of a blind spell (for a service that was not already down when it began: by
-    ``down_at``, by default a timeout after its last beat) or of a maintenance window covering it.
+    ``down_at``, by default a timeout after its last beat) or of a maintenance window covering it,
+    the same way: one that began while it was not yet down. A service already down when its
+    window began, and silent through it, was not stopped by the work in it: it is judged the
+    moment the window ends (SPEC §18, Uptime Kuma #7148). A job's windows always count
+    (``by_runs``): a run due inside one was not the job's to make.
     """
     if conditions.blind_until is None and not conditions.windows:
         return None  # the usual case, once per service per scrape: nothing to regain sight after
-    ends = [w.end for w in conditions.windows if w.end <= now and w.covers(record.name, service_type.name)]
     if down_at is None:
         down_at = record.last_seen + service_type.timeout
+    covering = [w for w in conditions.windows if w.covers(record.name, service_type.name)]
+    # the work may have stopped it: a window began before it was down, and ended after its last beat
+    stopped_by_one = by_runs or any(w.start <= down_at and w.end > record.last_seen for w in covering)
+    ends = [w.end for w in covering if w.end <= now] if stopped_by_one else []
     if conditions.blind_until is not None and (
         conditions.blind_since is None or down_at >= conditions.blind_since
     ):
@@ -153,7 +161,7 @@ def job_state(
     not see was missed."""
     if is_paused(record, service_type, conditions, now):
         return State.PAUSED, ""
-    sight = regained(record, service_type, conditions, now, job_down_at(record, job))
+    sight = regained(record, service_type, conditions, now, job_down_at(record, job), by_runs=True)
     if conditions.blind or (sight is not None and now - sight <= service_type.timeout):
         return State.UNKNOWN, ""
     if overran(record.runs, job, sight, now):

@@ -105,3 +105,63 @@ def test_a_missing_binary_says_how_to_install_it_and_the_rest_runs(tmp_path: Pat
             "prometheus-alertmanager (bash scripts/bootstrap.sh run does it); or run with --no-alerting"
         ), text
         assert get(f"http://127.0.0.1:{monitor.exporter}/healthz") == {"status": "ok"}
+
+
+def post(url: str, body: dict[str, Any], token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+def test_a_service_still_down_when_its_window_ends_pages_once_then(tmp_path: Path) -> None:
+    """SPEC §18 (Uptime Kuma #7148): down, then a window before it paged; paused through the
+    window, down the moment it ends, and one notification, after the window."""
+    hook = RecordingServer()
+    config = tmp_path / "heartbeat.yml"
+    config.write_text(
+        f"types: {{backend: {{timeout: {TIMEOUT:g}}}}}\n"
+        f"notify: {{webhook: ['http://127.0.0.1:{hook.server_port}/hook']}}\n",
+        encoding="utf-8",
+    )
+    password = "window-test-password"
+    extra = ("--config", str(config), "--admin-password", password)
+    with launch(tmp_path, *extra, demo=False, alerting=True) as monitor:
+        exporter = f"http://127.0.0.1:{monitor.exporter}"
+        url = f"http://127.0.0.1:{monitor.receiver}/heartbeat"
+        senders = [
+            HeartbeatSender(url, interval=2.0, payload={"service": f"backend-{i}"}) for i in range(1, 5)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
+            token = post(f"{exporter}/auth/login", {"username": "admin", "password": password})[
+                "access_token"
+            ]
+            key = (
+                "heartbeat_state",
+                (("service_name", "backend-4"), ("service_type", "backend"), ("state", "{}")),
+            )
+
+            def state(name: str) -> bool:
+                return monitor.metrics().get((key[0], (*key[1][:2], ("state", name)))) == 1
+
+            wait_until(lambda: state("up"), timeout=30, interval=0.5)
+            senders[3].stop(goodbye=False)
+            wait_until(lambda: state("down"), timeout=TIMEOUT + 10, interval=0.5)
+            now = time.time()
+            window = {"service_prefix": "backend-4", "start": now, "end": now + 40, "reason": "disk swap"}
+            post(f"{exporter}/maintenance", window, token)
+            wait_until(lambda: state("paused"), timeout=5, interval=0.2)
+            wait_until(lambda: time.time() > window["end"], timeout=60, interval=0.5)
+            assert not paged(hook), hook.bodies  # nothing while it was down, nor in the window
+            wait_until(lambda: state("down"), timeout=5, interval=0.2)  # at once: no grace after it
+            ended = time.monotonic()
+            wait_until(lambda: paged(hook), timeout=15 + 15 + 30 + 30 + 20, interval=0.5)
+            took = time.monotonic() - ended
+            time.sleep(5)
+        finally:
+            for sender in senders:
+                sender.stop()
+    hook.shutdown()
+    assert paged(hook) == [("on-call", "HeartbeatMissing", "backend-4")], (took, hook.bodies)

@@ -132,16 +132,30 @@ def test_overlapping_windows_pause_until_the_last_one_ends() -> None:
             window(NOW, NOW + 100, service_prefix="redis"),
         )
     )
-    assert state(record(age=600), conditions, now=NOW + 50) is State.PAUSED  # the first has ended
-    assert state(record(age=600), conditions, now=NOW + 150) is State.UNKNOWN  # 50 s after the second
-    assert state(record(age=600), conditions, now=NOW + 161) is State.DOWN
+    beat_in_it = record(age=50)  # stopped during the work, 50 s before NOW
+    assert state(beat_in_it, conditions, now=NOW + 50) is State.PAUSED  # the first has ended
+    assert state(beat_in_it, conditions, now=NOW + 150) is State.UNKNOWN  # 50 s after the second
+    assert state(beat_in_it, conditions, now=NOW + 161) is State.DOWN
+
+
+def test_a_service_silent_through_its_window_is_down_the_moment_it_ends() -> None:
+    # SPEC §18, Uptime Kuma #7148: it was already down when the window began, and still is
+    conditions = Conditions(windows=(window(NOW - 300, NOW - 1, service_type="redis"),))
+    assert state(record(age=400), conditions, now=NOW - 2) is State.PAUSED
+    assert state(record(age=400), conditions) is State.DOWN
+    # one alive when the window began (the work may have stopped it) gets a timeout to come back,
+    # whether its last beat came just before the window or inside it
+    assert state(record(age=310), conditions) is State.UNKNOWN
+    assert state(record(age=100), conditions) is State.UNKNOWN
+    assert state(record(age=310), conditions, now=NOW + 60) is State.DOWN
 
 
 def test_a_window_deleted_early_ends_then() -> None:
     # DELETE /maintenance/<id> moves the end to the moment of deletion
     deleted = Conditions(windows=(window(NOW - 100, NOW - 5, service_type="redis"),))
-    assert state(record(age=600), deleted) is State.UNKNOWN
-    assert state(record(age=600), deleted, now=NOW + 56) is State.DOWN
+    assert state(record(age=50), deleted) is State.UNKNOWN
+    assert state(record(age=50), deleted, now=NOW + 56) is State.DOWN
+    assert state(record(age=600), deleted) is State.DOWN  # silent through it: no grace
 
 
 def failing(streak: int, age: float = 0.0, service_type: str = "redis") -> ServiceRecord:
