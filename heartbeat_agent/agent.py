@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import logging
@@ -46,6 +48,7 @@ DEFAULT_URL = "http://127.0.0.1:26002/heartbeat"
 USER_AGENT = "heartbeat-agent/0.1"
 MAX_BATCH = 1000  # beats the receiver takes in one POST /heartbeat/batch
 MAX_RTT_MS = 3_600_000.0
+SIGNATURE_HEADER = "X-Heartbeat-Signature"
 
 if TYPE_CHECKING:  # annotations alone name it, so Python 3.8 and 3.9 never evaluate the union
     Payload = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
@@ -91,6 +94,13 @@ class SendError(Exception):
         self.status = status  # the HTTP status, when the server answered
 
 
+def _signing_key(token: str | None, signed: bool) -> bytes | None:
+    """A signing token never travels (SPEC §18): each request carries an HMAC of its body."""
+    if signed and not token:
+        raise ValueError("signed=True needs the token to sign with")
+    return token.encode() if signed and token else None
+
+
 def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
         return float(value.strip())
@@ -113,6 +123,7 @@ class HeartbeatSender:
         *,
         headers: Mapping[str, str] | None = None,
         token: str | None = None,
+        signed: bool = False,
         max_attempts: int = 3,
         backoff_base: float = 1.0,
         backoff_cap: float = 30.0,
@@ -134,7 +145,8 @@ class HeartbeatSender:
         self.timeout = float(timeout)
         self.payload: Payload = payload if payload is not None else {"type": 4}
         self.headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {})}
-        if token:
+        self._signing_key = _signing_key(token, signed)
+        if token and not signed:
             self.headers["Authorization"] = f"Bearer {token}"
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -238,6 +250,9 @@ class HeartbeatSender:
     def send_goodbye(self, timeout: float | None = None) -> bool:
         """One goodbye to the URL that worked last; True when the receiver took it. Never raises."""
         url = self.urls[self._current]
+        # a number of its own: a beat still in flight when it was sent, arriving after it, is
+        # older by its seq and changes nothing (else it would undo the goodbye, and page)
+        self._seq += 1
         try:
             self._post(url, self._body({"status": "stopping"}), final=True, timeout=timeout)
         except Exception as exc:  # best effort: the process is on its way out
@@ -429,7 +444,7 @@ class HeartbeatSender:
                 if self._stop.is_set() and not final:
                     raise SendError("stopped", retryable=False)
                 self._connection = connection
-            connection.request("POST", path, body=body, headers=self.headers)
+            connection.request("POST", path, body=body, headers=self._headers_for(body))
             response = connection.getresponse()
             response.read(65536)
         except (OSError, http.client.HTTPException) as exc:
@@ -441,7 +456,8 @@ class HeartbeatSender:
             with self._lock:
                 self._connection = None
             connection.close()
-        if not 200 <= response.status < 300:
+        # 409 to a signed beat: its signature was taken already, so a retry of it arrived before
+        if not 200 <= response.status < 300 and not (response.status == 409 and self._signing_key):
             self._count_failure(origin)
             retryable = response.status >= 500 or response.status in (408, 429)
             raise SendError(
@@ -454,6 +470,14 @@ class HeartbeatSender:
         with self._lock:
             self._rtt_ms = rtt_ms
             self._per_url.setdefault(origin, {"rtt_ms": None, "failures": 0})["rtt_ms"] = rtt_ms
+
+    def _headers_for(self, body: bytes) -> Mapping[str, str]:
+        """``X-Heartbeat-Signature: t=…,v1=…`` for a signing sender: HMAC-SHA256 of ``"<t>.<body>"``."""
+        if self._signing_key is None:
+            return self.headers
+        t = int(self.wall_clock())
+        digest = hmac.new(self._signing_key, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        return {**self.headers, SIGNATURE_HEADER: f"t={t},v1={digest}"}
 
     def _count_failure(self, origin: str) -> None:
         with self._lock:
@@ -663,8 +687,33 @@ def build_payload(service: str | None, type_: str | None, data: str | None) -> d
     return payload
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+STOP_SECONDS = 2.0  # Ctrl-C or SIGTERM to exit, the goodbye included
+
+
+def _run_until_signalled(sender: HeartbeatSender, count: int | None) -> bool:
+    """The schedule on a thread of its own until it ends or SIGINT/SIGTERM comes; True for a signal.
+
+    The handlers only set a flag: raised in the middle of a request, a KeyboardInterrupt could
+    leave a lock held or a connection half used, and the goodbye after it then waited out its
+    whole timeout (one run in fifteen). systemctl stop, docker stop and kill send SIGTERM:
+    stopped on purpose, like Ctrl-C.
+    """
+    signalled = threading.Event()  # set from the handler: nothing else there takes a lock
+    worker = threading.Thread(
+        target=sender.run_foreground, args=(count,), name="heartbeat-agent", daemon=True
+    )
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handlers[signum] = signal.signal(signum, lambda *_: signalled.set())
+    worker.start()
+    try:
+        while worker.is_alive() and not signalled.is_set():
+            worker.join(0.1)
+    finally:
+        for signum, before in handlers.items():
+            signal.signal(signum, before)
+    return signalled.is_set()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -676,6 +725,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--type", dest="type_", help="service type label or numeric code")
     parser.add_argument("--data", help="extra JSON fields, e.g. '{\"user_id\": 7}'")
     parser.add_argument("--token", help="ingest token (Authorization: Bearer)")
+    parser.add_argument("--signed", action="store_true", help="sign each beat with --token; never send it")
     parser.add_argument("--once", action="store_true", help="send one beat; exit 0 on success, 1 on failure")
     parser.add_argument(
         "--goodbye", action="store_true", help="send one goodbye (the service stops on purpose); exit 0 or 1"
@@ -737,24 +787,30 @@ def run_command(argv: list[str]) -> int:
     one short try.
     """
     if "--" not in argv:
-        sys.stderr.write("usage: heartbeat-agent run --service NAME [--url URL]... [--token T] -- CMD ...\n")
+        sys.stderr.write(
+            "usage: heartbeat-agent run --service NAME [--url URL]... [--token T [--signed]] -- CMD ...\n"
+        )
         return 2
     split = argv.index("--")
     parser = argparse.ArgumentParser(prog="heartbeat-agent run", description="Run a command as a job.")
     parser.add_argument("--url", action="append", help=f"receiver URL, repeatable (default {DEFAULT_URL})")
     parser.add_argument("--service", required=True, help="the job's service name")
     parser.add_argument("--token", help="ingest token (Authorization: Bearer)")
+    parser.add_argument("--signed", action="store_true", help="sign each beat with --token; never send it")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds a beat may take (5)")
     args = parser.parse_args(argv[:split])
     command = argv[split + 1 :]
     if not command:
         parser.error("no command after --")
+    if args.signed and not args.token:
+        parser.error("--signed needs --token")
     sender = HeartbeatSender(
         args.url,
         60.0,
         args.timeout,
         {"service": args.service},
         token=args.token,
+        signed=args.signed,
         max_attempts=1,
         cache_size=0,
     )
@@ -788,6 +844,7 @@ def main(argv: list[str] | None = None) -> int:
             args.timeout,
             payload,
             token=args.token,
+            signed=args.signed,
             max_attempts=3,
             system=args.system,
             version=args.app_version,
@@ -802,18 +859,11 @@ def main(argv: list[str] | None = None) -> int:
         ok = sender.send_once()
         print(json.dumps(sender.stats()), flush=True)
         return 0 if ok else 1
-    # systemctl stop, docker stop and kill send SIGTERM: stopped on purpose, like Ctrl-C
-    main_thread = threading.current_thread() is threading.main_thread()
-    before = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
-    try:
-        sender.run_foreground(args.count)
-    except KeyboardInterrupt:
-        sender.send_goodbye()  # stopped on purpose: paused, not down
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, before)
-        sender.stop(goodbye=False)
-        print(json.dumps(sender.stats()), flush=True)
+    interrupted = _run_until_signalled(sender, args.count)
+    sender.stop(STOP_SECONDS / 2, goodbye=False)
+    if interrupted:
+        sender.send_goodbye(STOP_SECONDS / 2)  # stopped on purpose: paused, not down
+    print(json.dumps(sender.stats()), flush=True)
     if args.count is not None:
         return 0 if sender.stats()["failed"] == 0 else 1
     return 0

@@ -19,6 +19,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
                       ``last_from`` and ``last_until`` of the last one that ended
 * ``{P}:sessions``    sorted set, status API token id -> when it expires; logged out: removed
+* ``{P}:signatures``  sorted set, a signed heartbeat's signature -> when it goes stale (``replays``)
 * ``{P}:state``       hash, service -> its last recorded state and when it began (``state\\ttime``)
 * ``{P}:history``     sorted set of ``service\\ttime\\tfrom\\tto``, scored by the time of the change
 * ``{P}:rollup:lease``              the rollup writer's id, with a time to live of a few polls

@@ -86,6 +86,7 @@ class Beat(NamedTuple):
     cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
     replay: bool = False  # from a batch, at its own time: older than the service's last, it is only counted
     job: float | None = None  # under ``jobs:``: its max_runtime (every beat of it ends a run)
+    signed: tuple[str, float] | None = None  # its request's signature, and when that goes stale
 
     def meta(self) -> str:
         """The record's hash value: the type, the address and the fields kept with the service."""

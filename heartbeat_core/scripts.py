@@ -31,10 +31,9 @@ end
 
 -- instance, seq, lost, restarts, other instance, its last beat, backwards steps, this one's last beat
 -- (integers written with %.0f: Lua's own tostring writes 1e+14 and keeps 14 digits)
-local function track(name, now, seq_text, instance)
+local function track(name, now, seq_text, instance, raw)
   local seq = tonumber(seq_text)
   local f = {'', '', '0', '0', '', '', '0', ''}
-  local raw = redis.call('HGET', seqs, name)
   if raw then f = split(raw) end
   local last, lost, restarts, backwards = tonumber(f[2]), tonumber(f[3]), tonumber(f[4]), tonumber(f[7])
   local other, other_seen = f[5], f[6]
@@ -51,6 +50,17 @@ local function track(name, now, seq_text, instance)
   local function int(n) return string.format('%.0f', n) end
   redis.call('HSET', seqs, name, table.concat({instance, seq_text or '', int(lost), int(restarts),
     other, other_seen, int(backwards), now}, '\t'))
+end
+
+-- a lower seq than the one stored of the same instance at most a few seconds ago: a request that
+-- was in flight while a newer one overtook it (the same seq is a retry: taken). Only for a few
+-- seconds, so that a sender that reuses its instance across restarts is heard again at once.
+local OVERTAKEN_WITHIN = 5
+local function overtaken(raw, instance, seq_text, now)
+  local seq, f = tonumber(seq_text), split(raw)
+  local stored, at = tonumber(f[2]), tonumber(f[8])
+  return f[1] == instance and seq ~= nil and stored ~= nil and seq < stored
+    and at ~= nil and tonumber(now) - at < OVERTAKEN_WITHIN
 end
 
 -- a job's runs (SPEC §13), one JSON value per service: open runs by run_id (start times), finished
@@ -123,9 +133,15 @@ while i <= #ARGV do
   i = i + 1 + 2 * pairs
   local name, now = beat.name, beat.now
   local last = redis.call('ZSCORE', seen, name)
+  local tracked = beat.instance and redis.call('HGET', seqs, name) or nil
   if not last and redis.call('ZCARD', seen) >= tonumber(beat.cap) then
     redis.call('INCR', refused)
     results[#results + 1] = -1
+  elseif tracked and overtaken(tracked, beat.instance, beat.seq, now) then
+    -- a beat of this process older than one stored already: it was in flight while a newer one
+    -- (a goodbye, say) overtook it; counted as a replay, and it changes nothing
+    redis.call('INCR', replayed)
+    results[#results + 1] = redis.call('HINCRBY', count, name, 1)
   elseif beat.replay and last and tonumber(last) > tonumber(now) then
     redis.call('INCR', replayed)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
@@ -139,7 +155,7 @@ while i <= #ARGV do
     end
     redis.call('HSET', info, name, beat.meta)
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
-    if beat.instance then track(name, now, beat.seq, beat.instance) end
+    if beat.instance then track(name, now, beat.seq, beat.instance, tracked) end
     if beat.progress and redis.call('HGET', progress, name) ~= beat.progress then
       redis.call('HSET', progress, name, beat.progress)  -- a counter grew (or reset): progress now
       redis.call('HSET', progress_at, name, now)

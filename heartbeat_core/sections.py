@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import EDGES, LOG_TABLES
@@ -172,12 +172,36 @@ Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256
 
 
 class IngestToken(_Section):
-    """Who may send heartbeats, for which names, and how much of the service cap is kept for them."""
+    """Who may send heartbeats, for which names, and how much of the service cap is kept for them.
+
+    A ``signed`` token (SPEC §18) is never sent: each beat carries an HMAC of its body keyed with
+    it, so the receiver must hold the token itself (``token``), as Stripe's webhook endpoints hold
+    their signing secret. Every other token is kept only as its hash.
+    """
 
     token_hash: Sha256Hex
     prefixes: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     types: tuple[TypeName, ...] = ()  # the types its services may be; by default those its prefixes imply
     reserve: Annotated[int, Field(ge=0)] = 0
+    signed: bool = False
+    token: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_of_token(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and isinstance(value.get("token"), str) and "token_hash" not in value:
+            if len(value["token"]) < 16:
+                raise ValueError("a token must have at least 16 characters")
+            return {**value, "token_hash": token_hash(value["token"])}
+        return value
+
+    @model_validator(mode="after")
+    def _signing_secret(self) -> IngestToken:
+        if self.signed and self.token is None:
+            raise ValueError("a signed token needs `token` itself: the receiver checks signatures with it")
+        if self.token is not None and token_hash(self.token.get_secret_value()) != self.token_hash:
+            raise ValueError("token_hash is not the hash of token")
+        return self
 
 
 def _as_token(value: Any) -> Any:

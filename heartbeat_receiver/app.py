@@ -40,6 +40,7 @@ def create_app(
         settings.ingest_tokens,
         Limits(max_counters=settings.max_progress_counters, max_metrics=settings.max_metrics),
         settings.trusted_proxies,
+        settings.signature_tolerance,
     )
     presence = Presence(store, settings.receiver_ttl).start()
     app = ReceiverApp(store, ingest, presence, PushTokens(settings.push_tokens))

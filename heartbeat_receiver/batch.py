@@ -29,7 +29,7 @@ def check(
     ingest: Ingest, headers: Headers, body: bytes | None, peer: str, forwarded: Sequence[str] = ()
 ) -> list[Item]:
     """Each beat of the batch, checked; the whole request's own faults raise :class:`ApiError`."""
-    token, body = ingest.admit(headers, body, ingest.max_batch)
+    token, body, signed = ingest.admit(headers, body, ingest.max_batch)
     beats = decode(body)
     if not isinstance(beats, list):
         raise ApiError(400, "invalid_body", "a batch is a JSON array of heartbeats")
@@ -39,10 +39,18 @@ def check(
     items: list[Item] = []
     for beat in beats:
         try:
-            items.append(ingest.beat(token, beat, address, replay=True))
+            items.append(ingest.beat(token, beat, address, replay=True)._replace(signed=signed))
         except ApiError as exc:
             items.append(exc)
     return items
+
+
+def store(ingest: Ingest, beats: Sequence[Beat]) -> list[int]:
+    """The batch's signature claimed once (it signs the whole body), then its beats stored in one
+    call; a blocking call, with :class:`ApiError` for a replay and Redis' errors as they are."""
+    if beats:
+        ingest.claim(beats[0].signed)
+    return ingest.store.record_many(beats)
 
 
 def stored(items: Sequence[Item]) -> list[Beat]:
@@ -75,7 +83,9 @@ def accept(
     except ApiError as exc:
         return error_answer(exc)
     try:
-        counts = ingest.store.record_many(stored(items))
+        counts = store(ingest, stored(items))
+    except ApiError as exc:
+        return error_answer(exc)
     except redis.RedisError as exc:
         return ingest.refused(exc)
     return answer(ingest, items, counts)

@@ -22,7 +22,7 @@ from heartbeat_core.fields import MAX_MESSAGE
 from heartbeat_core.sections import IngestToken
 from heartbeat_core.web.body import read_body
 from heartbeat_receiver.host import current
-from heartbeat_receiver.token import OPEN
+from heartbeat_receiver.token import OPEN, unsigned
 
 bp = Blueprint("compat", __name__)
 
@@ -72,7 +72,7 @@ def _signal(signal: str, message: str | None) -> dict[str, Any] | None:
 @bp.route("/ping/<key>/<slug>", methods=METHODS, defaults={"signal": ""})
 @bp.route("/ping/<key>/<slug>/<signal>", methods=METHODS)
 def ping(key: str, slug: str, signal: str) -> ResponseReturnValue:
-    token = current().ingest.gate.find(key)
+    token = unsigned(current().ingest.gate.find(key))
     data = read_body(request.environ, PING_BODY)
     if data is None:
         raise ApiError(413, "request_entity_too_large", f"a ping's body is at most {PING_BODY} bytes")

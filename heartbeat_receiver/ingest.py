@@ -22,11 +22,13 @@ from heartbeat_core.errors import ApiError, decode, encode, store_unavailable
 from heartbeat_core.fields import DEFAULT_LIMITS, EVENT, TIMESTAMP, Limits
 from heartbeat_core.outage import Outage
 from heartbeat_core.record import Beat
+from heartbeat_core.replays import ReplayMemory
 from heartbeat_core.sections import IngestToken
 from heartbeat_core.store import CapacityExceeded, HeartbeatStore, accepted_count
 from heartbeat_core.types import ServiceTypes
 from heartbeat_core.web.peer import client_address
 from heartbeat_receiver.heartbeat import parse
+from heartbeat_receiver.signature import HEADER, SignatureGate
 from heartbeat_receiver.token import OPEN, TokenGate, allowed_types, check_name, check_type
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Ingest:
         tokens: tuple[IngestToken, ...],
         limits: Limits = DEFAULT_LIMITS,
         trusted_proxies: int = 0,
+        signature_tolerance: float = 300.0,
     ) -> None:
         self.store = store
         self.types = types
@@ -82,6 +85,8 @@ class Ingest:
         self.max_body = max_body
         self.max_batch = max_batch
         self.gate = TokenGate(tokens)
+        self.signatures = SignatureGate(tokens, signature_tolerance, clock)
+        self.replays = ReplayMemory(store.space)
         self.allowed_types = {token.token_hash: allowed_types(token, types) for token in (*tokens, OPEN)}
         self.limits = limits
         self.trusted_proxies = trusted_proxies
@@ -95,6 +100,7 @@ class Ingest:
     ) -> Answer:
         try:
             beat = self.check(headers, body, peer, forwarded)
+            self.claim(beat.signed)
             self.commit(beat)
         except ApiError as exc:
             return error_answer(exc)
@@ -113,19 +119,40 @@ class Ingest:
         """The heartbeat to store, or the :class:`ApiError` that answers the request.
 
         ``peer``: the socket's; ``forwarded``: the X-Forwarded-For header's lines, trusted as far
-        as ``trusted_proxies`` says (``heartbeat_core.web.peer``).
+        as ``trusted_proxies`` says (``heartbeat_core.web.peer``). A signed beat carries its
+        signature, claimed (:meth:`claim`) just before it is stored.
         """
-        token, body = self.admit(headers, body, self.max_body)
-        return self.beat(token, decode(body), self.address(peer, forwarded))
+        token, body, signed = self.admit(headers, body, self.max_body)
+        beat = self.beat(token, decode(body), self.address(peer, forwarded))
+        return beat if signed is None else beat._replace(signed=signed)
 
-    def admit(self, headers: Headers, body: bytes | None, limit: int) -> tuple[IngestToken, bytes]:
-        """The request's token, once its body is known to fit and to be JSON."""
-        token = self.gate.grant(headers.get("Authorization"))
+    def admit(
+        self, headers: Headers, body: bytes | None, limit: int
+    ) -> tuple[IngestToken, bytes, tuple[str, float] | None]:
+        """The request's token (a bearer token, or the one its signature proves), once its body
+        is known to fit and to be JSON; with a signature, the signature to claim."""
+        signature = headers.get(HEADER) if self.signatures.any else None
+        token = self.gate.grant(headers.get("Authorization")) if signature is None else OPEN
         if body is None:
             raise ApiError(413, "request_entity_too_large", f"the body is larger than {limit} bytes")
         if not is_json(headers.get("Content-Type")):
             raise ApiError(415, "unsupported_media_type", "send heartbeats as Content-Type: application/json")
-        return token, body
+        if signature is None:
+            return token, body, None
+        signed = self.signatures.verify(signature, body)
+        return signed.token, body, (signed.signature, signed.stale_at)
+
+    def claim(self, signed: tuple[str, float] | None) -> None:
+        """409 for a signature already taken, by any receiver of the store: a recorded signed
+        request sent again is refused, whoever sends it. A blocking Redis call."""
+        if signed is None:
+            return
+        try:
+            fresh = self.replays.claim(*signed, self.clock())
+        except redis.RedisError as exc:
+            raise self.refused_error(exc) from None
+        if not fresh:
+            raise ApiError(409, "replayed", "this signature was taken already: sign each heartbeat anew")
 
     def address(self, peer: str, forwarded: Sequence[str] = ()) -> str:
         return client_address(peer, forwarded, self.trusted_proxies) or "unknown"

@@ -55,6 +55,8 @@ class Receiver(WsgiOnRsgi):
             body = await self.read_body(proto, headers, self.ingest.max_body)
             forwarded = scope.headers.get_all("x-forwarded-for") if self.ingest.trusted_proxies else ()
             beat = self.ingest.check(headers, body, host_of(scope.client), forwarded)
+            if beat.signed is not None:  # a replay is refused before it joins a batch
+                await asyncio.get_running_loop().run_in_executor(self.threads, self.ingest.claim, beat.signed)
         except TimeoutError:
             return error_answer(too_slow(self.client_timeout))
         except ApiError as exc:
@@ -74,7 +76,9 @@ class Receiver(WsgiOnRsgi):
         loop = asyncio.get_running_loop()
         try:
             beats = batch.stored(items)
-            counts = await loop.run_in_executor(self.threads, self.ingest.store.record_many, beats)
+            counts = await loop.run_in_executor(self.threads, batch.store, self.ingest, beats)
+        except ApiError as exc:
+            return error_answer(exc)
         except redis.RedisError as exc:
             return self.ingest.refused(exc)
         return batch.answer(self.ingest, items, counts)

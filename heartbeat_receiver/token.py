@@ -38,7 +38,7 @@ class TokenGate:
         given = given.strip()
         if scheme.lower() != "bearer" or not given:
             raise ApiError(401, "unauthorized", "a bearer token is required")
-        return self.find(given)
+        return unsigned(self.find(given))
 
     def find(self, given: str) -> IngestToken:
         """The token itself (a ping URL's key); 401 for an unknown one."""
@@ -52,6 +52,20 @@ class TokenGate:
         if found is None:
             raise ApiError(401, "unauthorized", "the token is not valid")
         return found
+
+
+def unsigned(token: IngestToken) -> IngestToken:
+    """A token that may travel. A signed one never does (SPEC §18): sent as a bearer token or in a
+    ping URL it is refused, so that a leaked copy of it sends nothing; a healthchecks or Uptime
+    Kuma URL cannot sign, so a signed token cannot ping."""
+    if token.signed:
+        raise ApiError(
+            403,
+            "signature_required",
+            "this token signs its heartbeats: send X-Heartbeat-Signature (heartbeat-agent --signed), "
+            "never the token itself",
+        )
+    return token
 
 
 def check_name(token: IngestToken, name: str) -> None:

@@ -120,3 +120,20 @@ def test_large_sequence_numbers_are_counted_exactly(apps: tuple[Flask, Flask], c
     assert metric(exporter, "heartbeat_lost_total") == 5  # 3, 4, 7, 8, 9
     too_large = receiver.test_client().post("/heartbeat", json={"service": "kafka-1", "seq": 2**53})
     assert too_large.status_code == 400 and "'seq'" in too_large.get_json()["message"]
+
+
+def test_a_beat_overtaken_by_a_goodbye_does_not_undo_it(apps: tuple[Flask, Flask], clock: FakeClock) -> None:
+    """A beat still in flight when its sender said goodbye, arriving after it (a cut request the
+    server finished anyway): counted, and the service stays paused; it used to turn it up, then
+    down a timeout later, and page."""
+    receiver, _ = apps
+    send(receiver, clock, {"instance": "a", "seq": 1}, {"instance": "a", "seq": 3, "status": "stopping"})
+    clock.advance(0.5)
+    late = receiver.test_client().post("/heartbeat", json={"service": "kafka-1", "instance": "a", "seq": 2})
+    assert late.status_code == 200
+    (record,) = receiver.store.snapshot().services
+    assert record.stopping and record.seq == 3 and record.received == 3
+    clock.advance(10)  # a sender that reuses its instance after a restart is heard again
+    send(receiver, clock, {"instance": "a", "seq": 0})
+    (record,) = receiver.store.snapshot().services
+    assert not record.stopping and record.seq == 0
