@@ -53,13 +53,22 @@ class Outcome:
 
     @property
     def unexpected(self) -> int:
+        """Pages beyond those expected, plus expected ones that never came.
+
+        A group's later notification that brings a service not yet paged for (its beat reached
+        Alertmanager after the group's first notification) is news, not a repeat: it is not
+        counted either way. One that repeats only what was already delivered is unexpected.
+        """
         left = Counter(self.expected)
         extra = 0
+        delivered: set[str] = set()
         for _, names in self.pages:
             name = names[0].split("/")[0]
+            news = not delivered.issuperset(names)
+            delivered.update(names)
             if left[name] > 0:
                 left[name] -= 1
-            else:
+            elif not (news and name in self.expected):
                 extra += 1
         return extra + sum(left.values())  # a page that should have come and did not counts too
 
