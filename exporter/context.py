@@ -15,6 +15,7 @@ from typing import TypedDict
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from exporter.firing import FiringAlerts
 from exporter.metrics.collector import collector_for
 from exporter.sql.database import make_engine
 from exporter.sql.probe import DatabaseProbe
@@ -44,6 +45,7 @@ class Exporter:
     traffic: TrafficCounter | None = None
     windows: WindowCounter | None = None
     worker: Worker | None = None
+    alerts: FiringAlerts | None = None  # with ``alertmanager_url``: what pages now
 
     def start(self) -> Exporter:
         """Start the background work (probe, traffic poll, rollup); the entry points call this."""
@@ -87,8 +89,16 @@ def build(
         clock,
         settings.login_failures_per_minute,
     )
+    alerts = FiringAlerts(settings.alertmanager_url, clock) if settings.alertmanager_url else None
     return Exporter(
-        settings=settings, clock=clock, reader=reader, registry=registry, auth=auth, pipeline=pipeline, **sql
+        settings=settings,
+        clock=clock,
+        reader=reader,
+        registry=registry,
+        auth=auth,
+        pipeline=pipeline,
+        alerts=alerts,
+        **sql,
     )
 
 

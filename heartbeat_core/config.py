@@ -214,7 +214,10 @@ class Settings(BaseSettings):
         "exporter", None, description="pages via Alertmanager: `webhook`, `slack`, `email`, `watchdog`"
     )
     alertmanager_url: str | None = key(
-        "exporter", None, description="the Alertmanager whose firing alerts the status page lists"
+        "exporter",
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="the Alertmanager whose firing alerts the status page lists",
     )
     signature_tolerance: float = key(
         "receiver", 300.0, ge=1, le=3600, description="how far a signed beat's `t` may be from the clock (s)"

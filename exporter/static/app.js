@@ -1,8 +1,8 @@
 "use strict";
 // The status page: the pipeline as a picture, each service's states over the window, traffic and
-// database trends, maintenance windows, and the tables of the user's original API. Everything
-// comes from POST /heartbeat/status; GET /events says when to fetch it again (polling when the
-// stream is down). Service names are untrusted input: text nodes only, never HTML.
+// database trends, maintenance windows, the alerts paging now (GET /alerts, from Alertmanager), and
+// the tables of the user's original API. The rest comes from POST /heartbeat/status; GET /events
+// says when to fetch it again (polling when the stream is down). Service names are untrusted input: text nodes only, never HTML.
 const TYPE_TITLES = {data_collection: "Data collection", kafka: "Kafka", database: "Database", redis: "Redis",
                      backend: "Backend", frontend: "Frontend", other: "Other"};
 const EDGES = [["data_collection_to_kafka", "Data collection → Kafka"], ["kafka_to_database", "Kafka → Database"],
@@ -167,6 +167,7 @@ function render(data, start, end) {
   database(status.database || {});
   traffic(data);
   if (data.traffic_status) maintenance(data); else $("maintenance").hidden = true;
+  alerts(Boolean(data.traffic_status));
   $("updated").textContent = "Updated " + new Date().toLocaleTimeString();
 }
 
@@ -436,6 +437,40 @@ async function maintenance(data) {
     Object.keys(data.types || {}).forEach((name) => { type.appendChild(el("option", own(TYPE_TITLES, name) || name)).value = name; });
   }
 }
+
+const ALERTS_EVERY = 15000;  // an alert can fire with no state change to announce it: poll too
+let alertsTimer = null;
+async function alerts(admin) {
+  // what Alertmanager is sending now; the Watchdog is not listed, it says the path works
+  clearTimeout(alertsTimer);
+  alertsTimer = setTimeout(() => { if (token()) alerts(admin); }, ALERTS_EVERY);
+  const box = $("alerts");
+  let res;
+  try { res = await fetch("/alerts", {headers: authorized()}); } catch (err) { return; }
+  if (!res.ok) { box.hidden = true; return; }
+  const data = await res.json();
+  box.hidden = data.alertmanager === "not_configured";
+  const path = $("alerting-path");
+  path.textContent = data.alerting_path === "works" ? "Alerting path works: Alertmanager has the Watchdog." : data.message;
+  path.className = data.alerting_path === "works" ? "muted" : "error";
+  const list = $("alerts-list"); list.replaceChildren();
+  if (!data.alerts.length) list.appendChild(el("p", data.alertmanager === "ok" ? "Nothing is paging." : "", "empty"));
+  else list.appendChild(table([["Alert"], ["Severity"], ["Service"], ["Type"], ["Since"]], data.alerts.map((a) => [
+    td(a.alertname, "alertname"), td(a.severity, "severity " + (a.severity || "")),
+    td(a.service_name || a.edge || ""), td(a.service_type ? (own(TYPE_TITLES, a.service_type) || a.service_type) : ""),
+    td(a.since ? clock(Date.parse(a.since) / 1000) : "")])));
+  if (data.more) list.appendChild(el("p", `and ${data.more} more`, "muted"));
+  $("test-notification-box").hidden = !admin || data.alertmanager !== "ok";
+}
+
+$("test-notification").addEventListener("click", async () => {
+  const res = await fetch("/alerts/test", {method: "POST", headers: authorized()});
+  const answer = await res.json();
+  $("test-result").textContent = res.ok
+    ? "Sent: HeartbeatTestNotification reaches the critical route's receivers within its group_wait."
+    : answer.message;
+  if (res.ok) setTimeout(refresh, 1000);
+});
 
 $("maintenance-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -10,7 +10,7 @@ from flask import Response, jsonify, request
 
 from exporter.context import Exporter, build
 from exporter.metrics.exposition import negotiate
-from exporter.web import events, maintenance_api, security, status_api
+from exporter.web import alerts_api, events, maintenance_api, security, status_api
 from exporter.web.host import ExporterApp
 from exporter.web.security import ScraperGate
 from heartbeat_core.config import Settings
@@ -36,7 +36,7 @@ def app_for(exporter: Exporter) -> ExporterApp:
     json_errors.register(app)
     security.register(app)
     scraper = ScraperGate(settings.metrics_auth)
-    for routes in (status_api, maintenance_api, events):
+    for routes in (status_api, maintenance_api, events, alerts_api):
         app.register_blueprint(routes.bp)
     openapi.register(app, openapi.load(PACKAGE / "openapi.yaml"))
 

@@ -323,8 +323,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_screenshots_of_the_demo(browser: Browser, tmp_path: Path) -> None:
-    """``heartbeat-monitor --demo`` as a newcomer sees it; the README shows these files."""
-    with launch(tmp_path) as monitor:
+    """``heartbeat-monitor --demo`` as a newcomer sees it, its real Prometheus and Alertmanager
+    included; the README shows these files and states when the demo's alert fires."""
+    started = time.monotonic()
+    with launch(tmp_path, alerting=True) as monitor:
         password = re.search(r"login\s+admin / (\S+)", "".join(monitor.output))
         assert password, monitor.output
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -340,7 +342,16 @@ def test_screenshots_of_the_demo(browser: Browser, tmp_path: Path) -> None:
         expect(page.locator("#pipeline g[data-node=frontend]")).to_have_attribute("data-state", "down")
         bars = page.locator("#trends figure[data-trend=backend_to_frontend] rect.bar")
         expect(bars.first).to_be_visible(timeout=90_000)  # the rollup holds a whole minute
+        # the README: "HeartbeatMissing for frontend-web-2 shows under Alerts firing within 3 minutes"
+        firing = page.locator("#alerts-list tr", has_text="frontend-web-2")
+        left = max(1.0, 180 - (time.monotonic() - started))
+        expect(firing).to_contain_text("HeartbeatMissing", timeout=left * 1000)
+        expect(page.locator("#alerting-path")).to_contain_text("Alerting path works")
+        # the Watchdog is not listed: the line above says what it means
+        assert page.locator("#alerts-list tr", has_text="HeartbeatWatchdog").count() == 0
+        expect(page.locator("#test-notification")).to_be_visible()  # admins may send a test page
         SCREENSHOTS.mkdir(exist_ok=True)
+        page.locator("#alerts").screenshot(path=str(SCREENSHOTS / "alerts.png"))
         for view in ("pipeline", "timelines", "trends"):
             page.locator(f"#{view}").screenshot(path=str(SCREENSHOTS / f"{view}.png"))
         page.screenshot(path=str(SCREENSHOTS / "page.png"), full_page=True)
@@ -351,7 +362,7 @@ def test_screenshots_of_the_demo(browser: Browser, tmp_path: Path) -> None:
         phone.reload()
         expect(phone.locator("#pipeline g[data-node=frontend]")).to_have_attribute("data-state", "down")
         phone.screenshot(path=str(SCREENSHOTS / "phone.png"))
-        for view in ("pipeline", "timelines", "trends", "page", "phone"):
+        for view in ("alerts", "pipeline", "timelines", "trends", "page", "phone"):
             assert (SCREENSHOTS / f"{view}.png").stat().st_size > 5000
         page.close()
         phone.close()
