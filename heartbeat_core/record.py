@@ -84,7 +84,9 @@ class Beat(NamedTuple):
     now: float
     fields: Mapping[str, Any] = NOTHING  # checked values by JSON name (``Field.check``'s)
     cap: int = 0  # services this one may bring the store to when new; 0: the store's own cap
-    replay: bool = False  # from a batch, at its own time: older than the service's last, it is only counted
+    # from a batch, at its own time: when it was received (older than the service's last, it is
+    # only counted; new, its service is first seen when it arrived, never at a time it claims)
+    replay: float | None = None
     job: float | None = None  # under ``jobs:``: its max_runtime (every beat of it ends a run)
     signed: tuple[str, float] | None = None  # its request's signature, and when that goes stale
 
@@ -104,8 +106,8 @@ class Beat(NamedTuple):
                 pairs += (field.name, field.script(value))
         if self.job is not None:
             pairs += ("job", repr(self.job))
-        if self.replay:
-            pairs += ("replay", "1")
+        if self.replay is not None:
+            pairs += ("replay", repr(self.replay))
         return pairs
 
 

@@ -8,7 +8,9 @@ The keys they read and write are described in ``heartbeat_core.keys``.
 # reserve) and record it (-1 where refused). ZADD GT keeps
 # last-seen from moving backwards when replicas' clocks differ. A replayed beat (from a batch, at
 # its own time) older than its service's last one is counted, and changes nothing else: the
-# latest status, message and sequence stay the newer beat's.
+# latest status, message and sequence stay the newer beat's. A service is first seen when its
+# first beat arrived (``replay`` holds that for a replayed one), never at a time a sender claims:
+# "proven" (the fleet-silence rule) must take the fleet's time.
 RECORD_SCRIPT = """
 local seen, info, count, refused, seqs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local progress, progress_at, first, failing = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
@@ -147,7 +149,7 @@ while i <= #ARGV do
     results[#results + 1] = redis.call('HINCRBY', count, name, 1)
   else
     redis.call('ZADD', seen, 'GT', now, name)
-    redis.call('HSETNX', first, name, now)
+    redis.call('HSETNX', first, name, beat.replay or now)  -- seen first when it arrived
     if beat.status == 'failing' then  -- failing beats in a row; any other beat ends the streak,
       redis.call('HINCRBY', failing, name, 1)
     elseif beat.event ~= 'start' then  -- but a job's start, which says nothing of how runs end

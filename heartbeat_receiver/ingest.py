@@ -172,7 +172,8 @@ class Ingest:
         at = now if not replay or sent is None else min(now, max(now - REPLAY_HORIZON, sent))
         job = self.types.job(beat.service, beat.service_type, EVENT.name in beat.fields)
         limit = None if job is None else job.max_runtime
-        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, replay, limit)
+        received = now if replay else None
+        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, received, limit)
 
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""

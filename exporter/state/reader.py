@@ -153,7 +153,8 @@ class StoreReader:
 
         Only services first seen ``silence_proven_after`` ago count, and quiet means silent past
         the type's ``late_after`` (configuration's, not the interval a sender declares), so that
-        names a sender made up minutes ago cannot make a fleet. The spell lasts until enough of
+        names a sender made up minutes ago cannot make a fleet; and most senders (addresses) must
+        be quiet too, so that one sender's names, however old, cannot. The spell lasts until enough of
         its fleet beats again, or ``silence_max_seconds`` at most: the evidence ages out.
         """
         settings, types = self.settings, self.settings.service_types
@@ -174,8 +175,18 @@ class StoreReader:
             and now - r.first_seen >= settings.silence_proven_after
             and now - r.last_seen <= types.timeout(r.service_type)
         ]
-        quiet = sum(1 for r in fleet if now - r.last_seen > types.get(r.service_type).late_after)
-        if len(fleet) >= settings.silence_min_services and quiet >= settings.silence_fraction * len(fleet):
+        hushed = {r.name for r in fleet if now - r.last_seen > types.get(r.service_type).late_after}
+        # weighed by sender too: an address is quiet when every service it sends for is, so that
+        # one sender's made-up names cannot outvote the fleet, even once they have a history
+        senders: dict[str, bool] = {}
+        for r in fleet:
+            senders[r.address] = senders.get(r.address, True) and r.name in hushed
+        fraction = settings.silence_fraction
+        if (
+            len(fleet) >= settings.silence_min_services
+            and len(hushed) >= fraction * len(fleet)
+            and sum(senders.values()) >= fraction * len(senders)
+        ):
             self._silent_since = max(r.last_seen for r in fleet)
             self._silent_fleet = frozenset(r.name for r in fleet)
             return True

@@ -33,8 +33,10 @@ class Monitor:
     clock: FakeClock
     token: str
 
-    def beat(self, service: str, **fields: Any) -> None:
-        response = self.receiver.test_client().post("/heartbeat", json={"service": service, **fields})
+    def beat(self, service: str, *, sender: str = "127.0.0.1", **fields: Any) -> None:
+        response = self.receiver.test_client().post(
+            "/heartbeat", json={"service": service, **fields}, environ_base={"REMOTE_ADDR": sender}
+        )
         assert response.status_code == 200, response.get_data()
 
     def metrics(self) -> Samples:
@@ -160,14 +162,62 @@ def test_a_blind_spell_longer_than_a_timeout_then_a_service_that_never_returns(m
     assert monitor.state("redis-1") == "down"
 
 
-def proven(monitor: Monitor, names: list[str], **fields: Any) -> None:
+def proven(monitor: Monitor, names: list[str], senders: dict[str, str] | None = None, **fields: Any) -> None:
     """Services that have beaten every 10 s since long enough ago to count as a fleet."""
     for _ in range(61):  # 610 s: past silence_proven_after (600 s)
         for name in names:
-            monitor.beat(name, **fields)
+            monitor.beat(name, sender=(senders or {}).get(name, "127.0.0.1"), **fields)
         monitor.clock.advance(10)
     for name in names:
-        monitor.beat(name, **fields)
+        monitor.beat(name, sender=(senders or {}).get(name, "127.0.0.1"), **fields)
+
+
+def test_a_batch_replaying_old_times_cannot_make_its_names_proven(monitor: Monitor) -> None:
+    """The reproduction: an open receiver; one batch gives 200 new names a beat 80,000 s old, then
+    a beat now. First seen must be when they arrived, so they are no fleet yet and blind nothing."""
+    real = [f"redis-{i}" for i in range(6)]
+    proven(monitor, real, interval=10)
+    now = monitor.clock()
+    items = [
+        item
+        for i in range(200)
+        for item in (
+            {"service": f"fake-{i}", "type": "redis", "timestamp": now - 80_000},
+            {"service": f"fake-{i}", "type": "redis"},
+        )
+    ]
+    answer = monitor.receiver.test_client().post(
+        "/heartbeat/batch", json=items, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert answer.status_code == 200, answer.get_data()
+    for _ in range(5):  # the fakes go quiet past late_after (45 s); the real fleet beats on
+        monitor.clock.advance(10)
+        for name in real:
+            monitor.beat(name, interval=10)
+    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 1
+    for _ in range(7):  # a real service that stops is down, not unknown
+        monitor.clock.advance(10)
+        for name in real[1:]:
+            monitor.beat(name, interval=10)
+    assert monitor.state("redis-0") == "down"
+
+
+def test_one_senders_names_cannot_blind_the_monitor_even_once_proven(monitor: Monitor) -> None:
+    """Ten minutes of beats give 200 fakes from one address a history; their silence still
+    says nothing, because most senders are still heard."""
+    real = {f"redis-{i}": f"10.0.0.{i + 1}" for i in range(6)}
+    fakes = {f"fake-{i}": "10.9.9.9" for i in range(200)}
+    proven(monitor, [*real, *fakes], {**real, **fakes}, interval=10)
+    for _ in range(5):
+        monitor.clock.advance(10)
+        for name, sender in real.items():
+            monitor.beat(name, sender=sender, interval=10)
+    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 1  # 200 of 206 quiet, but 1 sender of 7
+    for _ in range(7):
+        monitor.clock.advance(10)
+        for name, sender in list(real.items())[1:]:
+            monitor.beat(name, sender=sender, interval=10)
+    assert monitor.state("redis-0") == "down"
 
 
 def test_fleet_wide_silence_is_blind_not_down(monitor: Monitor) -> None:
@@ -200,12 +250,13 @@ def test_names_a_sender_just_made_up_cannot_blind_the_monitor(monitor: Monitor) 
 def test_a_silence_that_never_ends_ages_out_without_a_restart(monitor: Monitor) -> None:
     """Names that did prove themselves, then went quiet for good: blind for an hour at most."""
     real, fakes = [f"redis-{i}" for i in range(2)], [f"redis-fake-{i}" for i in range(25)]
-    proven(monitor, real + fakes, interval=10)
+    proven(monitor, real + fakes, {name: f"10.0.1.{i}" for i, name in enumerate(fakes)}, interval=10)
     for _ in range(5):
         monitor.clock.advance(10)
         for name in real:
             monitor.beat(name, interval=10)
-    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 0  # 25 of 27 quiet: taken for a fault
+    # 25 of 27 quiet, from 25 of 26 senders: taken for a fault
+    assert monitor.metrics()[("heartbeat_ingest_up", ())] == 0
     for _ in range(366):  # an hour on, the real two beating all along
         monitor.clock.advance(10)
         for name in real:
