@@ -30,6 +30,14 @@ PING_BODY = 10_000  # bytes of a ping's body, which becomes the service's messag
 METHODS = ["GET", "HEAD", "POST"]
 
 
+def _not_cross_site() -> None:
+    """A ping is a GET that any web page can make (``<img src=…>``): refused when a browser says it
+    comes from another site. Cron jobs, curl and client libraries send neither header."""
+    fetched_from = request.headers.get("Sec-Fetch-Site", "").lower()
+    if fetched_from in ("cross-site", "same-site") or request.headers.get("Origin") is not None:
+        raise ApiError(403, "cross_site", "pings from web pages are refused: send them from a script or job")
+
+
 def _store(token: IngestToken, body: dict[str, Any]) -> None:
     """One heartbeat through the ingest path; its refusals raised as the single route's errors."""
     ingest = current().ingest
@@ -72,6 +80,7 @@ def _signal(signal: str, message: str | None) -> dict[str, Any] | None:
 @bp.route("/ping/<key>/<slug>", methods=METHODS, defaults={"signal": ""})
 @bp.route("/ping/<key>/<slug>/<signal>", methods=METHODS)
 def ping(key: str, slug: str, signal: str) -> ResponseReturnValue:
+    _not_cross_site()
     token = unsigned(current().ingest.gate.find(key))
     data = read_body(request.environ, PING_BODY)
     if data is None:
@@ -103,6 +112,7 @@ def ok() -> Response:
 
 @bp.route("/api/push/<token>", methods=["GET", "POST"])
 def push(token: str) -> ResponseReturnValue:
+    _not_cross_site()
     name = current().push_tokens.find(token)
     if name is None:
         return jsonify(ok=False, msg="Monitor not found or not active."), 404

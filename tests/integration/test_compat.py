@@ -159,3 +159,26 @@ def test_uptime_kuma_push_lines_work_with_the_host_swapped(monitor: tuple[str, F
     assert samples(exporter, "kuma-backup")["heartbeat_rtt_seconds"] == 0.012
     unknown = shell('curl -s -w " %{http_code}" "KUMA/api/push/not-a-token?status=up"', base).stdout
     assert unknown == '{"msg":"Monitor not found or not active.","ok":false}\n 404'
+
+
+def test_a_web_page_cannot_ping_what_a_cron_line_can(monitor: tuple[str, Flask]) -> None:
+    """``<img src=".../ping/…/fail">`` on any site: Chromium sends ``Sec-Fetch-Site: cross-site``
+    (and ``Origin`` for a form or fetch); either is refused, and no state changes."""
+    base, exporter = monitor
+    write = "-o /dev/null -w '%{http_code}'"
+    assert shell(f"curl -s {write} https://hc-ping.com/cron-web", base).stdout == "200"
+    for header in ("Sec-Fetch-Site: cross-site", "Origin: http://evil.example", "Sec-Fetch-Site: same-site"):
+        fail = shell(f"curl -s {write} -H '{header}' https://hc-ping.com/cron-web/fail", base)
+        assert fail.stdout == "403", header
+        push = shell(f"curl -s {write} -H '{header}' 'KUMA/api/push/JSHs372KL8?status=down'", base)
+        assert push.stdout == "403", header
+    assert samples(exporter, "cron-web")["state=up"] == 1
+    assert (
+        json.loads(shell("curl -s -H 'Origin: null' https://hc-ping.com/cron-web", base).stdout)["error"]
+        == "cross_site"
+    )
+    # what a script sends, and a browser's own address bar (Sec-Fetch-Site: none), still ping
+    assert (
+        shell(f"curl -s {write} -H 'Sec-Fetch-Site: none' https://hc-ping.com/cron-web/fail", base).stdout
+        == "200"
+    )
