@@ -71,8 +71,11 @@ def error_response(proto: Any, exc: ApiError) -> None:
 
 
 # a host name or an address, with a port: anything else in Host (a path, spaces, a broken IPv6
-# literal) would go into the app's URLs, its redirects, or fail parsing with a 500
-HOST = re.compile(r"(?:[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+# literal, a label over 63 characters or a name over 253, which IDNA refuses) would go into the
+# app's URLs, its redirects, or fail parsing with a 500
+HOST = re.compile(
+    r"(?=[^:]{1,253}(?::|$))(?:[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+)
 
 
 async def within(seconds: float, awaitable: Awaitable[T]) -> T:

@@ -72,9 +72,15 @@ def raw(port: int, request: bytes) -> bytes:
         return data
 
 
-@pytest.mark.parametrize("host", [b"[::1", b"evil.example/admin", b"a b", b"example.com:80:80"])
-def test_a_malformed_host_is_a_400_never_a_500(exporter: int, host: bytes) -> None:
-    answer = raw(exporter, b"GET /maintenance HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+LONG_LABEL, LONG_NAME = b"a" * 64 + b".example", b"a." * 127 + b"com"  # IDNA refuses both
+
+
+@pytest.mark.parametrize(
+    "host", [b"[::1", b"evil.example/admin", b"a b", b"example.com:80:80", LONG_LABEL, LONG_NAME]
+)
+@pytest.mark.parametrize("path", [b"/maintenance", b"/metrics"])
+def test_a_malformed_host_is_a_400_never_a_500(exporter: int, host: bytes, path: bytes) -> None:
+    answer = raw(exporter, b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") and b'"invalid_host"' in body
     assert b"content-security-policy" in head.lower() and host not in body

@@ -128,3 +128,15 @@ def test_a_second_server_on_a_taken_port_stops_with_one_line(
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"cannot start: 127.0.0.1:{receiver} is not free: Address already in use"
+
+
+@pytest.mark.parametrize("path", [b"/healthz", b"/ping/some-key-0123456789/cron-x", b"/heartbeat"])
+def test_a_host_with_a_label_idna_refuses_is_a_400_never_a_500(receiver: int, path: bytes) -> None:
+    host = b"a" * 70 + b".example"  # a label over 63 characters: werkzeug's IDNA raised
+    with socket.create_connection(("127.0.0.1", receiver), timeout=10) as sock:
+        sock.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and json.loads(body)["error"] == "invalid_host", answer
