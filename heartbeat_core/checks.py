@@ -69,10 +69,16 @@ def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# line ends of every kind become "\n", which the exposition escapes; other control characters
+# (ESC of a coloured log, BEL, …) go: raw in a label value, line-splitting parsers break on them
+_LINE_ENDS = re.compile("\r\n?|[\u0085\u2028\u2029]")
+_CONTROLS = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x84\x86-\x9f]")
+
+
 def message(value: Any, limit: int) -> str:
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
         raise invalid("message", f"must be a string of at most {limit} characters")
-    return value
+    return _CONTROLS.sub("", _LINE_ENDS.sub("\n", value))
 
 
 def label_name(field: str, key: Any) -> str:

@@ -143,3 +143,22 @@ def test_failure_threshold_needs_that_many_failing_beats_in_a_row(
         text = scrape(exporter)
         states.append(next(s for s in ("up", "failing") if value(text, "heartbeat_state", state=s) == 1))
     assert states == ["up", "up", "up", "up", "up", "failing"]  # the ok beat restarted the count
+
+
+def test_control_characters_in_a_message_leave_the_exposition_parseable(
+    apps: tuple[Flask, Flask], tmp_path: Any
+) -> None:
+    """CR, ESC and U+2028 went raw into the label; a line-splitting parser (Python's, reading a
+    file opened in text mode) then broke the exposition. Line ends become "\\n"; ESC goes."""
+    receiver, exporter = apps
+    said = "disk\r\nfull\x1b[31m now\u2028see log\x85end"
+    assert send(receiver, status="failing", message=said).status_code == 200
+    text = scrape(exporter)
+    exposition = tmp_path / "metrics.prom"
+    exposition.write_text(text, encoding="utf-8")
+    with open(exposition, encoding="utf-8") as again:  # universal newlines, as a reader would
+        assert (
+            value(again.read(), "heartbeat_reported_message", message="disk\nfull[31m now\nsee log\nend") == 1
+        )
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert "error" not in checked.stderr.lower(), checked.stderr
