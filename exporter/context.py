@@ -7,9 +7,10 @@ dictionary of extensions. Building starts nothing: the entry points start the wo
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from prometheus_client import CollectorRegistry
@@ -46,6 +47,8 @@ class Exporter:
     windows: WindowCounter | None = None
     worker: Worker | None = None
     alerts: FiringAlerts | None = None  # with ``alertmanager_url``: what pages now
+    # status answers computed at once (the rest wait): the status API's share of the CPU
+    status_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
     def start(self) -> Exporter:
         """Start the background work (probe, traffic poll, rollup); the entry points call this."""

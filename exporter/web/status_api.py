@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from exporter.context import Exporter
 from exporter.state.history import Change, StateHistory
 from exporter.state.window import empty_traffic, traffic_trend
+from exporter.web.auth import Principal
 from exporter.web.bodies import Login, StatusQuery, validated
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
@@ -26,6 +27,7 @@ from heartbeat_core.web.body import EMPTY, read_json
 bp = Blueprint("status", __name__)
 
 DEFAULT_WINDOW = 86400.0
+STATUS_WAIT = 5.0  # seconds a status call waits for a slot before 429
 MAX_HISTORY = 5000  # state changes per answer (about 400 KB of JSON); the rest by history_offset
 M = TypeVar("M", bound=BaseModel)
 
@@ -76,8 +78,21 @@ def status() -> ResponseReturnValue:
         raise ApiError(400, "invalid_window", "'end_time' is before 'start_time'")
     if end - start > settings.max_window_seconds:
         raise ApiError(400, "invalid_window", f"the window is longer than {settings.max_window_seconds:g} s")
-    history, trend = query.history, query.trend
+    # a few answers at a time: each is CPU (history, windows), and a loop of long-window calls
+    # from several viewers would otherwise take the interpreter from the scrapes; the rest wait
+    if not exporter.status_slots.acquire(timeout=STATUS_WAIT):
+        raise ApiError(429, "too_many_status_calls", "status answers are busy; try again", retry_after=1)
+    try:
+        return _answer(exporter, principal, query, start, end, now)
+    finally:
+        exporter.status_slots.release()
 
+
+def _answer(
+    exporter: Exporter, principal: Principal, query: StatusQuery, start: float, end: float, now: float
+) -> ResponseReturnValue:
+    settings = exporter.settings
+    history, trend = query.history, query.trend
     reading = exporter.reader.read()
     snapshot = reading.snapshot
     if snapshot is None:

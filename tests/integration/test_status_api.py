@@ -342,3 +342,27 @@ def test_history_comes_a_page_at_a_time_and_only_for_services_that_exist(
     assert "history_next" not in second and sum(map(len, second["history"].values())) == 1001
     names = set(first["history"]) | set(second["history"])
     assert names == {f"svc-{i}" for i in range(6000)}
+
+
+def test_status_calls_past_their_share_wait_then_get_429(
+    apps: tuple[Flask, Flask, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two answers are computed at once; a third waits for a slot, and past the wait gets 429 with
+    Retry-After, so that viewers' loops of long windows cannot take the CPU from the scrapes."""
+    from exporter.web import status_api
+
+    _, exporter_app, _ = apps
+    client = exporter_app.test_client()
+    token = login(client, "bob")
+    exporter: Exporter = exporter_app.exporter  # type: ignore[attr-defined]
+    monkeypatch.setattr(status_api, "STATUS_WAIT", 0.2)
+    assert exporter.status_slots.acquire(blocking=False) and exporter.status_slots.acquire(blocking=False)
+    try:
+        busy = post(client, "/heartbeat/status", {}, token)
+        assert busy.status_code == 429 and busy.get_json()["error"] == "too_many_status_calls"
+        assert busy.headers["Retry-After"] == "1"
+        assert client.get("/metrics").status_code == 200  # scrapes are not counted against it
+    finally:
+        exporter.status_slots.release()
+    assert post(client, "/heartbeat/status", {}, token).status_code == 200
+    exporter.status_slots.release()
