@@ -91,4 +91,6 @@ def test_status_api(exporter_schema: schemathesis.BaseSchema) -> None:
         "DELETE /maintenance/{window_id}",
         "GET /metrics",
         "GET /healthz",
+        "GET /alerts",
+        "POST /alerts/test",
     }

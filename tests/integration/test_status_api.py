@@ -15,6 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from exporter.context import Exporter
 from exporter.sql.schema import create_schema, table
+from exporter.web import status_api
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
@@ -349,8 +350,6 @@ def test_status_calls_past_their_share_wait_then_get_429(
 ) -> None:
     """Two answers are computed at once; a third waits for a slot, and past the wait gets 429 with
     Retry-After, so that viewers' loops of long windows cannot take the CPU from the scrapes."""
-    from exporter.web import status_api
-
     _, exporter_app, _ = apps
     client = exporter_app.test_client()
     token = login(client, "bob")
