@@ -42,14 +42,11 @@ from heartbeat_receiver.rsgi import Receiver
 log = logging.getLogger("heartbeat_monitor")
 
 
-def settings_for(
-    args: argparse.Namespace, redis_url: str, data_dir: Path, alertmanager_url: str | None = None
-) -> tuple[Settings, str | None]:
+def settings_for(args: argparse.Namespace, redis_url: str, data_dir: Path) -> tuple[Settings, str | None]:
     """The user's configuration with the embedded defaults filled in, and the admin login to print
     when the configuration has no users (None when it has)."""
     flags: dict[str, Any] = {
         "redis_url": redis_url,
-        "alertmanager_url": alertmanager_url,
         "receiver_listen": args.receiver_listen,
         "exporter_listen": args.exporter_listen,
         "poll_interval": 5 if args.demo else None,
@@ -144,8 +141,8 @@ def start(
     to know printed."""
     settings, login = settings_for(args, redis_server.url, data_dir)
     stack = prepare_alerting(args, settings, data_dir)
-    if stack is not None:
-        settings, login = settings_for(args, redis_server.url, data_dir, url(stack.alertmanager))
+    if stack is not None:  # our own URL: nothing to validate, and no second login to generate
+        settings = settings.model_copy(update={"alertmanager_url": url(stack.alertmanager)})
     assert settings.database_url
     engine = sa.create_engine(settings.database_url)
     create_schema(engine, settings.tables)
