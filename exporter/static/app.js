@@ -2,7 +2,8 @@
 // The status page: the pipeline as a picture, each service's states over the window, traffic and
 // database trends, maintenance windows, the alerts paging now (GET /alerts, from Alertmanager), and
 // the tables of the user's original API. The rest comes from POST /heartbeat/status; GET /events
-// says when to fetch it again (polling when the stream is down). Service names are untrusted input: text nodes only, never HTML.
+// says when to fetch it again (polling when the stream is down). Service names are untrusted
+// input: text nodes only, never HTML.
 const TYPE_TITLES = {data_collection: "Data collection", kafka: "Kafka", database: "Database", redis: "Redis",
                      backend: "Backend", frontend: "Frontend", other: "Other"};
 const EDGES = [["data_collection_to_kafka", "Data collection → Kafka"], ["kafka_to_database", "Kafka → Database"],
