@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from benchmarks.alert_quality import Bench, Outcome, Plan, on_stack
+from benchmarks.quality_bench import Bench, Outcome, Plan, on_stack
 from heartbeat_core.schedule import last_due, next_due
 
 PERIOD, RUNTIME, GRACE, MAX_RUNTIME, MIN_RUNTIME = 120.0, 10.0, 30.0, 60.0, 5.0

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from benchmarks.alert_quality import at_revision, report, run
+from benchmarks.alert_quality import run
 from benchmarks.job_quality import run_jobs
+from benchmarks.quality_bench import at_revision, report
 
 
 def test_compressed_run_pages_every_crash_and_nothing_else() -> None:

@@ -149,7 +149,8 @@ def test_the_exporters_rooms_import_only_what_they_may() -> None:
 
 
 def test_no_import_circle_even_for_typing() -> None:
-    modules = {module_name(path): path for package in PRODUCT for path in sources(package)}
+    tree = (*PRODUCT, "harness", "benchmarks")  # the benchmarks' suites once imported each other
+    modules = {module_name(path): path for package in tree for path in sources(package)}
     graph = {
         name: {m for m in imported_modules(path) if m in modules and m != name}
         for name, path in modules.items()
@@ -179,3 +180,42 @@ def test_no_two_modules_share_a_name_with_different_meanings() -> None:
             by_tail.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
     clashes = {tail: paths for tail, paths in by_tail.items() if len(paths) > 1 and tail not in SAME_MEANING}
     assert not clashes
+
+
+def private_names_from_other_packages(path: Path, package: str) -> list[str]:
+    """``from other import _name``, and ``module._name`` on a module of another package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules: dict[str, str] = {}  # a local name bound to a module of another of our packages
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            if node.module.split(".")[0] in OURS and node.module.split(".")[0] != package:
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append(f"from {node.module} import {alias.name}")
+                    modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in OURS and alias.name.split(".")[0] != package:
+                    modules[alias.asname or alias.name.split(".")[0]] = alias.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{modules[node.value.id]}.{node.attr}")
+    return found
+
+
+def test_no_package_reaches_for_another_packages_private_names() -> None:
+    """A leading underscore is a promise to change freely; benchmarks and tests use public seams."""
+    found = {
+        str(path.relative_to(ROOT)): names
+        for package in OURS
+        for path in sources(package)
+        if (names := private_names_from_other_packages(path, package))
+    }
+    assert not found

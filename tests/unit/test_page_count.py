@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from benchmarks.alert_quality import Outcome
+from benchmarks.quality_bench import Outcome
 
 
 def outcome(*pages: list[str], **expected: int) -> Outcome:
