@@ -55,10 +55,18 @@ def name(value: Any, field: str) -> str:
 
 
 def float_or_none(value: Any) -> float | None:
-    """A stored number read back; damage reads as absent rather than failing a scrape."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A stored number read back, as Redis' text or as JSON: the one parser of stored numbers.
+    Damage (not a number, an empty field, a boolean) reads as absent rather than failing a scrape."""
+    if isinstance(value, bool):
         return None
-    return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def int_or_none(value: Any) -> int | None:

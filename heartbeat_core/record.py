@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from heartbeat_core.checks import float_or_none
 from heartbeat_core.fields import (
     FIELDS,
     INSTANCE,
@@ -111,20 +112,13 @@ class Beat(NamedTuple):
         return pairs
 
 
-def _float(raw: str) -> float | None:
-    try:
-        return float(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _sequence(raw: str | None) -> tuple[int, int, float | None]:
     """(lost, restarts, the other instance's last beat) from the record script's tracking field."""
     parts = (raw or "").split("\t")
     if len(parts) != 8:
         return 0, 0, None
     try:
-        return int(float(parts[2])), int(float(parts[3])), _float(parts[5])
+        return int(float(parts[2])), int(float(parts[3])), float_or_none(parts[5])
     except ValueError:
         return 0, 0, None
 
@@ -145,7 +139,7 @@ def _legacy(meta: str) -> dict[str, Any]:
     found: dict[str, Any] = {"service_type": parts[0], "address": parts[1]}
     values = dict(zip(_LEGACY, parts[2:]))
     for key in (TIMESTAMP.name, INTERVAL.name, SEQ.name):
-        number = _float(values.get(key, ""))
+        number = float_or_none(values.get(key))
         if number is not None:
             found[key] = int(number) if key == SEQ.name else number
     for key in (STATUS.name, INSTANCE.name):
@@ -200,8 +194,8 @@ def decode(
         reported,
         *_sequence(sequence),
         _progress(progress[0]),
-        _float(progress[1] or ""),
-        _float(first_seen or ""),
-        int(_float(failing_streak or "") or 0),
+        float_or_none(progress[1]),
+        float_or_none(first_seen),
+        int(float_or_none(failing_streak) or 0),
         decode_runs(runs),
     )

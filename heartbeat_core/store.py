@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+from heartbeat_core.checks import float_or_none
 from heartbeat_core.config import Settings
 from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.keys import KeySpace, RedisClient
@@ -215,8 +216,8 @@ class HeartbeatStore:
             int(refused),
             int(receivers),
             tuple(sorted((w for w in found if w is not None), key=lambda w: (w.start, w.id))),
-            _time_or_none(marks.get("blind_since")),
-            _spell(_time_or_none(marks.get("last_from")), _time_or_none(marks.get("last_until"))),
+            float_or_none(marks.get("blind_since")),
+            _spell(float_or_none(marks.get("last_from")), float_or_none(marks.get("last_until"))),
             int(replayed),
         )
 
@@ -259,13 +260,6 @@ class HeartbeatStore:
 
 def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:
     return None if start is None or end is None else (start, end)
-
-
-def _time_or_none(raw: str | None) -> float | None:
-    try:
-        return float(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def make_store(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from heartbeat_core.checks import float_or_none
 from heartbeat_core.config import from_mapping
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import DEFAULT_LIMITS, FIELDS, IDENTITY, Field
@@ -72,3 +73,10 @@ def test_records_of_the_layout_before_declarations_are_still_read() -> None:
 def test_a_damaged_stored_value_reads_as_absent() -> None:
     record = decode("kafka-1", 100.0, 1, '{"service_type": "kafka", "interval": "soon", "seq": 4}')
     assert record.interval is None and record.reported == {"seq": 4}
+
+
+def test_stored_numbers_read_back_through_one_parser_and_damage_reads_as_absent() -> None:
+    """Redis gives text, the kept JSON gives numbers: both through ``float_or_none``; a damaged
+    field is absent, never a failed scrape."""
+    assert [float_or_none(v) for v in ("1763800000.25", 7, 2.5, "-3")] == [1763800000.25, 7.0, 2.5, -3.0]
+    assert [float_or_none(v) for v in ("", None, "x1", True, [1], {"a": 1})] == [None] * 6
