@@ -18,13 +18,13 @@ import logging
 import secrets
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from heartbeat_core.errors import ApiError
+from heartbeat_core.outage import Outage
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,12 @@ class FiringAlerts:
     cache_seconds: float = CACHE_SECONDS
     _last: Firing | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _reported: bool = field(default=False, init=False)
+    _outage: Outage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._outage = Outage(
+            log, f"Alertmanager at {self.url} cannot be read", f"Alertmanager at {self.url} can be read again"
+        )
 
     def read(self) -> Firing:
         with self._lock:  # concurrent pages share one request
@@ -77,13 +82,9 @@ class FiringAlerts:
         try:
             alerts = self._call("GET", f"/api/v2/alerts?{query}")
         except (OSError, ValueError) as error:
-            if not self._reported:  # an outage is reported once, its end too
-                log.warning("Alertmanager at %s cannot be read: %s", self.url, error)
-                self._reported = True
+            self._outage.failed(error)  # reported once, its end too
             return Firing(False, error=f"Alertmanager cannot be reached ({type(error).__name__})", at=now)
-        if self._reported:
-            log.info("Alertmanager at %s can be read again", self.url)
-            self._reported = False
+        self._outage.ok()
         if not isinstance(alerts, list):
             return Firing(False, error="Alertmanager answered something other than a list of alerts", at=now)
         return Firing(True, tuple(a for a in alerts if isinstance(a, dict)), at=now)

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from exporter.firing import MOST_SHOWN, FiringAlerts
+from exporter.firing import MOST_SHOWN
 from exporter.web.host import current
 from heartbeat_core.errors import ApiError
 
@@ -26,15 +26,11 @@ NO_WATCHDOG = (
 )
 
 
-def _alerts() -> FiringAlerts | None:
-    return current().alerts
-
-
 @bp.get("/alerts")
 def firing() -> ResponseReturnValue:
     exporter = current()
     principal = exporter.auth.principal()
-    source = _alerts()
+    source = exporter.alerts
     if source is None:
         return jsonify(
             alertmanager="not_configured",
@@ -83,7 +79,7 @@ def test_notification() -> ResponseReturnValue:
     principal = exporter.auth.principal()
     if not principal.is_admin:
         raise ApiError(403, "forbidden", "test notifications are for admins")
-    source = _alerts()
+    source = exporter.alerts
     if source is None:
         raise ApiError(409, "alertmanager_not_configured", "no alertmanager_url is configured")
     alert = source.send_test(principal.username)
