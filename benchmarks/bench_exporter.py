@@ -126,7 +126,7 @@ def fill(url: str, services: int, now: float, rich: bool = False, share: float =
     ]
     for start in range(0, len(beats), 5000):
         store.record_many(beats[start : start + 5000])
-    store.announce("benchmark", 3600)  # a live receiver: states are judged, not unknown
+    store.receivers.announce("benchmark", 3600)  # a live receiver: states are judged, not unknown
 
 
 def bench_metrics(sizes: list[int], repeat: int, rich: bool = False, state_series: str = "all") -> None:

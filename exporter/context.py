@@ -16,6 +16,7 @@ from typing import TypedDict
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from exporter.access.auth import Authenticator
 from exporter.firing import FiringAlerts
 from exporter.metrics.collector import collector_for
 from exporter.sql.database import make_engine
@@ -26,8 +27,8 @@ from exporter.state.history import StateHistory
 from exporter.state.pipeline import EdgeRates, PipelineView
 from exporter.state.reader import StoreReader
 from exporter.state.rollup import make_rollup
+from exporter.state.status_view import StatusView
 from exporter.state.window import WindowCounter
-from exporter.web.auth import Authenticator
 from exporter.worker import Worker
 from heartbeat_core.config import Settings
 from heartbeat_core.store import HeartbeatStore, make_store
@@ -41,6 +42,7 @@ class Exporter:
     registry: CollectorRegistry
     auth: Authenticator
     pipeline: PipelineView
+    status_view: StatusView  # the status API's answer, from one reading
     engine: Engine | None = None
     probe: DatabaseProbe | None = None
     traffic: TrafficCounter | None = None
@@ -88,7 +90,7 @@ def build(
         settings.users,
         settings.secret_key,
         settings.token_ttl_seconds,
-        store,
+        store.sessions,
         clock,
         settings.login_failures_per_minute,
     )
@@ -100,6 +102,14 @@ def build(
         registry=registry,
         auth=auth,
         pipeline=pipeline,
+        status_view=StatusView(
+            settings.service_types,
+            pipeline,
+            history,
+            probe,
+            sql.get("windows"),
+            settings.max_ips_per_edge,
+        ),
         alerts=alerts,
         **sql,
     )

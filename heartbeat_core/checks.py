@@ -6,6 +6,7 @@ know what makes a value acceptable.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import unicodedata
@@ -17,7 +18,9 @@ from heartbeat_core.errors import ApiError
 MAX_NAME = 200
 NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # progress counter names
 LABEL_RULE = re.compile(r"(?!__)[a-z_][a-z0-9_]{0,63}")  # reported metric names and info keys
-RESERVED_LABELS = frozenset({"service_name", "service_type", "name", "instance", "job"})
+# labels the exporter and Prometheus put on a service's series; the fields shown as labels join them
+# (``heartbeat_core.fields.RESERVED_LABELS``)
+OUR_LABELS = frozenset({"service_name", "service_type", "name", "instance", "job"})
 
 
 def invalid(field: str, message: str) -> ApiError:
@@ -52,6 +55,33 @@ def name(value: Any, field: str) -> str:
     if not text.isprintable():
         raise invalid(field, "contains control, invisible or unassigned characters")
     return text
+
+
+def type_value(value: Any, _: object = None) -> str | int:
+    """A heartbeat's ``type``: a label, or a numeric code that ``type_codes`` maps."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise invalid("type", "must be a string or an integer")
+    return name(value, "type") if isinstance(value, str) else value
+
+
+def integer_in(value: Any, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise invalid(field, f"must be an integer from {low} to {high}")
+    return value
+
+
+def counters(value: Any, limit: int) -> str:
+    """``progress``: compact JSON with sorted keys, for the record script compares it as text."""
+    if not isinstance(value, dict):
+        raise invalid("progress", "must be an object of counters")
+    if len(value) > limit:
+        raise invalid("progress", f"has more than {limit} counters")
+    for counter, number in value.items():
+        if not NAME_RULE.fullmatch(counter):
+            raise invalid("progress", f"counter names are [A-Za-z_][A-Za-z0-9_]*, got {counter!r}")
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < 2**63:
+            raise invalid(f"progress.{counter}", "must be a non-negative number")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def float_or_none(value: Any) -> float | None:
@@ -89,9 +119,9 @@ def message(value: Any, limit: int) -> str:
     return _CONTROLS.sub("", _LINE_ENDS.sub("\n", value))
 
 
-def label_name(field: str, key: Any) -> str:
+def label_name(field: str, key: Any, reserved: frozenset[str] = OUR_LABELS) -> str:
     """A key that can be a Prometheus label or a metric's name: never reserved, never ``__…``."""
-    if not isinstance(key, str) or not LABEL_RULE.fullmatch(key) or key in RESERVED_LABELS:
+    if not isinstance(key, str) or not LABEL_RULE.fullmatch(key) or key in reserved:
         raise invalid(field, f"names are [a-z_][a-z0-9_]{{0,63}}, not __… nor a label of ours; got {key!r}")
     return key
 
@@ -104,13 +134,13 @@ def reported_metrics(value: Any, limit: int) -> dict[str, float]:
     return {label_name("metrics", key): finite(number, f"metrics.{key}") for key, number in value.items()}
 
 
-def info(value: Any, max_keys: int, max_value: int) -> dict[str, str]:
+def info(value: Any, max_keys: int, max_value: int, reserved: frozenset[str]) -> dict[str, str]:
     if not isinstance(value, dict):
         raise invalid("info", "must be an object of key -> string")
     if len(value) > max_keys:
         raise invalid("info", f"has more than {max_keys} keys")
     for key, text in value.items():
-        label_name("info", key)
+        label_name("info", key, reserved)
         if not isinstance(text, str) or len(text) > max_value or not text.isprintable():
             raise invalid(f"info.{key}", f"must be a printable string of at most {max_value} characters")
     return dict(value)

@@ -3,36 +3,41 @@
 A declaration says everything the product needs to know about a field: its JSON name, the check
 that turns what a sender wrote into what is kept (or a 400 naming the field and its limit), how it
 is kept (with the service, the latest beat winning, and/or handed to the record script under its
-name), how a kept value is read back, and its schema. From this one table come the receiver's
-parser (``heartbeat_receiver.heartbeat``), the store's encoding and the Lua arguments
-(``heartbeat_core.store``), the decoded record (``heartbeat_core.record``) and the receiver's
-OpenAPI schema (``heartbeat_receiver.app.document``). To add a field: declare it in ``FIELDS`` and use
-it where it matters, reading it from a record with ``FIELD.of(record)``.
+name), how a kept value is read back, its schema, and where it is shown (``Shown``). From this one table
+come the receiver's parser (``heartbeat_receiver.heartbeat``), the store's encoding and the Lua
+arguments (``heartbeat_core.store``), the decoded record (``heartbeat_core.record``), the
+receiver's OpenAPI schema (``heartbeat_receiver.app.document``), the labels of ``heartbeat_info``
+and the keys ``info`` may not use, the status API's service entry and its schema, and the page's
+columns. To add a field: declare it in ``FIELDS``; use it elsewhere only where it means more than
+being shown, reading it from a record with ``FIELD.of(record)``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from heartbeat_core.checks import (
     MAX_NAME,
-    NAME_RULE,
+    OUR_LABELS,
+    counters,
     finite,
     float_or_none,
     info,
     int_or_none,
+    integer_in,
     invalid,
     mapping_of,
     message,
     name,
     reported_metrics,
     str_or_none,
+    type_value,
 )
 from heartbeat_core.field import DEFAULT_LIMITS as DEFAULT_LIMITS
 from heartbeat_core.field import Field as Field
 from heartbeat_core.field import Limits as Limits
+from heartbeat_core.field import Shown
 
 OK = "ok"
 WARNING = "warning"
@@ -46,16 +51,11 @@ MAX_INFO_VALUE = 128
 MAX_INSTANCE = 64
 MAX_RUN_ID = 64
 MAX_RTT_MS = 3_600_000.0  # an hour: a larger round trip is a broken clock, not a network
+MAX_REGION = 64
 
 
 def _identity(field: str) -> Callable[[Any, Limits], str]:
     return lambda value, _: name(value, field)
-
-
-def _type(value: Any, _: Limits) -> str | int:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise invalid("type", "must be a string or an integer")
-    return name(value, "type") if isinstance(value, str) else value
 
 
 def _timestamp(value: Any, _: Limits) -> float:
@@ -85,28 +85,8 @@ def _status(value: Any, _: Limits) -> str | None:
 MAX_SEQ = 2**53 - 1  # the largest integer Redis' Lua (doubles) and JSON readers keep exactly
 
 
-def _seq(value: Any, _: Limits) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
-        raise invalid("seq", f"must be an integer from 0 to {MAX_SEQ}")
-    return value
-
-
 def _instance(value: Any, _: Limits) -> str:
     return name(value, "instance")[:MAX_INSTANCE]
-
-
-def _progress(value: Any, limits: Limits) -> str:
-    """The counters as compact JSON with sorted keys: the record script compares them as text."""
-    if not isinstance(value, dict):
-        raise invalid("progress", "must be an object of counters")
-    if len(value) > limits.max_counters:
-        raise invalid("progress", f"has more than {limits.max_counters} counters")
-    for counter, number in value.items():
-        if not NAME_RULE.fullmatch(counter):
-            raise invalid("progress", f"counter names are [A-Za-z_][A-Za-z0-9_]*, got {counter!r}")
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < 2**63:
-            raise invalid(f"progress.{counter}", "must be a non-negative number")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
@@ -133,7 +113,7 @@ TYPE: Field[str | int] = Field(
     "A type label, or a numeric code mapped by type_codes; with no service, the name is derived "
     "from it and the sender's address (type-4@10.0.0.7)",
     {"oneOf": [NAME_SCHEMA, {"type": "integer"}], "example": 4},
-    _type,
+    type_value,
     str_or_none,
     latest=False,
 )
@@ -160,12 +140,13 @@ STATUS: Field[str] = Field(
     _status,
     str_or_none,
     script=str,  # the record script counts failing beats in a row
+    shown=Shown(empty=OK),  # the service's own words, for admins and viewers alike (SPEC §12)
 )
 SEQ: Field[int] = Field(
     "seq",
     "Goes up by one per beat, from 0 at each process start (lost beats)",
     {"type": "integer", "minimum": 0, "maximum": MAX_SEQ, "example": 41},
-    _seq,
+    lambda value, _: integer_in(value, "seq", 0, MAX_SEQ),
     int_or_none,
     script=str,
 )
@@ -181,7 +162,7 @@ PROGRESS: Field[str] = Field(
     "progress",
     "Ever-growing counters, name -> non-negative number (stalls)",
     {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}, "example": {"records": 9}},
-    _progress,
+    lambda value, limits: counters(value, limits.max_counters),
     str_or_none,
     latest=False,
     script=str,
@@ -210,6 +191,7 @@ MESSAGE: Field[str] = Field(
     {"type": "string", "maxLength": MAX_MESSAGE, "example": "queue backlog above 10,000"},
     lambda value, _: message(value, MAX_MESSAGE),
     str_or_none,
+    shown=Shown(),
 )
 METRICS: Field[dict[str, float]] = Field(
     "metrics",
@@ -217,14 +199,16 @@ METRICS: Field[dict[str, float]] = Field(
     {"type": "object", "additionalProperties": {"type": "number"}, "example": {"queue_length": 42}},
     lambda value, limits: reported_metrics(value, limits.max_metrics),
     mapping_of(float),
+    shown=Shown(empty={}),
 )
 INFO: Field[dict[str, str]] = Field(
     "info",
     f"Facts about the program, key -> string (heartbeat_info labels); at most {MAX_INFO_KEYS} keys",
     {"type": "object", "additionalProperties": {"type": "string", "maxLength": MAX_INFO_VALUE},
      "example": {"version": "2.4.1", "os": "linux"}},
-    lambda value, _: info(value, MAX_INFO_KEYS, MAX_INFO_VALUE),
+    lambda value, _: info(value, MAX_INFO_KEYS, MAX_INFO_VALUE, RESERVED_LABELS),
     mapping_of(str),
+    shown=Shown(empty={}),
 )  # fmt: skip
 WATERMARK: Field[float] = Field(
     "watermark",
@@ -233,6 +217,7 @@ WATERMARK: Field[float] = Field(
     {"type": "number", "minimum": 0, "example": 1763799990.0},
     _watermark,
     float_or_none,
+    shown=Shown(),
 )
 EVENTS = ("start", "finish")  # a job's run (SPEC §13): a start, then its finish
 
@@ -248,12 +233,6 @@ def _run_id(value: Any, _: Limits) -> str:
     if len(text) > MAX_RUN_ID:
         raise invalid("run_id", f"must be at most {MAX_RUN_ID} characters")
     return text
-
-
-def _exit_status(value: Any, _: Limits) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
-        raise invalid("exit_status", "must be an integer from 0 to 255")
-    return value
 
 
 EVENT: Field[str] = Field(
@@ -276,17 +255,44 @@ EXIT_STATUS: Field[int] = Field(
     "exit_status",
     "A finished run's exit status; not 0 is a failure (status failing, unless the beat says otherwise)",
     {"type": "integer", "minimum": 0, "maximum": 255, "example": 0},
-    _exit_status,
+    lambda value, _: integer_in(value, "exit_status", 0, 255),
     int_or_none,
+)
+
+
+def _region(value: Any, _: Limits) -> str:
+    text = name(value, "region")
+    if len(text) > MAX_REGION:
+        raise invalid("region", f"must be at most {MAX_REGION} characters")
+    return text
+
+
+REGION: Field[str] = Field(
+    "region",
+    f"Where the service runs: a data centre, a cloud region (at most {MAX_REGION} characters); "
+    "a label of heartbeat_info, a column of the status page",
+    {"type": "string", "minLength": 1, "maxLength": MAX_REGION, "example": "eu-west-1"},
+    _region,
+    str_or_none,
+    shown=Shown(label=True, column="Region"),
 )
 FIELDS: tuple[Field[Any], ...] = (
     TIMESTAMP, INTERVAL, STATUS, SEQ, INSTANCE, PROGRESS, RTT_MS, MESSAGE, METRICS, INFO, WATERMARK,
-    EVENT, RUN_ID, EXIT_STATUS,
+    EVENT, RUN_ID, EXIT_STATUS, REGION,
 )  # fmt: skip
 KEPT = {field.name: field for field in FIELDS if field.latest}  # what a record reads back
 SCRIPTED = tuple(field for field in FIELDS if field.script is not None)
+LABELLED = tuple(field for field in FIELDS if field.shown.label)  # heartbeat_info's own labels
+RESERVED_LABELS: frozenset[str] = OUR_LABELS | {field.name for field in LABELLED}  # not an ``info`` key
+IN_STATUS = tuple(field for field in FIELDS if field.shown.status)  # the status API's service entry
+COLUMNS = tuple(field for field in FIELDS if field.shown.column)  # the page's service table
 
 
 def openapi_properties() -> dict[str, Any]:
     """The JSON schema of every field the receiver accepts, for its OpenAPI document."""
     return {field.name: field.openapi() for field in (*IDENTITY, *FIELDS)}
+
+
+def status_properties() -> dict[str, Any]:
+    """The JSON schema of each field the status API shows, for the exporter's OpenAPI document."""
+    return {field.name: {**field.openapi(), "nullable": field.shown.empty is None} for field in IN_STATUS}

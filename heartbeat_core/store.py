@@ -27,7 +27,8 @@ from heartbeat_core.groupcommit import GroupCommit
 from heartbeat_core.keys import KeySpace, RedisClient
 from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import Beat, ServiceRecord, decode, with_message
-from heartbeat_core.scripts import ANNOUNCE_SCRIPT, RECORD_SCRIPT, REPLACE_SCRIPT, SNAPSHOT_SCRIPT
+from heartbeat_core.scripts import RECORD_SCRIPT, REPLACE_SCRIPT, SNAPSHOT_SCRIPT
+from heartbeat_core.stores import ReceiverRoll, SessionStore, WindowStore
 
 PRUNE_BATCH = 20
 NOTE_ATTEMPTS = 5
@@ -100,9 +101,11 @@ class HeartbeatStore:
         self.retention_seconds = retention_seconds
         self._record = self.space.script(RECORD_SCRIPT)
         self._snapshot = self.space.script(SNAPSHOT_SCRIPT)
-        self._announce = self.space.script(ANNOUNCE_SCRIPT)
         self._replace = self.space.script(REPLACE_SCRIPT)
         self._commits: GroupCommit[Beat, int] = GroupCommit(self.record_many)
+        self.sessions = SessionStore(self.space)
+        self.windows = WindowStore(self.space)
+        self.receivers = ReceiverRoll(self.space, self._drop_closed_connection)
         # the last snapshot's records by name, with the stored text each was decoded from: a
         # service whose text did not change since is not decoded again (half of them, with
         # scrapes twice as often as beats)
@@ -221,11 +224,6 @@ class HeartbeatStore:
             int(replayed),
         )
 
-    def announce(self, receiver: str, ttl: float) -> None:
-        """A receiver process is alive now (by Redis' clock); entries older than ``ttl`` go."""
-        self._drop_closed_connection()
-        self._announce(keys=[self.space.receivers], args=[receiver, ttl])
-
     def mark_blind(self, since: float, until: float | None = None) -> None:
         """Record that a blind spell began at ``since`` or, with ``until``, that it ended."""
         if until is None:
@@ -233,29 +231,6 @@ class HeartbeatStore:
         else:
             self.client.hset(self.space.ingest, mapping={"last_from": repr(since), "last_until": repr(until)})
             self.client.hdel(self.space.ingest, "blind_since")
-
-    def put_window(self, window: MaintenanceWindow) -> None:
-        self.client.hset(self.space.maintenance, window.id, window.to_json())
-
-    def drop_windows(self, ids: list[str]) -> None:
-        if ids:
-            self.client.hdel(self.space.maintenance, *ids)
-
-    def open_session(self, token_id: str, expires_at: float, now: float) -> None:
-        """A status API token is issued: it works, on every exporter, while its session is here.
-
-        Sessions that expired are dropped here. A store that loses its data loses the sessions
-        too, so every token stops working (a logout cannot be forgotten: the failure is closed).
-        """
-        self.client.zadd(self.space.sessions, {token_id: expires_at})
-        self.client.zremrangebyscore(self.space.sessions, "-inf", now)
-
-    def close_session(self, token_id: str) -> None:
-        """A logout: the token stops working on every exporter on this store."""
-        self.client.zrem(self.space.sessions, token_id)
-
-    def is_open(self, token_id: str) -> bool:
-        return self.client.zscore(self.space.sessions, token_id) is not None
 
 
 def _spell(start: float | None, end: float | None) -> tuple[float, float] | None:

@@ -32,7 +32,7 @@ class Presence:
 
     def announce(self) -> bool:
         try:
-            self.store.announce(self.id, self.ttl)
+            self.store.receivers.announce(self.id, self.ttl)
         except Exception as exc:  # redis errors, a cluster that cannot be reached: all mean not now
             self._outage.failed(exc)
             return False

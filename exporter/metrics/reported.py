@@ -3,7 +3,8 @@
 ``heartbeat_reported_status`` is an enum over ok, warning and failing for the services whose last
 heartbeat said warning or failing: a fleet that is fine costs no series (three a service made a
 scrape of 10k services 35 % slower), and when a service says ok again its series go stale and
-its alerts resolve. ``heartbeat_metric`` and ``heartbeat_info`` only for those that report them.
+its alerts resolve. ``heartbeat_metric`` and ``heartbeat_info`` only for those that report them;
+the fields ``heartbeat_core.fields`` declares as labels (``region``) are labels of the info too.
 The receiver bounds both (``max_metrics``, 8 info keys), so no sender can grow the series.
 
 ``heartbeat_reported_message`` (beyond SPEC) carries a troubled service's message as a label, so
@@ -18,7 +19,7 @@ from prometheus_client.samples import Sample
 
 from exporter.metrics.exposition import OneLabelFirst, PlusOneLabel, ServiceLabels
 from exporter.metrics.record_families import RecordFamily
-from heartbeat_core.fields import FAILING, INFO, MESSAGE, METRICS, REPORTED, STATUS, WARNING
+from heartbeat_core.fields import FAILING, INFO, LABELLED, MESSAGE, METRICS, REPORTED, STATUS, WARNING
 from heartbeat_core.record import ServiceRecord
 
 TROUBLE = (WARNING, FAILING)
@@ -52,7 +53,11 @@ def _metrics(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
 
 
 def _info(record: ServiceRecord, labels: ServiceLabels) -> list[Sample]:
-    info = INFO.of(record)
+    """The reported ``info``, and the fields declared as labels (``info`` may not use their names)."""
+    info = dict(INFO.of(record) or {})
+    for field in LABELLED:
+        if (value := field.of(record)) is not None:
+            info[field.name] = value
     return [Sample("heartbeat_info", {**labels, **info}, 1.0)] if info else []
 
 

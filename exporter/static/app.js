@@ -164,7 +164,7 @@ function render(data, start, end) {
   diagram(data);
   timelines(data, start, end);
   trends(data, start, end);
-  services(status, keys);
+  services(status, keys, data.columns || []);
   database(status.database || {});
   traffic(data);
   if (data.traffic_status) maintenance(data); else $("maintenance").hidden = true;
@@ -344,8 +344,15 @@ function trends(data, start, end) {
   });
 }
 
-function services(status, keys) {
+// the fields the heartbeat field table shows as columns (region, …): those some service sent
+function shownColumns(status, columns) {
+  const all = Object.values(status).filter(Array.isArray).flat();
+  return columns.filter((c) => all.some((s) => s[c.key] != null && s[c.key] !== ""));
+}
+
+function services(status, keys, declared) {
   const box = $("services"); box.replaceChildren();
+  const columns = shownColumns(status, declared);
   keys.forEach(([key, title]) => {
     const list = status[key] || [];
     const section = box.appendChild(el("section"));
@@ -353,9 +360,10 @@ function services(status, keys) {
     const alive = list.filter((s) => s.is_alive).length;
     section.appendChild(el("h2", `${title} — ${alive}/${list.length} up or late`));
     if (!list.length) { section.appendChild(el("p", "No services of this type.", "empty")); return; }
-    section.appendChild(table([["Service"], ["State"], ["Says"], ["Last seen", "num"], ["Timeout or schedule", "num wide"],
-                               ["Address", "wide"]],
+    section.appendChild(table([["Service"], ["State"], ["Says"], ...columns.map((c) => [c.title]), ["Last seen", "num"],
+                               ["Timeout or schedule", "num wide"], ["Address", "wide"]],
       list.map((s) => [td(s.service, "service"), stateCell(s), says(s),
+                       ...columns.map((c) => td(s[c.key] == null ? "" : String(s[c.key]), "field-" + c.key)),
                        td(duration(s.age_seconds) + " ago", "num"), rules(s),
                        td(s.address, "wide")])));
   });

@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from exporter.firing import MOST_SHOWN
-from exporter.web.host import current
+from exporter.web.host import caller, current
 from heartbeat_core.errors import ApiError
 
 bp = Blueprint("alerts", __name__)
@@ -29,7 +29,7 @@ NO_WATCHDOG = (
 @bp.get("/alerts")
 def firing() -> ResponseReturnValue:
     exporter = current()
-    principal = exporter.auth.principal()
+    principal = caller()
     source = exporter.alerts
     if source is None:
         return jsonify(
@@ -76,7 +76,7 @@ def _shown(alert: Mapping[str, Any], admin: bool) -> dict[str, Any]:
 @bp.post("/alerts/test")
 def test_notification() -> ResponseReturnValue:
     exporter = current()
-    principal = exporter.auth.principal()
+    principal = caller()
     if not principal.is_admin:
         raise ApiError(403, "forbidden", "test notifications are for admins")
     source = exporter.alerts

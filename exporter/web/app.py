@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Response, jsonify, request
 
@@ -14,6 +15,8 @@ from exporter.web import alerts_api, events, maintenance_api, security, status_a
 from exporter.web.host import ExporterApp
 from exporter.web.security import ScraperGate
 from heartbeat_core.config import Settings
+from heartbeat_core.fields import status_properties
+from heartbeat_core.status import STATES
 from heartbeat_core.store import HeartbeatStore
 from heartbeat_core.web import json_errors, openapi
 
@@ -28,6 +31,11 @@ def create_app(
     return app_for(build(settings, store=store, clock=clock))
 
 
+def service_entry() -> dict[str, Any]:
+    """The status API's service entry as the document is served: its state, and the fields shown."""
+    return {"state": {"type": "string", "enum": [s.value for s in STATES]}, **status_properties()}
+
+
 def app_for(exporter: Exporter) -> ExporterApp:
     settings = exporter.settings
     app = ExporterApp(exporter, static_folder=str(STATIC), static_url_path="/static")
@@ -38,7 +46,7 @@ def app_for(exporter: Exporter) -> ExporterApp:
     scraper = ScraperGate(settings.metrics_auth)
     for routes in (status_api, maintenance_api, events, alerts_api):
         app.register_blueprint(routes.bp)
-    openapi.register(app, openapi.load(PACKAGE / "openapi.yaml"))
+    openapi.register(app, openapi.load(PACKAGE / "openapi.yaml", {"ServiceEntry": service_entry()}))
 
     @app.get("/")
     def index() -> Response:

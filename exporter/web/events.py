@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from flask import Blueprint, Response, request
 
 from exporter.context import Exporter
-from exporter.web.host import current
+from exporter.web.host import caller, current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.web.bridge import DISCONNECTED, STREAMS
 
@@ -88,7 +88,7 @@ class _Released:
 @bp.get("/events")
 def events() -> Response:
     exporter = current()
-    principal = exporter.auth.principal()  # 401 before any stream starts
+    principal = caller()  # 401 before any stream starts
     if not OPEN_STREAMS.acquire(blocking=False):
         # each stream holds one of the bridge's stream threads: one more would get headers, then
         # wait for a thread with no data; a 503 sends the page back to polling instead

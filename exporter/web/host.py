@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
+from exporter.access.auth import Principal
 from exporter.context import Exporter
 
 
@@ -18,3 +19,8 @@ class ExporterApp(Flask):
 def current() -> Exporter:
     """The exporter of the app handling the request."""
     return cast(ExporterApp, current_app).exporter
+
+
+def caller() -> Principal:
+    """Who makes the request, by its bearer token; 401 for anyone else."""
+    return current().auth.principal(request.headers.get("Authorization", ""))

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from exporter.context import Exporter
 from exporter.web.bodies import MaintenanceRequest, validated
-from exporter.web.host import current
+from exporter.web.host import caller, current
 from heartbeat_core.errors import ApiError
 from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.web.body import read_json
@@ -26,7 +26,7 @@ bp = Blueprint("maintenance", __name__)
 
 def _admin() -> Exporter:
     exporter = current()
-    if not exporter.auth.principal().is_admin:
+    if not caller().is_admin:
         raise ApiError(403, "forbidden", "maintenance windows are for admins")
     return exporter
 
@@ -40,7 +40,7 @@ def _windows(exporter: Exporter) -> tuple[MaintenanceWindow, ...]:
 
 def _prune(exporter: Exporter, windows: tuple[MaintenanceWindow, ...], now: float) -> None:
     keep = max(t.timeout for t in exporter.settings.service_types.all)
-    exporter.reader.store.drop_windows([w.id for w in windows if w.end < now - keep])
+    exporter.reader.store.windows.drop([w.id for w in windows if w.end < now - keep])
 
 
 def parse_window(body: Any, types: set[str]) -> MaintenanceWindow:
@@ -55,7 +55,7 @@ def parse_window(body: Any, types: set[str]) -> MaintenanceWindow:
 def create() -> ResponseReturnValue:
     exporter = _admin()
     window = parse_window(read_json(), set(exporter.settings.service_types.by_name))
-    exporter.reader.store.put_window(window)
+    exporter.reader.store.windows.put(window)
     exporter.reader.forget()
     return jsonify(window.__dict__), 201
 
@@ -78,7 +78,7 @@ def end(window_id: str) -> ResponseReturnValue:
         raise ApiError(404, "not_found", "no such maintenance window")
     (window,) = found
     if window.start > now:
-        exporter.reader.store.drop_windows([window.id])
+        exporter.reader.store.windows.drop([window.id])
         exporter.reader.forget()
         return jsonify(deleted=window.id)
     ended = MaintenanceWindow(
@@ -89,6 +89,6 @@ def end(window_id: str) -> ResponseReturnValue:
         window.service_prefix,
         window.reason,
     )
-    exporter.reader.store.put_window(ended)
+    exporter.reader.store.windows.put(ended)
     exporter.reader.forget()
     return jsonify(ended.__dict__)

@@ -15,10 +15,12 @@ from flask import Flask, jsonify
 
 
 def load(document: Path, properties: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    """The document, with ``properties``: schema name -> its properties, made elsewhere."""
+    """The document, with ``properties``: schema name -> more of its properties, made elsewhere
+    (from the heartbeat field table) beside those the document writes out."""
     spec: dict[str, Any] = yaml.safe_load(document.read_text(encoding="utf-8"))
     for schema, declared in (properties or {}).items():
-        spec["components"]["schemas"][schema]["properties"] = dict(declared)
+        target = spec["components"]["schemas"][schema]
+        target["properties"] = {**target.get("properties", {}), **declared}
     return spec
 
 

@@ -96,7 +96,7 @@ def test_events_stream_each_state_change_and_need_a_token(redis_server: RedisSer
         "HEARTBEAT_USERS": json.dumps(USERS),
     }
     store = make_store(from_mapping({"redis_url": redis_server.url, "redis_key_prefix": "events"}))
-    store.announce("a-receiver", 60)  # what a receiver process does, so that ingest is not blind
+    store.receivers.announce("a-receiver", 60)  # what a receiver process does, so that ingest is not blind
     with served("exporter", "--threads", "2", env=env) as port, ExitStack() as stack:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/auth/login",

@@ -19,6 +19,7 @@ from exporter.web import status_api
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
+from heartbeat_core.fields import IN_STATUS
 from heartbeat_core.record import Beat
 from heartbeat_core.sections import DEFAULT_TABLES
 from heartbeat_receiver.app import create_app as create_receiver
@@ -111,6 +112,8 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
     }
     (collector,) = services["data_collection"]
     assert collector == {
+        # every field the status API shows (the field table's), empty when not sent; SPEC's below
+        **{field.name: field.shown.empty for field in IN_STATUS},
         "service": "数据采集-1",
         "type": "data_collection",
         "address": "10.0.0.7",

@@ -319,6 +319,48 @@ def test_a_jobs_runs_as_bars_its_reason_and_its_next_run(
         receiver.presence.stop()
 
 
+def test_a_region_is_a_label_of_the_info_a_key_of_the_status_answer_and_a_page_column(
+    browser: Browser, redis_server: RedisServer
+) -> None:
+    """``region`` was added to the field table alone: it shows wherever the table says."""
+    users = {"alice": {"password_hash": generate_password_hash("alice-password"), "role": "admin"}}
+    settings = from_mapping({"redis_url": redis_server.url, "users": users, "redis_key_prefix": "region"})
+    receiver = create_receiver(settings)
+    exporter_app = create_exporter(settings)
+    server = LiveServer(exporter_app)
+    try:
+        client = receiver.test_client()
+        sent = {"service": "kafka-1", "region": "eu-west-1", "info": {"os": "linux"}}
+        assert client.post("/heartbeat", json=sent).status_code == 200
+        assert client.post("/heartbeat", json={"service": "kafka-2"}).status_code == 200
+        refused = client.post("/heartbeat", json={"service": "kafka-3", "info": {"region": "x"}})
+        assert refused.status_code == 400 and "info" in refused.get_json()["message"]  # it is ours now
+
+        metrics = exporter_app.test_client().get("/metrics").get_data(as_text=True)
+        info = [line for line in metrics.splitlines() if line.startswith("heartbeat_info{")]
+        assert len(info) == 1 and 'region="eu-west-1"' in info[0] and 'os="linux"' in info[0]
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, server.url("/"), "alice")
+        answer = page.evaluate(
+            """async () => (await fetch("/heartbeat/status", {method: "POST",
+                 headers: {"Authorization": "Bearer " + sessionStorage.getItem("token")}})).json()"""
+        )
+        entries = {e["service"]: e for e in answer["service_status"]["kafka_process"]}
+        assert (entries["kafka-1"]["region"], entries["kafka-2"]["region"]) == ("eu-west-1", None)
+        assert {"key": "region", "title": "Region"} in answer["columns"]
+        section = page.locator("section[data-type=kafka_process]")
+        expect(section.locator("th", has_text="Region")).to_have_count(1)
+        expect(section.locator("tr", has_text="kafka-1").locator(".field-region")).to_have_text("eu-west-1")
+        served = exporter_app.test_client().get("/openapi.json").get_json()
+        region = served["components"]["schemas"]["ServiceEntry"]["properties"]["region"]
+        assert region["maxLength"] == 64 and region["nullable"] is True
+        page.close()
+    finally:
+        server.stop()
+        receiver.presence.stop()
+
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 

@@ -20,14 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from exporter.web.throttle import LoginThrottle
+from exporter.access.throttle import LoginThrottle
 from heartbeat_core.errors import ApiError
 from heartbeat_core.sections import User
-from heartbeat_core.store import HeartbeatStore
+from heartbeat_core.stores import SessionStore
 
 # checked when the user does not exist, so that a wrong name costs as long as a wrong password
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
@@ -52,13 +51,13 @@ class Authenticator:
         users: Mapping[str, User],
         secret_key: str | None,
         ttl_seconds: int,
-        store: HeartbeatStore,
+        sessions: SessionStore,
         clock: Callable[[], float] = time.time,
         failures_per_minute: int = 5,
     ) -> None:
         self.users = users
         self.ttl_seconds = ttl_seconds
-        self.store = store
+        self.sessions = sessions
         self.clock = clock
 
         class ClockSigner(TimestampSigner):  # expiry follows the injected clock
@@ -118,12 +117,12 @@ class Authenticator:
             raise ApiError(401, "invalid_credentials", "wrong username or password")
         token_id = secrets.token_urlsafe(12)
         now = self.clock()
-        self.store.open_session(token_id, now + self.ttl_seconds, now)  # a redis error: 503
+        self.sessions.open(token_id, now + self.ttl_seconds, now)  # a redis error: 503
         return self.serializer.dumps({"u": username, "f": self.fingerprint(user), "j": token_id})
 
-    def principal(self) -> Principal:
-        """The caller of this request, from ``Authorization: Bearer``; 401 for anything else."""
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    def principal(self, authorization: str) -> Principal:
+        """The caller, from the ``Authorization: Bearer`` header's value; 401 for anything else."""
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "unauthorized", "a bearer token is required: POST /auth/login first")
         try:
@@ -135,7 +134,7 @@ class Authenticator:
         except BadSignature:
             raise ApiError(401, "invalid_token", "the token is not valid") from None
         principal = self._principal(data, issued.timestamp())
-        if not self.store.is_open(principal.token_id):  # a redis error: 503, never let through
+        if not self.sessions.is_open(principal.token_id):  # a redis error: 503, never let through
             raise ApiError(401, "token_revoked", "the token was logged out; log in again")
         return principal
 
@@ -148,6 +147,5 @@ class Authenticator:
             raise ApiError(401, "token_revoked", "the password or role changed since login; log in again")
         return Principal(str(fields["u"]), user.role, str(fields.get("j", "")), issued + self.ttl_seconds)
 
-    def logout(self) -> None:
-        principal = self.principal()
-        self.store.close_session(principal.token_id)
+    def logout(self, principal: Principal) -> None:
+        self.sessions.close(principal.token_id)
