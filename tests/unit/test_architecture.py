@@ -149,6 +149,22 @@ def test_the_exporters_rooms_import_only_what_they_may() -> None:
     assert not crossing
 
 
+# the served entry points build the app; every other module of the exporter stays below web/
+BUILDS_THE_APP = {"exporter.wsgi", "exporter.__main__"}
+
+
+def test_only_the_entry_points_import_the_exporters_web_room() -> None:
+    """The context once imported web/auth.py: the parts a route uses live below the routes."""
+    found = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in sources("exporter")
+        if room_of(module_name(path) + ".x") != "web" and module_name(path) not in BUILDS_THE_APP
+        for name in imported_modules(path)
+        if name == "exporter.web" or name.startswith("exporter.web.")
+    ]
+    assert not found
+
+
 def test_no_import_circle_even_for_typing() -> None:
     tree = (*PRODUCT, "harness", "benchmarks")  # the benchmarks' suites once imported each other
     modules = {module_name(path): path for package in tree for path in sources(package)}
