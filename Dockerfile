@@ -9,6 +9,7 @@ COPY heartbeat_receiver ./heartbeat_receiver
 COPY exporter ./exporter
 COPY heartbeat_agent ./heartbeat_agent
 COPY heartbeat_monitor ./heartbeat_monitor
+COPY loopback ./loopback
 RUN pip install . && useradd --system --uid 10001 --no-create-home heartbeat
 USER heartbeat
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from harness.ports import free_port
-from harness.servers import wait_until
+from loopback.child import Child, http_ok
+from loopback.ports import free_port
 
 
 class AlertmanagerServer:
@@ -22,32 +21,19 @@ class AlertmanagerServer:
         self.folder = Path(tempfile.mkdtemp(prefix="heartbeat-am-"))
         (self.folder / "alertmanager.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager") or "alertmanager"
-        self.log = open(self.folder / "log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={self.folder / 'alertmanager.yml'}",
-                f"--storage.path={self.folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",  # no gossip: one instance, loopback only
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-        wait_until(self.ready, timeout=30, interval=0.2)
+        command = [
+            binary,
+            f"--config.file={self.folder / 'alertmanager.yml'}",
+            f"--storage.path={self.folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",  # no gossip: one instance, loopback only
+        ]
+        ready = http_ok(f"{self.url}/-/ready")
+        self.child = Child("alertmanager", command, self.folder, ready).start().wait_ready(30)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"alertmanager exited: {(self.folder / 'log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
 
     def post(self, alerts: list[dict[str, Any]]) -> None:
         request = urllib.request.Request(
@@ -64,7 +50,5 @@ class AlertmanagerServer:
             return list(json.load(response))
 
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
-        self.log.close()
+        self.child.stop(20)
         shutil.rmtree(self.folder, ignore_errors=True)

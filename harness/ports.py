@@ -1,11 +1,6 @@
-"""Free loopback ports for the servers the tests start."""
+"""Free loopback ports for the servers the tests start (the one copy is loopback's)."""
 
 from __future__ import annotations
 
-import socket
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+from loopback.ports import free_port as free_port
+from loopback.ports import port_pair as port_pair

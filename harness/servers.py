@@ -12,17 +12,17 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from harness.ports import free_port
+from loopback.child import Child, http_ok
+from loopback.child import wait_until as wait_until
+from loopback.ports import free_port
 
 
 def _bin(name: str) -> str:
@@ -101,25 +101,8 @@ class PostgresServer:
 
 
 def wait_http(url: str, timeout: float = 20.0) -> None:
-    """Poll ``url`` until it answers, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{url} did not come up") from None
-            time.sleep(0.1)
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 15.0, interval: float = 0.05) -> None:
-    """Poll ``condition()`` until it is true or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met before the deadline")
-        time.sleep(interval)
+    """Poll ``url`` until it answers, or TimeoutError at the deadline."""
+    wait_until(http_ok(url), timeout=timeout, interval=0.1)
 
 
 class PrometheusServer:
@@ -156,27 +139,15 @@ class PrometheusServer:
 
         (self.folder / "prometheus.yml").write_text(yaml.safe_dump(config))
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-        self.process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={self.folder / 'prometheus.yml'}",
-                f"--storage.tsdb.path={self.folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                *flags,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.folder / "log", "wb"),  # noqa: SIM115
-        )
-        wait_until(self.ready, timeout=30, interval=0.2)
-
-    def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"prometheus exited: {(self.folder / 'log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        command = [
+            binary,
+            f"--config.file={self.folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={self.folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            *flags,
+        ]
+        ready = http_ok(f"http://127.0.0.1:{self.port}/-/ready")
+        self.child = Child("prometheus", command, self.folder, ready).start().wait_ready(30)
 
     def query(self, expr: str) -> dict[str, Any]:
         url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
@@ -187,6 +158,5 @@ class PrometheusServer:
             return dict(json.load(exc))
 
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
+        self.child.stop(20)
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -35,9 +35,9 @@ from heartbeat_core.sections import parse_listen
 from heartbeat_monitor.alerting import AlertingStack, AlertingUnavailable, url
 from heartbeat_monitor.demo import Demo
 from heartbeat_monitor.embedded import EmbeddedServers
-from heartbeat_monitor.redis_server import RedisServer, RedisServerError
 from heartbeat_receiver.app import create_app as create_receiver
 from heartbeat_receiver.rsgi import Receiver
+from loopback.redis import RedisServer, RedisServerError
 
 log = logging.getLogger("heartbeat_monitor")
 

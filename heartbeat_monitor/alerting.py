@@ -9,23 +9,17 @@ killed outright is read at the next start, so its children do not linger on the 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import subprocess
-import time
-import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import yaml
 
 from exporter.alertconfig import Targets, alertmanager_config
 from heartbeat_core.config import Settings
 from heartbeat_core.web.serving import ensure_free
+from loopback.child import Child, ChildExited, http_ok, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "alerts" / "heartbeat.rules.yml"
@@ -43,72 +37,6 @@ def binary(*names: str) -> str:
         if found:
             return found
     raise AlertingUnavailable(f"{names[0]} is not installed: {INSTALL}; or run with --no-alerting")
-
-
-@dataclass
-class Child:
-    """One server process of ours: started, waited for until ready, stopped by its PID."""
-
-    name: str
-    command: list[str]
-    ready_url: str
-    folder: Path
-    process: subprocess.Popen[bytes] | None = None
-    _log: IO[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def pid_file(self) -> Path:
-        return self.folder / f"{self.name}.pid"
-
-    def start(self) -> Child:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        stop_leftover(self.pid_file, self.command[0])
-        self._log = open(self.folder / f"{self.name}.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            self.command, stdout=subprocess.DEVNULL, stderr=self._log, cwd=self.folder
-        )
-        self.pid_file.write_text(str(self.process.pid), encoding="ascii")
-        return self
-
-    def ready(self) -> bool:
-        if self.process is None or self.process.poll() is not None:
-            tail = (self.folder / f"{self.name}.log").read_text(errors="replace")[-600:]
-            raise AlertingUnavailable(f"{self.name} exited at start: {tail.strip()}")
-        try:
-            with urllib.request.urlopen(self.ready_url, timeout=1) as response:  # noqa: S310 - our own URL
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        with contextlib.suppress(OSError):
-            self.pid_file.unlink()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-
-def stop_leftover(pid_file: Path, program: str) -> None:
-    """End the process a killed monitor left behind, if that PID still runs the same program."""
-    try:
-        pid = int(pid_file.read_text(encoding="ascii"))
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except (OSError, ValueError):
-        return
-    if Path(command).name == Path(program).name:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(100):
-                os.kill(pid, 0)  # raises once it is gone
-                time.sleep(0.1)
 
 
 def hostport(address: Address) -> str:
@@ -190,8 +118,9 @@ class AlertingStack:
                     f"--storage.tsdb.path={p_dir / 'data'}",
                     f"--web.listen-address={hostport(self.prometheus)}",
                 ],
-                f"{url(self.prometheus)}/-/ready",
                 p_dir,
+                http_ok(f"{url(self.prometheus)}/-/ready"),
+                pid_file=True,
             ),
             Child(
                 "alertmanager",
@@ -202,8 +131,9 @@ class AlertingStack:
                     f"--web.listen-address={hostport(self.alertmanager)}",
                     "--cluster.listen-address=",  # one instance: no gossip port
                 ],
-                f"{url(self.alertmanager)}/-/ready",
                 am_dir,
+                http_ok(f"{url(self.alertmanager)}/-/ready"),
+                pid_file=True,
             ),
         )
 
@@ -213,15 +143,14 @@ class AlertingStack:
         if not self._prepared:
             self.prepare()
         self.children = [child.start() for child in self._prepared]
-        deadline = time.monotonic() + timeout
         try:
-            while not all(child.ready() for child in self.children):
-                if time.monotonic() > deadline:
-                    raise AlertingUnavailable("Prometheus or Alertmanager did not become ready in time")
-                time.sleep(0.2)
-        except AlertingUnavailable:
+            wait_until(lambda: all(child.ready() for child in self.children), timeout, interval=0.2)
+        except ChildExited as exc:
             self.stop()
-            raise
+            raise AlertingUnavailable(f"{exc} (at start)") from None
+        except TimeoutError:
+            self.stop()
+            raise AlertingUnavailable("Prometheus or Alertmanager did not become ready in time") from None
         return self
 
     def stop(self) -> None:

@@ -195,7 +195,7 @@ def test_the_deployment_page_ends_with_a_page_on_the_webhook(
 
         try:
             wait_until(lambda: pages(), timeout=90, interval=0.5)
-        except AssertionError:
+        except TimeoutError:
             logs = {p.name: p.read_text(errors="replace")[-1500:] for p in tmp_path.glob("*.log")}
             raise AssertionError(f"no page reached the webhook; logs: {logs}") from None
         (page,) = pages()

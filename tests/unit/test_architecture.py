@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("heartbeat_core", "heartbeat_receiver", "exporter", "heartbeat_agent", "heartbeat_monitor")
+PRODUCT = (
+    "heartbeat_core",
+    "heartbeat_receiver",
+    "exporter",
+    "heartbeat_agent",
+    "heartbeat_monitor",
+    "loopback",
+)
 OURS = (*PRODUCT, "harness", "tests", "benchmarks", "dashboards")
 # which of our top-level packages each may import (itself always)
 MAY_IMPORT = {
@@ -18,9 +25,12 @@ MAY_IMPORT = {
     "heartbeat_receiver": {"heartbeat_core"},
     "exporter": {"heartbeat_core"},
     "heartbeat_agent": set(),
-    "heartbeat_monitor": {"heartbeat_core", "heartbeat_receiver", "exporter", "heartbeat_agent"},
+    "heartbeat_monitor": {"heartbeat_core", "heartbeat_receiver", "exporter", "heartbeat_agent", "loopback"},
+    # child servers on loopback (Redis, Prometheus, Alertmanager): stands on nothing of ours, so
+    # that the all-in-one and the tests' harness can share the one launcher
+    "loopback": set(),
     "benchmarks": set(PRODUCT) | {"harness"},
-    "harness": set(),  # the tests' and benchmarks' servers borrow nothing of the product
+    "harness": {"loopback"},  # the tests' and benchmarks' servers borrow nothing else of the product
 }
 # one file by design: users vendor agent.py alone into their programs and PyInstaller builds,
 # and run it as a script or zipapp (tests/integration/test_agent.py); splitting it breaks that

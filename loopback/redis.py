@@ -1,25 +1,20 @@
-"""A private redis-server in a temporary folder, for the all-in-one command (tests use harness)."""
+"""redis-server on a loopback port without persistence: the all-in-one's private store (with a
+generated password) and the tests' servers (harness/redis.py adds a cluster of them)."""
 
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
+from loopback.child import Child, ChildExited
+from loopback.ports import free_port
+
 
 class RedisServerError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def find_redis_server() -> str:
@@ -34,10 +29,8 @@ def find_redis_server() -> str:
 
 
 class RedisServer:
-    """Starts redis-server on a loopback port with no persistence; ``stop()`` ends it.
-
-    The port is kept across ``stop()``/``start()`` so a restart looks like an outage to clients.
-    """
+    """``stop()`` ends it; the port is kept across ``stop()``/``start()``, so that a restart looks
+    like an outage to clients."""
 
     def __init__(
         self,
@@ -51,7 +44,7 @@ class RedisServer:
         self._own_folder = folder is None
         self.folder = folder or Path(tempfile.mkdtemp(prefix="heartbeat-redis-"))
         self.extra_args = extra_args
-        self.process: subprocess.Popen[bytes] | None = None
+        self.child: Child | None = None
 
     @property
     def url(self) -> str:
@@ -73,38 +66,35 @@ class RedisServer:
             "--appendonly", "no",
             "--protected-mode", "yes",
             "--daemonize", "no",
-            "--logfile", str(self.folder / "redis.log"),
+            "--logfile", str(self.folder / "redis.log"),  # the log Child shows when redis exits
             *(("--requirepass", self.password) if self.password else ()),
             *self.extra_args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(
             port=self.port, password=self.password, socket_timeout=1, socket_connect_timeout=1
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                log = (self.folder / "redis.log").read_text(errors="replace")[-2000:]
-                raise RedisServerError(f"redis-server exited with {self.process.returncode}: {log}")
+
+        def answers() -> bool:
             try:
-                client.ping()
-                client.close()
-                return self
+                return bool(client.ping())
             except redis.RedisError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RedisServerError(f"redis-server did not answer on port {self.port}") from None
-                time.sleep(0.05)
+                return False
+
+        self.child = Child("redis", command, self.folder, answers)
+        try:
+            self.child.start().wait_ready(timeout)
+        except ChildExited as exc:
+            raise RedisServerError(str(exc)) from None
+        except TimeoutError:
+            raise RedisServerError(f"redis-server did not answer on port {self.port}") from None
+        finally:
+            client.close()
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        if self.child is not None:
+            self.child.stop(10)
+        self.child = None
 
     def close(self) -> None:
         self.stop()
