@@ -1,11 +1,13 @@
-"""Where a fresh batch beat's time goes, in one process: the checks, the store call, the answer.
+"""Where a fresh batch beat's time goes, in one process: the checks and the answer, and the store.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.bench_batch_parts --calls 300
 
-``POST /heartbeat/batch``'s three steps (``heartbeat_receiver.batch``), called directly with the
-bodies bench_receiver's batch target sends (100 beats of distinct services, ten bodies), on a
-private Redis on loopback; and the record script's own time inside Redis (``INFO
-commandstats``). Per beat, medians over the calls after a warm-up.
+``POST /heartbeat/batch``'s entry point (``heartbeat_receiver.batch.accept``, what the routes
+call) with the bodies bench_receiver's batch target sends (100 beats of distinct services, ten
+bodies), on two receivers built by the public factory: one on a private Redis on loopback, one
+on a stand-in store that writes nothing (``benchmarks.unstored_receiver``), called in turn. The
+whole minus the unstored call is the store's share; the record script's own time inside Redis
+comes from ``INFO commandstats``. Per beat, medians over the calls after a warm-up.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 
 import redis
 
+from benchmarks.unstored_receiver import unstored_store
 from harness.redis import RedisServer
 from heartbeat_core.config import from_mapping
 from heartbeat_receiver import batch
@@ -35,26 +38,29 @@ def main() -> None:
         for i in range(10)
     ]
     headers = {"Content-Type": "application/json"}
-    parts: dict[str, list[float]] = {"checks": [], "record_many": [], "answer": []}
+    parts: dict[str, list[float]] = {"checks and answer": [], "the whole call": []}
     with RedisServer() as server:
-        ingest = create_app(from_mapping({"redis_url": server.url})).ingest
+        settings = from_mapping({"redis_url": server.url})
+        stored = create_app(settings).ingest
+        unstored = create_app(settings, store=unstored_store(settings)).ingest
         client = redis.Redis.from_url(server.url)
         for call in range(args.calls):
             if call == WARM_UP:
                 client.config_resetstat()
-            began = time.perf_counter()
-            items = batch.check(ingest, headers, bodies[call % len(bodies)], "127.0.0.1")
-            checked = time.perf_counter()
-            counts = ingest.store.record_many(batch.stored(items))
-            stored = time.perf_counter()
-            batch.answer(ingest, items, counts)
-            if call >= WARM_UP:
-                parts["checks"].append(checked - began)
-                parts["record_many"].append(stored - checked)
-                parts["answer"].append(time.perf_counter() - stored)
+            body = bodies[call % len(bodies)]
+            for part, ingest in (("checks and answer", unstored), ("the whole call", stored)):
+                began = time.perf_counter()
+                answer = batch.accept(ingest, headers, body, "127.0.0.1")
+                took = time.perf_counter() - began
+                assert answer.status == 200, answer.body
+                if call >= WARM_UP:
+                    parts[part].append(took)
         script = client.info("commandstats")["cmdstat_evalsha"]["usec_per_call"]
-    for part, took in parts.items():
-        print(f"{part}: {statistics.median(took) * 1e6 / BEATS:.1f} µs a beat")
+    medians = {part: statistics.median(took) * 1e6 / BEATS for part, took in parts.items()}
+    for part, micros in medians.items():
+        print(f"{part}: {micros:.1f} µs a beat")
+    share = medians["the whole call"] - medians["checks and answer"]
+    print(f"the store's share (the difference): {share:.1f} µs a beat")
     print(f"the record script inside Redis: {script / BEATS:.1f} µs a beat")
 
 

@@ -40,6 +40,8 @@ from harness.ports import free_port
 from harness.redis import RedisServer
 from harness.servers import wait_http
 
+ROOT = Path(__file__).resolve().parents[1]
+
 BARE_APP = textwrap.dedent(
     """
     from flask import Flask
@@ -62,24 +64,6 @@ BARE_RSGI = textwrap.dedent(
         if scope.proto == "http":
             await proto()
             proto.response_bytes(200, [("content-type", "application/json")], b'{"ok":true}\\n')
-    """
-)
-
-# the receiver as served, but its heartbeats checked and answered without the Redis write:
-# what the checks and the adapter cost, apart from storage
-UNSTORED = textwrap.dedent(
-    """
-    from heartbeat_core.config import load_settings
-    from heartbeat_receiver.app import create_app
-    from heartbeat_receiver.rsgi import Receiver
-
-    class Unstored(Receiver):
-        async def _commit(self, beat):
-            return self.ingest.answer(beat, 1)
-
-    def app():
-        settings = load_settings()
-        return Unstored(create_app(settings), settings)
     """
 )
 
@@ -293,7 +277,6 @@ def main() -> None:
     (folder / "bare.py").write_text(BARE_APP)
     (folder / "sketch.py").write_text(SKETCH_APP)
     (folder / "bare_rsgi.py").write_text(BARE_RSGI)
-    (folder / "unstored.py").write_text(UNSTORED)
     gunicorn = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--keep-alive", "5", "-w", "2"]
     gunicorn += ["--threads", "8", "--chdir", str(folder), "-b", "127.0.0.1:{port}"]
     granian = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
@@ -311,12 +294,13 @@ def main() -> None:
     receiver = "receiver, Granian {}x{} (heartbeat-receiver)"
     gateway = "Pushgateway --push.disable-consistency-check, 1k groups"
     with RedisServer() as redis_server, contextlib.ExitStack() as servers:
-        env = {"HEARTBEAT_REDIS_URL": redis_server.url}
+        env = {"HEARTBEAT_REDIS_URL": redis_server.url, "PYTHONPATH": str(ROOT)}  # benchmarks.*
         targets: dict[str, tuple[list[str], str, str]] = {  # command, health path, wrk script
             floor: ([*gunicorn, "bare:app"], "/healthz", HEARTBEATS),
             floor_granian: ([*granian, "bare:app"], "/healthz", HEARTBEATS),
             floor_rsgi: ([*rsgi, "bare_rsgi:app"], "/", HEARTBEATS),
-            unstored: ([*rsgi, "--factory", "unstored:app"], "/healthz", HEARTBEATS),
+            # the receiver without the Redis write: benchmarks/unstored_receiver.py, public seams only
+            unstored: ([*rsgi, "--factory", "benchmarks.unstored_receiver:app"], "/healthz", HEARTBEATS),
             old_setup: ([*granian, "--factory", "heartbeat_receiver.wsgi:app"], "/healthz", HEARTBEATS),
             "issue's sketch: Flask + pipelined ZADD/HSET/HINCRBY, gunicorn gthread 2x8": (
                 [*gunicorn, "sketch:app"],
