@@ -270,39 +270,38 @@ def test_cli_count_and_failover(live_receiver: LiveServer, redis_server: RedisSe
     assert services(redis_server) == {"type-4@127.0.0.1": 3}
 
 
-def test_agent_py_alone_is_a_vendorable_module_and_a_zipapp(
+def test_the_agent_folder_alone_is_vendorable_and_a_zipapp(
     tmp_path: Path, live_receiver: LiveServer, redis_server: RedisServer
 ) -> None:
-    vendored = tmp_path / "vendor"
-    vendored.mkdir()
-    shutil.copy(agent_module.__file__, vendored / "agent.py")
-    # -I: isolated, so nothing of the project's installation can be imported
+    """Copied under another package (a program's own vendor folder), imported from there, run
+    with ``-m``, and packed as a zipapp; -I: isolated, so nothing of the project's installation
+    can be imported."""
+    folder = Path(agent_module.__file__).parent
+    vendored = tmp_path / "vendor" / "myprogram" / "_vendor"
+    shutil.copytree(folder, vendored / "heartbeat_agent", ignore=shutil.ignore_patterns("__pycache__"))
+    (vendored.parent / "__init__.py").write_text("")
+    (vendored / "__init__.py").write_text("")
+    url = live_receiver.url("/heartbeat")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from myprogram._vendor.heartbeat_agent import HeartbeatSender; "
+        "sys.exit(0 if HeartbeatSender(sys.argv[2], payload={'service': 'vendored'}).send_once() else 1)"
+    )
+    imported = run_cli("-I", "-c", code, str(tmp_path / "vendor"), url, module=False)
+    assert imported.returncode == 0, imported.stderr
     script = run_cli(
-        "-I",
-        str(vendored / "agent.py"),
-        "--once",
-        "--url",
-        live_receiver.url("/heartbeat"),
-        "--service",
-        "vendored",
-        module=False,
-    )
+        "-I", "-c", "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "runpy.run_module('heartbeat_agent', run_name='__main__')",
+        str(vendored), "--once", "--url", url, "--service", "as-module", module=False,
+    )  # fmt: skip
     assert script.returncode == 0, script.stderr
-    shutil.copy(agent_module.__file__, vendored / "__main__.py")
+    packed_dir = tmp_path / "packed"
+    shutil.copytree(folder, packed_dir / "heartbeat_agent", ignore=shutil.ignore_patterns("__pycache__"))
     archive = tmp_path / "heartbeat-agent.pyz"
-    zipapp.create_archive(vendored, archive)
-    packed = run_cli(
-        "-I",
-        str(archive),
-        "--once",
-        "--url",
-        live_receiver.url("/heartbeat"),
-        "--service",
-        "zipped",
-        module=False,
-    )
+    zipapp.create_archive(packed_dir, archive, main="heartbeat_agent.command:main")
+    packed = run_cli("-I", str(archive), "--once", "--url", url, "--service", "zipped", module=False)
     assert packed.returncode == 0, packed.stderr
-    assert services(redis_server) == {"vendored": 1, "zipped": 1}
+    assert services(redis_server) == {"vendored": 1, "as-module": 1, "zipped": 1}
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -406,10 +405,13 @@ def test_sigterm_stops_the_cli_with_a_goodbye(live_receiver: LiveServer, redis_s
     assert record.stopping
 
 
-def test_python_3_8_can_import_the_vendored_agent() -> None:
+@pytest.mark.parametrize(
+    "module", sorted(Path(agent_module.__file__).parent.glob("*.py")), ids=lambda path: path.name
+)
+def test_python_3_8_can_import_the_vendored_agent(module: Path) -> None:
     """The seed's client is a PyInstaller build, often of an old Python: nothing 3.10-only may run
     at import time (annotations are strings; the syntax is checked against 3.8's grammar)."""
-    source = Path(agent_module.__file__).read_text(encoding="utf-8")
+    source = module.read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 8))
     evaluated = [
         node
@@ -420,6 +422,12 @@ def test_python_3_8_can_import_the_vendored_agent() -> None:
         if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr)) or isinstance(node, ast.Subscript)
     ]
     assert not [ast.unparse(node) for node in evaluated]
+    absolute = [  # relative imports only: the folder works under any package it is copied into
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("heartbeat")
+    ]
+    assert not absolute
 
 
 def test_cli_goodbye(live_receiver: LiveServer, redis_server: RedisServer) -> None:
