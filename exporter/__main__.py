@@ -7,6 +7,7 @@ heartbeat-exporter alert-config     print the Alertmanager configuration, inhibi
 heartbeat-exporter demo-rows N      insert N realistic rows into each log table
 heartbeat-exporter hash-password    print a password hash for the users section of the config
 heartbeat-exporter new-token        print a scrape token for Prometheus and its metrics_auth line
+heartbeat-exporter explain NAME     print what was learned of one service: its gaps, phi now, its run band
 """
 
 from __future__ import annotations
@@ -19,13 +20,23 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from exporter.alertconfig import SHIPPED, Targets, alertmanager_config
+from exporter.explain import explain
 from exporter.sql.demo_rows import insert_demo_rows
 from exporter.sql.schema import create_schema, init_sql
 from heartbeat_core.cli import common_parser, default, print_new_token, settings_from
 from heartbeat_core.config import Settings
 from heartbeat_core.web.serving import export_flags, serve
 
-COMMANDS = ["serve", "init-db", "init-sql", "alert-config", "demo-rows", "hash-password", "new-token"]
+COMMANDS = [
+    "serve",
+    "init-db",
+    "init-sql",
+    "alert-config",
+    "demo-rows",
+    "hash-password",
+    "new-token",
+    "explain",
+]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: $HEARTBEAT_DATABASE_URL, else none)")
     parser.add_argument("--threads", type=int, help=f"request threads (default {default('threads')})")
     parser.add_argument("command", nargs="?", default="serve", choices=COMMANDS)
-    parser.add_argument("count", nargs="?", type=int, default=1000, help="rows per table for demo-rows")
+    parser.add_argument(
+        "target", nargs="?", help="demo-rows: rows per table (1000); explain: the service's name"
+    )
     parser.add_argument("--on-call-url", help="alert-config: the webhook that gets pages (default: notify)")
     parser.add_argument("--chat-url", help="alert-config: the webhook that gets warnings (default: notify)")
     parser.add_argument(
@@ -54,6 +67,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "init-sql":
         print(init_sql(settings.tables), end="")
         return
+    if args.command == "explain":
+        if not args.target:
+            parser.error("explain needs the service's name")
+        print(explain(settings, args.target))
+        return
     if args.command == "alert-config":
         print(alertmanager_config(settings, alert_targets(settings, args)), end="")
         return
@@ -63,7 +81,8 @@ def main(argv: list[str] | None = None) -> None:
         engine = sa.create_engine(settings.database_url)
         create_schema(engine, settings.tables)
         if args.command == "demo-rows":
-            print(f"inserted {insert_demo_rows(engine, args.count, specs=settings.tables)} rows")
+            count = int(args.target) if args.target and args.target.isdigit() else 1000
+            print(f"inserted {insert_demo_rows(engine, count, specs=settings.tables)} rows")
         return
     # one worker process: traffic counters are in-process state, so requests share it via threads
     export_flags(args.config, {"redis_url": args.redis_url, "redis_cluster": args.redis_cluster, **flags})

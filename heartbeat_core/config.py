@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     types: dict[TypeName, TypeSpec] = Field(
         {},
         description="per type: `prefixes`, `timeout`/`late_after`/`stall_after` (s), `min_up`, "
-        "`failure_threshold`, `max_lag` (s), `status_key`",
+        "`failure_threshold`, `max_lag` (s), `status_key`, `detection` (learned lateness)",
     )
     type_codes: dict[int, TypeName] = Field({}, description="numeric `type` in a heartbeat → type name")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="the heartbeat store")

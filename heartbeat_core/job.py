@@ -85,6 +85,7 @@ class Runs(NamedTuple):
     last_success: float | None = None  # when the last successful run finished
     last_duration: float | None = None  # the last paired run's, start to finish
     bars: tuple[tuple[float, float, str], ...] = ()  # the last runs: start, end, outcome
+    durations: tuple[float, ...] = ()  # the last successful paired runs' durations, oldest first
 
 
 def _number(value: Any) -> float | None:
@@ -116,7 +117,14 @@ def decode_runs(raw: str | None) -> Runs | None:
             for b in (bars if isinstance(bars, list) else ())
             if isinstance(b, list) and len(b) == 3 and _number(b[0]) is not None and _number(b[1]) is not None
         ),
+        tuple(
+            d for d in map(_number, found["d"] if isinstance(found.get("d"), list) else ()) if d is not None
+        ),
     )
+
+
+def _durations(raw: Any) -> tuple[float, ...]:
+    return tuple(d for d in map(_number, raw if isinstance(raw, list) else ()) if d is not None)
 
 
 def _watched(runs: Runs | None, watched_since: float | None) -> list[float]:

@@ -14,6 +14,9 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:replayed``    integer, replayed heartbeats (batch) older than their service's last one
 * ``{P}:runs``        hash, service -> a job's runs as JSON (``heartbeat_core.job``): open ones, counts
                       by outcome, the last duration and success, the last few as bars
+* ``{P}:gaps``        hash, service -> its learned gaps between beats (SPEC §17), as sums:
+                      ``n\tsum\tsum of squares\tdeclared interval\t1 after a goodbye``
+* ``{P}:gaplog``      hash, service -> those gaps themselves, comma-joined, oldest first
 * ``{P}:receivers``   sorted set, receiver process -> Redis time of its last announcement
 * ``{P}:maintenance`` hash, window id -> the maintenance window as JSON
 * ``{P}:ingest``      hash, the exporters' record of blind spells: ``blind_since`` while one is on,
@@ -61,6 +64,7 @@ class KeySpace:
             self.key(name) for name in ("receivers", "maintenance", "ingest", "sessions")
         )
         self.state, self.history = self.key("state"), self.key("history")
+        self.gaps, self.gaplog = self.key("gaps"), self.key("gaplog")
         self.rollup_lease = self.key("rollup:lease")
 
     def key(self, name: str) -> str:

@@ -27,6 +27,7 @@ from heartbeat_core.fields import (
     TIMESTAMP,
 )
 from heartbeat_core.job import Runs, decode_runs
+from heartbeat_core.suspicion import Gaps
 
 OTHER = "other"
 UNKEPT = frozenset(field.name for field in FIELDS if not field.latest)
@@ -53,6 +54,7 @@ class ServiceRecord(NamedTuple):
     first_seen: float | None = None  # receiver time of its first heartbeat (None: stored before kept)
     failing_streak: int = 0  # its last heartbeats in a row that said "failing"
     runs: Runs | None = None  # a job's runs (SPEC §13); None: it never sent one
+    gaps: Gaps | None = None  # its learned gaps between beats (SPEC §17); None: none learned
 
     @property
     def sent_at(self) -> float | None:
@@ -90,6 +92,7 @@ class Beat(NamedTuple):
     replay: float | None = None
     job: float | None = None  # under ``jobs:``: its max_runtime (every beat of it ends a run)
     signed: tuple[str, float] | None = None  # its request's signature, and when that goes stale
+    learn: tuple[int, float] | None = None  # its type learns gaps: how many to keep, the longest one
 
     def meta(self) -> str:
         """The record's hash value: the type, the address and the fields kept with the service."""
@@ -109,6 +112,11 @@ class Beat(NamedTuple):
             pairs += ("job", repr(self.job))
         if self.replay is not None:
             pairs += ("replay", repr(self.replay))
+        if self.learn is not None:
+            pairs += ("learn", str(self.learn[0]), "learn_max", repr(self.learn[1]))
+            interval = self.fields.get(INTERVAL.name)
+            if interval is not None:  # the gaps are relearned when it changes
+                pairs += (INTERVAL.name, repr(interval))
         return pairs
 
 
@@ -121,6 +129,17 @@ def _sequence(raw: str | None) -> tuple[int, int, float | None]:
         return int(float(parts[2])), int(float(parts[3])), float_or_none(parts[5])
     except ValueError:
         return 0, 0, None
+
+
+def _gaps(raw: str | None) -> Gaps | None:
+    """The record script's sums of learned gaps (``n\tsum\tsum of squares\t…``)."""
+    parts = (raw or "").split("\t")
+    if len(parts) < 3:
+        return None
+    count, total, squares = (float_or_none(part) for part in parts[:3])
+    if count is None or total is None or squares is None:
+        return None
+    return Gaps.of_sums(int(count), total, squares)
 
 
 def _progress(raw: str | None) -> tuple[tuple[str, float], ...]:
@@ -175,6 +194,7 @@ def decode(
     first_seen: str | None = None,
     failing_streak: str | None = None,
     runs: str | None = None,
+    gaps: str | None = None,
 ) -> ServiceRecord:
     """A record from its stored fields; damage reads as defaults, never as a failed scrape."""
     stored = _meta(meta)
@@ -198,4 +218,5 @@ def decode(
         float_or_none(first_seen),
         int(float_or_none(failing_streak) or 0),
         decode_runs(runs),
+        _gaps(gaps),
     )

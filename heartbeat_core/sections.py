@@ -18,6 +18,7 @@ from pydantic_settings import NoDecode
 from heartbeat_core.edges import EDGES, LOG_TABLES
 from heartbeat_core.job import DEFAULT_GRACE
 from heartbeat_core.schedule import check_schedule, check_zone
+from heartbeat_core.suspicion import Detection
 from heartbeat_core.types import ServiceType
 
 Identifier = Annotated[
@@ -81,6 +82,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DetectionSpec(_Section):
+    """A type's ``detection`` (SPEC §17): fixed (the timeout alone), shadow, or adaptive."""
+
+    mode: Literal["fixed", "shadow", "adaptive"] = "fixed"
+    phi: float = Field(8.0, gt=0)
+    min_samples: int = Field(20, ge=2)
+    min_std_seconds: float = Field(2.0, gt=0)
+    samples: int = Field(100, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _enough_kept(self) -> DetectionSpec:
+        if self.samples < self.min_samples:
+            raise ValueError("'samples' must be at least 'min_samples'")
+        return self
+
+    def detection(self) -> Detection:
+        return Detection(self.mode, self.phi, self.min_samples, self.min_std_seconds, self.samples)
+
+
 class TypeSpec(_Section):
     """Overrides of one service type; a new name adds a type."""
 
@@ -92,6 +112,7 @@ class TypeSpec(_Section):
     stall_after: Annotated[float, Field(gt=0)] | None = None
     failure_threshold: Annotated[int, Field(ge=1)] | None = None
     max_lag: Annotated[float, Field(gt=0)] | None = None  # seconds a watermark may trail now
+    detection: DetectionSpec | None = None  # learned lateness (SPEC §17); None: the type's
 
     def over(self, base: ServiceType) -> ServiceType:
         """``base`` with these overrides; a changed timeout moves the default late_after with it."""
@@ -105,6 +126,7 @@ class TypeSpec(_Section):
             base.stall_after if self.stall_after is None else self.stall_after,
             base.failure_threshold if self.failure_threshold is None else self.failure_threshold,
             base.max_lag if self.max_lag is None else self.max_lag,
+            base.detection if self.detection is None else self.detection.detection(),
         )
 
 

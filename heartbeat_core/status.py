@@ -8,9 +8,10 @@ and their order are SPEC §8's: the first rule that matches wins.
 paused     it said goodbye and has sent nothing since, or a maintenance window covers it now
 unknown    the monitor cannot tell: ingest is blind now, or the service has not beaten since a
            blind spell or a window it beat in ended, and a full timeout has not passed since then
-down       silent for longer than its type's timeout; a job: a run due by its schedule did not
-           start by the due time + ``grace`` (missed), or a run is open past ``max_runtime``
-           (overrun)
+down       silent for longer than its type's timeout, or, under ``detection: adaptive``, for
+           longer than its learned gaps make likely (φ ≥ ``phi``, SPEC §17); a job: a run due
+           by its schedule did not start by the due time + ``grace`` (missed), or a run is open
+           past ``max_runtime`` (overrun)
 failing    alive, but its last ``failure_threshold`` heartbeats (its type's) all said "failing";
            a job: its last ``failure_threshold`` runs failed
 late       silent for longer than ``late_after``: its declared interval × ``late_factor``, or
@@ -32,6 +33,7 @@ from typing import NamedTuple
 from heartbeat_core.job import Job, overran, running
 from heartbeat_core.maintenance import MaintenanceWindow
 from heartbeat_core.record import ServiceRecord
+from heartbeat_core.suspicion import ADAPTIVE, suspected
 from heartbeat_core.types import ServiceType, ServiceTypes
 
 
@@ -130,14 +132,30 @@ def grace_start(
     return latest if latest is not None and now - latest <= service_type.timeout else None
 
 
-def state_of(record: ServiceRecord, service_type: ServiceType, conditions: Conditions, now: float) -> State:
-    """The first rule that matches wins."""
+def silent_too_long(record: ServiceRecord, service_type: ServiceType, age: float, adaptive: bool) -> bool:
+    """Past the timeout; or, ``adaptive``, past what its learned gaps make likely."""
+    if age > service_type.timeout:
+        return True
+    return adaptive and suspected(record.gaps, age, service_type.detection)
+
+
+def state_of(
+    record: ServiceRecord,
+    service_type: ServiceType,
+    conditions: Conditions,
+    now: float,
+    adaptive: bool | None = None,
+) -> State:
+    """The first rule that matches wins. ``adaptive``: judge as ``detection: adaptive`` would, or
+    not (shadow mode asks both); by default as the type's mode says."""
     age = now - record.last_seen
     if is_paused(record, service_type, conditions, now):
         return State.PAUSED
     if conditions.blind or grace_start(record, service_type, conditions, now) is not None:
         return State.UNKNOWN
-    if age > service_type.timeout:
+    if adaptive is None:
+        adaptive = service_type.detection.mode == ADAPTIVE
+    if silent_too_long(record, service_type, age, adaptive):
         return State.DOWN
     if record.failing_streak >= service_type.failure_threshold:
         return State.FAILING

@@ -134,7 +134,9 @@ class HeartbeatStore:
             pairs = beat.script_fields()
             args += (4 + len(pairs) // 2, "name", beat.name, "now", repr(beat.now), "meta", beat.meta())
             args += ("cap", cap, *pairs)
-        return [int(n) for n in self._record(keys=[*self.space.records, self.space.state], args=args)]
+        space = self.space
+        keys = [*space.records, space.state, space.ingest, space.gaps, space.gaplog]
+        return [int(n) for n in self._record(keys=keys, args=args)]
 
     def note(self, name: str, message: str) -> bool:
         """Set a known service's message and nothing else; False for a service the store does not hold.
@@ -150,6 +152,12 @@ class HeartbeatStore:
             if self._replace(keys=[self.space.info], args=[name, meta, with_message(meta, message)]):
                 return True
         return True  # heartbeats kept coming: each carried its own message, newer than this line
+
+    def learned_gaps(self, name: str) -> list[float]:
+        """The gaps the record script learned of a service, oldest first (``explain``)."""
+        raw = self.client.hget(self.space.gaplog, name)
+        text = raw.decode() if isinstance(raw, bytes) else raw or ""
+        return [gap for gap in (float_or_none(part) for part in text.split(",")) if gap is not None]
 
     def _drop_closed_connection(self) -> None:
         """What a pool does at every checkout, for a single-connection client.
@@ -184,10 +192,13 @@ class HeartbeatStore:
             *tracking,
             space.replayed,
             space.runs,
+            space.gaps,
         ]
         reply = cast(list[Any], self._snapshot(keys=keys, args=[receiver_ttl]))
-        seen, info, counts, refused, receivers, windows, ingest, *tracked, replayed, runs = reply
-        info_map, count_map, runs_map = (dict(zip(h[::2], h[1::2])) for h in (info, counts, runs))
+        seen, info, counts, refused, receivers, windows, ingest, *tracked, replayed, runs, gaps = reply
+        info_map, count_map, runs_map, gaps_map = (
+            dict(zip(h[::2], h[1::2])) for h in (info, counts, runs, gaps)
+        )
         seq_map, progress_map, at_map, first_map, failing_map = (dict(zip(h[::2], h[1::2])) for h in tracked)
         kept, decoded = self._decoded, {}
         for name, score in zip(seen[::2], seen[1::2]):
@@ -201,12 +212,12 @@ class HeartbeatStore:
                 first_map.get(name),
                 failing_map.get(name),
                 runs_map.get(name),
+                gaps_map.get(name),
             )
             entry = kept.get(name)
-            if entry is None or entry[0] != raw:
-                meta, sequence, progress, at, first, failing, ran = raw[2:]
+            if entry is None or entry[0] != raw:  # meta, sequence, progress and when, then the rest
                 record = decode(
-                    name, float(score), int(raw[1] or 0), meta, sequence, (progress, at), first, failing, ran
+                    name, float(score), int(raw[1] or 0), raw[2], raw[3], (raw[4], raw[5]), *raw[6:]
                 )
                 entry = (raw, record)
             decoded[name] = entry

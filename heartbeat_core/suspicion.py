@@ -43,3 +43,40 @@ def phi(silence: float, mean: float, std: float, min_std: float) -> float:
     if a > 0:
         return a / math.log(10) + math.log10(1.0 + math.exp(-a))
     return math.log10(1.0 + math.exp(a))
+
+
+FIXED, SHADOW, ADAPTIVE = "fixed", "shadow", "adaptive"
+MODES = (FIXED, SHADOW, ADAPTIVE)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A type's ``detection`` (SPEC §17). ``fixed``: the timeout alone, and nothing learned.
+    ``shadow``: learned, and ``heartbeat_adaptive_down`` says what adaptive would call down.
+    ``adaptive``: down at φ ≥ ``phi`` or past the timeout, whichever comes first."""
+
+    mode: str = FIXED
+    phi: float = 8.0
+    min_samples: int = 20
+    min_std: float = 2.0
+    samples: int = 100
+
+    @property
+    def learns(self) -> bool:
+        return self.mode != FIXED
+
+
+FIXED_DETECTION = Detection()
+
+
+def suspicion(gaps: Gaps | None, silence: float, detection: Detection) -> float | None:
+    """φ now, once ``min_samples`` gaps are known; None before."""
+    if gaps is None or gaps.count < detection.min_samples:
+        return None
+    return phi(silence, gaps.mean, gaps.std, detection.min_std)
+
+
+def suspected(gaps: Gaps | None, silence: float, detection: Detection) -> bool:
+    """Whether φ calls this silence a failure: never before two learned mean gaps have passed."""
+    level = suspicion(gaps, silence, detection)
+    return level is not None and gaps is not None and silence >= 2 * gaps.mean and level >= detection.phi

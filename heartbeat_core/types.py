@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from heartbeat_core.job import Job, JobRule, Jobs, resolve
+from heartbeat_core.suspicion import FIXED_DETECTION, Detection
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ServiceType:
     stall_after: float = 300.0  # up, but no progress counter grew for this long: stalled
     failure_threshold: int = 1  # this many "failing" heartbeats in a row make a service failing
     max_lag: float = 0.0  # a watermark further behind than this is lagging (0: not judged)
+    detection: Detection = FIXED_DETECTION  # fixed, shadow or adaptive (SPEC §17)
 
     def __post_init__(self) -> None:
         if not self.late_after:

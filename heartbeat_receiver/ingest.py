@@ -173,7 +173,12 @@ class Ingest:
         job = self.types.job(beat.service, beat.service_type, EVENT.name in beat.fields)
         limit = None if job is None else job.max_runtime
         received = now if replay else None
-        return Beat(beat.service, beat.service_type, address, at, beat.fields, cap, received, limit)
+        rules = self.types.get(beat.service_type)
+        # its type learns its gaps (SPEC §17); a job runs on a schedule: its gaps are no heartbeat's
+        learn = (rules.detection.samples, rules.timeout) if job is None and rules.detection.learns else None
+        return Beat(
+            beat.service, beat.service_type, address, at, beat.fields, cap, received, limit, learn=learn
+        )
 
     def answer(self, beat: Beat, count: int) -> Answer:
         """The answer to a stored heartbeat (``count``: what the store returned for it)."""

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from exporter.metrics.database_probe import DatabaseFamilies
 from exporter.metrics.jobs import JobFamilies
+from exporter.metrics.learned import LearnedFamilies
 from exporter.metrics.pipeline_edges import PipelineFamilies
 from exporter.metrics.services import ServiceFamilies, TypedFamilies, monitor_families
 from exporter.metrics.traffic_counts import NONE, TrafficFamilies
@@ -109,4 +110,5 @@ def collector_for(
     if traffic is not None:
         groups.append(TrafficFamilies(traffic, poll_interval, max_staleness))
     groups.append(JobFamilies())
+    groups.append(LearnedFamilies(types))
     return HeartbeatCollector(reader, groups)

@@ -42,6 +42,9 @@ class JobFamilies:
         shortest = _gauge(
             "heartbeat_job_min_runtime_seconds", "A run shorter than this is too fast (min_runtime)"
         )
+        since = _gauge(
+            "heartbeat_job_running_since_timestamp_seconds", "When the job's newest open run began"
+        )
         for view in reading.views:
             job = view.job
             if job is None:
@@ -52,6 +55,8 @@ class JobFamilies:
                 runs.add_metric([*labels, outcome], found.counts.get(outcome, 0) if found else 0)
             is_running = view.state is State.RUNNING or view.reason == "overrun"
             running.add_metric(labels, 1.0 if is_running else 0.0)
+            if is_running and found and found.open:
+                since.add_metric(labels, found.open[-1])
             if found and found.last_duration is not None:
                 took.add_metric(labels, found.last_duration)
             if found and found.last_success is not None:
@@ -61,4 +66,4 @@ class JobFamilies:
                 due.add_metric(labels, next_due)
             if job.min_runtime:
                 shortest.add_metric(labels, job.min_runtime)
-        yield from (runs, took, running, success, due, shortest)
+        yield from (runs, took, running, success, due, shortest, since)

@@ -20,10 +20,12 @@ from exporter.state.history import Change, StateHistory
 from exporter.state.pipeline import PipelineView
 from exporter.state.reader import Reading
 from exporter.state.window import WindowCounter, empty_traffic, traffic_trend
+from heartbeat_core.band import duration_band
 from heartbeat_core.errors import ApiError
 from heartbeat_core.fields import COLUMNS, IN_STATUS, WATERMARK
 from heartbeat_core.job import OUTCOMES, Job, Runs
 from heartbeat_core.status import STATES, ServiceView
+from heartbeat_core.suspicion import suspicion
 from heartbeat_core.types import ServiceTypes
 
 MAX_HISTORY = 5000  # state changes per answer (about 400 KB of JSON); the rest by history_offset
@@ -154,11 +156,18 @@ def services(
             "is_alive": view.alive,
             "state": view.state.value,
             **{field.name: field.shown_of(view.record) for field in IN_STATUS},
+            "suspicion": _suspicion(view, types),
         }
         if view.job is not None:
             entry["job"] = job_entry(view, view.job, now)
         service_status[types.by_name[view.service_type].status_key].append(entry)
     return service_status
+
+
+def _suspicion(view: ServiceView, types: ServiceTypes) -> float | None:
+    """φ now (SPEC §17), for a service whose type learns its gaps and has learned enough."""
+    level = suspicion(view.record.gaps, view.age, types.get(view.service_type).detection)
+    return None if level is None else round(level, 2)
 
 
 def job_entry(view: ServiceView, job: Job, now: float) -> dict[str, Any]:
@@ -177,7 +186,14 @@ def job_entry(view: ServiceView, job: Job, now: float) -> dict[str, Any]:
         "last_success": runs.last_success,
         "runs": {outcome: runs.counts.get(outcome, 0) for outcome in OUTCOMES},
         "recent": [{"start": start, "end": end, "outcome": outcome} for start, end, outcome in runs.bars],
+        "duration_band": _band(runs),
     }
+
+
+def _band(runs: Runs) -> dict[str, float] | None:
+    """The run duration learned from its last successful runs (SPEC §17), once there are ten."""
+    band = duration_band(runs.durations)
+    return None if band is None else {"low": round(band[0], 1), "high": round(band[1], 1)}
 
 
 def history_page(

@@ -395,7 +395,11 @@ function says(s) {
   const cell = el("td", null, "says");
   if (s.status && s.status !== "ok") cell.appendChild(el("span", s.status.toUpperCase(), "reported " + s.status));
   if (s.message) cell.appendChild(el("span", s.message, "message"));
-  const facts = Object.entries(s.metrics || {}).map(([name, value]) => `${name} = ${value}`)
+  const learned = [];  // what the monitor learned of it (SPEC §17)
+  if (s.suspicion != null) learned.push(`suspicion φ = ${s.suspicion}`);
+  const band = s.job && s.job.duration_band;
+  if (band) learned.push(`usual run ${duration(band.low)} – ${duration(band.high)}`);
+  const facts = learned.concat(Object.entries(s.metrics || {}).map(([name, value]) => `${name} = ${value}`))
     .concat(Object.entries(s.info || {}).map(([key, value]) => `${key}: ${value}`));
   if (facts.length) {
     const details = cell.appendChild(el("details"));

@@ -127,6 +127,7 @@ def test_status_for_an_admin_has_services_database_and_windowed_traffic(
         "metrics": {},
         "info": {},
         "watermark": None,  # the newest record it has processed (SPEC §14): none sent
+        "suspicion": None,  # φ (SPEC §17): its type's detection is fixed, nothing is learned
     }
     assert [s["service"] for s in services["other"]] == ["type-4@10.0.0.7"]
     assert services["kafka_process"][0]["service"] == "kafka-1"
