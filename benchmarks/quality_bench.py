@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.quality_stack import ROOT, Stack
+from benchmarks.quality_stack import ROOT, FleetShape, Stack
 from heartbeat_core.types import DEFAULT_TYPES
 
 MONITOR = {
@@ -120,7 +120,7 @@ class Bench:
         fleet = self.stack.fleet
         fleet.jitter, fleet.loss = 0.2, 0.1
         self.wait(300)
-        fleet.jitter, fleet.loss = 0.0, 0.0
+        fleet.jitter, fleet.loss = self.stack.ordinary
 
     def outage(self, component: str, seconds: float) -> Outcome:
         if component == "redis":
@@ -214,9 +214,10 @@ def on_stack(
     alertmanager: str,
     plan: Callable[[Bench], Plan],
     jobs: dict[str, dict[str, Any]] | None = None,
+    fleet: FleetShape | None = None,
 ) -> list[Outcome]:
     """Run a plan's scenarios in order on one fresh stack, and take the stack down afterwards."""
-    stack = Stack(scale, rules, alertmanager, jobs=jobs)
+    stack = Stack(scale, rules, alertmanager, jobs=jobs, fleet=fleet)
     bench = Bench(stack)
     try:
         return [bench.scenario(name, action, settle) for name, action, settle in plan(bench)]

@@ -194,6 +194,17 @@ class Job:
             self.ended.append(time.time())
 
 
+@dataclass(frozen=True)
+class FleetShape:
+    """How a run's fleet behaves and is judged: its seed, the jitter and loss it always has (the
+    ordinary network a learned history comes from), and its types' ``detection`` mode."""
+
+    seed: int = 7
+    jitter: float = 0.0
+    loss: float = 0.0
+    detection: str = "fixed"
+
+
 class Stack:
     def __init__(
         self,
@@ -202,7 +213,9 @@ class Stack:
         alertmanager: str,
         per_type: int = 10,
         jobs: dict[str, dict[str, Any]] | None = None,
+        fleet: FleetShape | None = None,
     ) -> None:
+        shape = fleet or FleetShape()
         self.scale = scale
         self.stack = ExitStack()
         self.folder = Path(tempfile.mkdtemp(prefix="alert-quality-"))
@@ -214,11 +227,15 @@ class Stack:
         self.redis.start()
         self.stack.callback(self.redis.close)
         self.config = self.folder / "heartbeat.yaml"
+        # learned lateness (SPEC §17): its spread's floor is a duration, scaled like the rest
+        detection = {"mode": shape.detection, "min_std_seconds": 2 / scale}
+        learning = {"detection": detection} if shape.detection != "fixed" else {}
         types = {
             t.name: {
                 "timeout": t.timeout / scale,
                 "late_after": t.late_after / scale,
                 "stall_after": t.stall_after / scale,
+                **learning,
             }
             for t in DEFAULT_TYPES
         }
@@ -249,7 +266,15 @@ class Stack:
             self.ports["exporter"], [str(rules_file)], interval, self.alertmanager.port
         )
         self.stack.callback(self.prometheus.close)
-        self.fleet = Fleet(f"http://127.0.0.1:{self.ports['receiver']}/heartbeat", 30 / scale, per_type)
+        self.fleet = Fleet(
+            f"http://127.0.0.1:{self.ports['receiver']}/heartbeat",
+            30 / scale,
+            per_type,
+            shape.jitter,
+            shape.loss,
+            rng=random.Random(shape.seed),
+        )
+        self.ordinary = (shape.jitter, shape.loss)
         self.stack.callback(self.fleet.stop.set)
         self.fleet.start()
         self.jobs: dict[str, Job] = {}

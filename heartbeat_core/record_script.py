@@ -126,8 +126,9 @@ end
 -- learned gaps between beats (SPEC §17), for the types whose detection is not fixed: the sums of
 -- the last beat.learn gaps (n, sum, sum of squares), the declared interval they were learned
 -- under, and whether the last beat was a goodbye; the gaps themselves in gaplog, oldest first.
--- Not learned: a gap across a goodbye, across a blind spell, longer than the type's timeout (the
--- service was down, or in maintenance), or under a new declared interval (relearned from there).
+-- Not learned: a gap across a goodbye, across a blind spell, longer than beat.learn_max (twice the
+-- type's timeout: it was down, or in maintenance; a lost beat on a 60 s type with 30 s beats is an
+-- ordinary gap longer than the timeout), or under a new declared interval (relearned from there).
 local function learn(name, beat, last)
   local raw = redis.call('HGET', gaps, name)
   local f = raw and split(raw) or {}

@@ -174,8 +174,10 @@ class Ingest:
         limit = None if job is None else job.max_runtime
         received = now if replay else None
         rules = self.types.get(beat.service_type)
-        # its type learns its gaps (SPEC §17); a job runs on a schedule: its gaps are no heartbeat's
-        learn = (rules.detection.samples, rules.timeout) if job is None and rules.detection.learns else None
+        # its type learns its gaps (SPEC §17), up to twice its timeout (a lost beat on a 60 s type
+        # is an ordinary 60-72 s gap); a job runs on a schedule: its gaps are no heartbeat's
+        learns = job is None and rules.detection.learns
+        learn = (rules.detection.samples, 2 * rules.timeout) if learns else None
         return Beat(
             beat.service, beat.service_type, address, at, beat.fields, cap, received, limit, learn=learn
         )

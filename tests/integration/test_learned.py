@@ -72,7 +72,7 @@ def test_the_store_learns_a_services_gaps_and_leaves_out_those_not_its_own(redis
         store.mark_blind(clock.now - 20, clock.now - 5)  # a blind spell ended 5 s ago
         beat(client, clock)
         assert record_of(settings).gaps.count == 26  # type: ignore[union-attr]  # across the spell: left out
-        clock.advance(200)  # longer than the type's timeout: it was down, not beating slowly
+        clock.advance(250)  # longer than twice the type's timeout: it was down, not beating slowly
         beat(client, clock)
         assert record_of(settings).gaps.count == 26  # type: ignore[union-attr]
         clock.advance(30)
