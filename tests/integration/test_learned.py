@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from exporter.explain import explain
 from exporter.web.app import create_app as create_exporter
 from harness.redis import RedisServer
 from harness.servers import PrometheusServer, wait_until
@@ -108,6 +109,10 @@ def test_adaptive_detection_calls_a_crash_down_sooner_and_never_an_outage_of_the
         metrics = parse_samples(exporter.test_client().get("/metrics").get_data(as_text=True))
         labels = (("service_name", "collector-1"), ("service_type", "data_collection"))
         assert metrics[("heartbeat_suspicion", labels)] > 8
+        told = explain(settings, "collector-1", clock=clock)  # what the person on call reads
+        assert "learned gaps: 30, mean 30.0 s" in told and "phi now:" in told
+        after = float(told.split("down after ")[1].split(" s")[0])
+        assert 60 <= after < 75  # two learned means at least; sooner than this silence
         # the same silence under a maintenance window, a goodbye, or blind ingest: never down
         store = make_store(settings)
         store.windows.put(MaintenanceWindow("w1", clock.now - 80, clock.now + 600, "data_collection"))
