@@ -32,7 +32,8 @@ def test_without_a_database_its_groups_are_absent(redis_server: RedisServer) -> 
     app = create_exporter(from_mapping({"redis_url": redis_server.url}))
     samples = parse_samples(app.test_client().get("/metrics").get_data(as_text=True))
     found = {dict(labels)["collector"] for name, labels in samples if name == "heartbeat_collector_success"}
-    assert found == {"monitor", "services", "pipeline", "jobs"}  # jobs: any service may send a start
+    # jobs: any service may send a start; learned: any type may learn (SPEC §17)
+    assert found == {"monitor", "services", "pipeline", "jobs", "learned"}
 
 
 class Broken:
