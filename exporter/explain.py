@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from heartbeat_core.band import duration_band
+from heartbeat_core.band import MIN_RUNS, duration_band
 from heartbeat_core.config import Settings
 from heartbeat_core.status import Conditions, assess
 from heartbeat_core.store import HeartbeatStore, make_store
@@ -70,7 +70,7 @@ def explain(
 def _runs(durations: tuple[float, ...], last: float | None) -> list[str]:
     band = duration_band(durations)
     if band is None:
-        return [f"run band: not yet ({len(durations)} of 10 successful runs)"]
+        return [f"run band: not yet ({len(durations)} of {MIN_RUNS} successful runs)"]
     low, high = band
     verdict = (
         "" if last is None else f"; last run {last:g} s: {'inside' if low <= last <= high else 'OUTSIDE'}"

@@ -117,9 +117,7 @@ def decode_runs(raw: str | None) -> Runs | None:
             for b in (bars if isinstance(bars, list) else ())
             if isinstance(b, list) and len(b) == 3 and _number(b[0]) is not None and _number(b[1]) is not None
         ),
-        tuple(
-            d for d in map(_number, found["d"] if isinstance(found.get("d"), list) else ()) if d is not None
-        ),
+        _durations(found.get("d")),
     )
 
 

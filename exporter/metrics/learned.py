@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from exporter.state.reader import Reading
 from heartbeat_core.band import duration_band
 from heartbeat_core.status import State, state_of
-from heartbeat_core.suspicion import suspicion
+from heartbeat_core.suspicion import ADAPTIVE, suspicion
 from heartbeat_core.types import ServiceTypes
 
 LABELS = ["service_name", "service_type"]
@@ -55,6 +55,10 @@ class LearnedFamilies:
             level = suspicion(view.record.gaps, view.age, rules.detection)
             if level is not None:
                 phi.add_metric(labels, round(level, 3))
-            judged = state_of(view.record, rules, reading.conditions, reading.now, adaptive=True)
+            judged = (
+                view.state
+                if rules.detection.mode == ADAPTIVE
+                else state_of(view.record, rules, reading.conditions, reading.now, adaptive=True)
+            )
             adaptive.add_metric(labels, 1.0 if judged is State.DOWN else 0.0)
         yield from (phi, adaptive, band)
