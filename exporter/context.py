@@ -23,7 +23,9 @@ from exporter.sql.database import make_engine
 from exporter.sql.probe import DatabaseProbe
 from exporter.sql.schema import database_label
 from exporter.sql.traffic import TrafficCounter
+from exporter.state.figures import LedgerReader
 from exporter.state.history import StateHistory
+from exporter.state.ledger import Ledger
 from exporter.state.pipeline import EdgeRates, PipelineView
 from exporter.state.reader import StoreReader
 from exporter.state.rollup import make_rollup
@@ -43,6 +45,7 @@ class Exporter:
     auth: Authenticator
     pipeline: PipelineView
     status_view: StatusView  # the status API's answer, from one reading
+    ledger: LedgerReader  # availability and incidents (SPEC §16)
     engine: Engine | None = None
     probe: DatabaseProbe | None = None
     traffic: TrafficCounter | None = None
@@ -68,7 +71,8 @@ def build(
 ) -> Exporter:
     store = store or make_store(settings)
     history = StateHistory(store.space, settings.rollup_retention)
-    reader = StoreReader(store, settings, clock, history)
+    ledger = Ledger(store.space, settings.service_types, settings.pipeline, settings.availability_retention)
+    reader = StoreReader(store, settings, clock, history, ledger)
     rates = EdgeRates(window=max(300.0, settings.poll_interval * 4))
     sql = _sql_parts(settings, store, clock, rates) if settings.database_url else SqlParts()
     probe = sql.get("probe")
@@ -111,6 +115,7 @@ def build(
             settings.max_ips_per_edge,
         ),
         alerts=alerts,
+        ledger=LedgerReader(store.space, settings.availability_retention),
         **sql,
     )
 

@@ -20,7 +20,9 @@ from pydantic import model_validator as model_check
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from heartbeat_core.consistency import consistency_problems
 from heartbeat_core.notify import Notify
+from heartbeat_core.reporting import PublicSpec
 from heartbeat_core.sections import (
     DEFAULT_TABLES,
     EdgeName,
@@ -35,12 +37,11 @@ from heartbeat_core.sections import (
     TypeSpec,
     User,
     parse_links,
-    table_problems,
     with_default_tables,
 )
 from heartbeat_core.sources import ConfigError as ConfigError
 from heartbeat_core.sources import Environment, FileValues, read_file
-from heartbeat_core.topology import DATABASE, DEFAULT_TOPOLOGY, Topology
+from heartbeat_core.topology import DEFAULT_TOPOLOGY, Topology
 from heartbeat_core.types import DEFAULT_TYPES, OTHER, ServiceType, ServiceTypes
 
 
@@ -219,23 +220,19 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^\s]+$",
         description="the Alertmanager whose firing alerts the status page lists",
     )
+    availability_retention: float = key(
+        "exporter", 400 * 86400.0, ge=86400, description="availability per day is kept this long in Redis (s)"
+    )
+    public: PublicSpec | None = key(
+        "exporter", None, description="the public status page and badges: `{title, types, services}`"
+    )
     signature_tolerance: float = key(
         "receiver", 300.0, ge=1, le=3600, description="how far a signed beat's `t` may be from the clock (s)"
     )
 
     @model_check(mode="after")
     def _consistent(self) -> Settings:
-        problems = [
-            f"type_codes.{code}: unknown type {name!r}"
-            for code, name in self.type_codes.items()
-            if name not in self.service_types.by_name
-        ]
-        known = set(self.service_types.by_name) | {DATABASE}
-        problems += [f"topology: unknown node {node!r}" for node in self.pipeline.nodes if node not in known]
-        problems += table_problems(self.tables)
-        reserved = sum(token.reserve for token in self.ingest_tokens)
-        if reserved >= self.max_services:
-            problems.append(f"ingest_tokens: reserves {reserved} of max_services {self.max_services}")
+        problems = consistency_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -25,6 +25,7 @@ in one slot of a Redis Cluster and every script runs there unchanged.
 * ``{P}:signatures``  sorted set, a signed heartbeat's signature -> when it goes stale (``replays``)
 * ``{P}:state``       hash, service -> its last recorded state and when it began (``state\\ttime``)
 * ``{P}:history``     sorted set of ``service\\ttime\\tfrom\\tto``, scored by the time of the change
+* ``{P}:avail:…``    the availability ledger (SPEC §16), described in ``heartbeat_core.availability_script``
 * ``{P}:rollup:lease``              the rollup writer's id, with a time to live of a few polls
 * ``{P}:rollup:{table}:cover``      hash: ``since`` and ``until``, the minutes the rollup holds whole
 * ``{P}:rollup:{table}:ids``        hash: key (IP values, tab-joined) -> a short id
@@ -66,6 +67,9 @@ class KeySpace:
         self.state, self.history = self.key("state"), self.key("history")
         self.gaps, self.gaplog = self.key("gaps"), self.key("gaplog")
         self.rollup_lease = self.key("rollup:lease")
+        # the availability ledger: open segments, incidents, their starts, open ones, the last id
+        self.ledger = [self.key(f"avail:{name}") for name in ("now", "incidents", "starts", "open", "next")]
+        self.ledger_day = self.key("avail:day:")  # + the day's number since the epoch
 
     def key(self, name: str) -> str:
         return f"{self.tag}:{name}"

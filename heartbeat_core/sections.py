@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import NoDecode
 
 from heartbeat_core.edges import EDGES, LOG_TABLES
 from heartbeat_core.job import DEFAULT_GRACE
+from heartbeat_core.reporting import SloSpec
 from heartbeat_core.schedule import check_schedule, check_zone
+from heartbeat_core.section_base import Section as _Section
+from heartbeat_core.section_base import ServiceName as ServiceName
+from heartbeat_core.section_base import TypeName as TypeName
 from heartbeat_core.suspicion import Detection
 from heartbeat_core.types import ServiceType
 
@@ -25,8 +29,6 @@ Identifier = Annotated[
     str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", description="a plain SQL identifier")
 ]
 EDGE_NAMES = tuple(edge.name for edge in EDGES)
-TypeName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")]
-ServiceName = Annotated[str, Field(min_length=1, max_length=200)]  # the receiver checks it as any name
 Listen = tuple[str, Annotated[int, Field(gt=0, lt=65536)]]
 
 
@@ -78,10 +80,6 @@ def _werkzeug_hash(value: str) -> str:
     return value
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class DetectionSpec(_Section):
     """A type's ``detection`` (SPEC §17): fixed (the timeout alone), shadow, or adaptive."""
 
@@ -113,6 +111,7 @@ class TypeSpec(_Section):
     failure_threshold: Annotated[int, Field(ge=1)] | None = None
     max_lag: Annotated[float, Field(gt=0)] | None = None  # seconds a watermark may trail now
     detection: DetectionSpec | None = None  # learned lateness (SPEC §17); None: the type's
+    slo: SloSpec | None = None  # an availability objective (SPEC §16)
 
     def over(self, base: ServiceType) -> ServiceType:
         """``base`` with these overrides; a changed timeout moves the default late_after with it."""
@@ -127,6 +126,7 @@ class TypeSpec(_Section):
             base.failure_threshold if self.failure_threshold is None else self.failure_threshold,
             base.max_lag if self.max_lag is None else self.max_lag,
             base.detection if self.detection is None else self.detection.detection(),
+            base.slo if self.slo is None else self.slo.slo(),
         )
 
 

@@ -15,6 +15,15 @@ from heartbeat_core.suspicion import FIXED_DETECTION, Detection
 
 
 @dataclass(frozen=True)
+class Slo:
+    """An availability objective: ``objective`` (a ratio) of judged time good over ``window`` s."""
+
+    objective: float
+    window: float
+    window_text: str = "30d"
+
+
+@dataclass(frozen=True)
 class ServiceType:
     name: str
     prefixes: tuple[str, ...]
@@ -27,6 +36,7 @@ class ServiceType:
     failure_threshold: int = 1  # this many "failing" heartbeats in a row make a service failing
     max_lag: float = 0.0  # a watermark further behind than this is lagging (0: not judged)
     detection: Detection = FIXED_DETECTION  # fixed, shadow or adaptive (SPEC §17)
+    slo: Slo | None = None  # SPEC §16: burn-rate pages and an error budget
 
     def __post_init__(self) -> None:
         if not self.late_after:

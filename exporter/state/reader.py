@@ -25,6 +25,7 @@ from heartbeat_core.store import HeartbeatStore, Snapshot
 
 if TYPE_CHECKING:
     from exporter.state.history import StateHistory
+    from exporter.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,13 @@ class StoreReader:
         settings: Settings,
         clock: Callable[[], float] = time.time,
         history: StateHistory | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.store = store
         self.history = history
+        self.ledger = ledger
         self._history_outage = Outage(log, "cannot record state changes")
+        self._ledger_outage = Outage(log, "cannot record availability", "availability is recorded again")
         self.settings = settings
         self.clock = clock
         self.errors = 0
@@ -85,15 +89,23 @@ class StoreReader:
             self._recent = None
 
     def _remember(self, reading: Reading) -> None:
-        """Hand the states to the history, which writes only the changes."""
-        if self.history is None or reading.snapshot is None:
+        """Hand the states to the history and the ledger, which write only the changes."""
+        if reading.snapshot is None:
             return
-        try:
-            self.history.observe(((v.record.name, v.state.value) for v in reading.views), reading.now)
-        except Exception as exc:
-            self._history_outage.failed(exc)
-        else:
-            self._history_outage.ok()
+        if self.history is not None:
+            try:
+                self.history.observe(((v.record.name, v.state.value) for v in reading.views), reading.now)
+            except Exception as exc:
+                self._history_outage.failed(exc)
+            else:
+                self._history_outage.ok()
+        if self.ledger is not None:
+            try:
+                self.ledger.observe(reading.views, reading.conditions, reading.now)
+            except Exception as exc:
+                self._ledger_outage.failed(exc)
+            else:
+                self._ledger_outage.ok()
 
     def _read(self) -> Reading:
         try:

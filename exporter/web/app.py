@@ -11,7 +11,7 @@ from flask import Response, jsonify, request
 
 from exporter.context import Exporter, build
 from exporter.metrics.exposition import negotiate
-from exporter.web import alerts_api, events, maintenance_api, security, status_api
+from exporter.web import alerts_api, availability_api, events, maintenance_api, security, status_api
 from exporter.web.host import ExporterApp
 from exporter.web.security import ScraperGate
 from heartbeat_core.config import Settings
@@ -44,7 +44,7 @@ def app_for(exporter: Exporter) -> ExporterApp:
     json_errors.register(app)
     security.register(app)
     scraper = ScraperGate(settings.metrics_auth)
-    for routes in (status_api, maintenance_api, events, alerts_api):
+    for routes in (status_api, maintenance_api, events, alerts_api, availability_api):
         app.register_blueprint(routes.bp)
     openapi.register(app, openapi.load(PACKAGE / "openapi.yaml", {"ServiceEntry": service_entry()}))
 

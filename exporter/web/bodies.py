@@ -130,3 +130,12 @@ def validated(model: type[M], body: Any, code: str) -> M:
         raise ApiError(
             400, error["type"] if custom else code, message if not field else f"'{field}' {message}"
         ) from None
+
+
+MAX_NOTE = 2000
+
+
+class NoteRequest(Body):
+    """``POST /incidents/<id>/notes``: what an admin says about an incident."""
+
+    text: Annotated[str | None, BeforeValidator(_text(MAX_NOTE))]

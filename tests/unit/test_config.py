@@ -151,6 +151,11 @@ ENVIRONMENT_EXAMPLES: dict[str, tuple[str, Any]] = {
     ),
     "alertmanager_url": ("http://127.0.0.1:26005", lambda s: s.alertmanager_url == "http://127.0.0.1:26005"),
     "signature_tolerance": ("60", lambda s: s.signature_tolerance == 60),
+    "availability_retention": ("864000", lambda s: s.availability_retention == 864000),
+    "public": (
+        '{"title": "Pipeline", "types": ["kafka"]}',
+        lambda s: s.public is not None and s.public.title == "Pipeline" and s.public.types == ("kafka",),
+    ),
     "max_progress_counters": ("3", lambda s: s.max_progress_counters == 3),
     "max_metrics": ("4", lambda s: s.max_metrics == 4),
     "late_factor": ("2", lambda s: s.late_factor == 2),
