@@ -45,7 +45,7 @@ local function dump(t)
 end
 local function is_bad(k) return k == 'b' or string.sub(k, 1, 2) == 'c:' end
 -- the segment [a, b) of class k closes: a piece in each day it covers, kept for retention
-local function close(entity, k, a, b, totals, cutoff)
+local function close(entity, k, a, b, totals, cutoff, clock)
   for day = math.floor(a / DAY), math.floor(b / DAY) do
     local d0 = day * DAY
     local s, e = math.max(a, d0), math.min(b, d0 + DAY)
@@ -78,7 +78,8 @@ local function close(entity, k, a, b, totals, cutoff)
         pieces = ';*' .. (string.gsub(dump(mixed), ',', '|')) .. ',' .. first .. ',' .. fmt(e - d0)
       end
       redis.call('HSET', key, entity, base .. '\\t' .. pieces)
-      redis.call('EXPIREAT', key, math.floor(d0 + DAY + retention))
+      -- by the exporter's clock, not Redis': the day is kept for the retention after it ends
+      redis.call('EXPIRE', key, math.max(1, math.floor(d0 + DAY + retention - clock)))
     end
   end
 end
@@ -156,7 +157,7 @@ for i = 4, #ARGV, 6 do
   if old ~= k then
     if old then
       if t < since then t = since end
-      close(entity, old, since, t, totals, t - retention)
+      close(entity, old, since, t, totals, t - retention, t)
       local sums = parse(totals)
       sums[old] = (sums[old] or 0) + (t - since)
       totals = dump(sums)

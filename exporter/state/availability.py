@@ -78,8 +78,8 @@ def began_at(
     if view.job is not None:
         due = view.job.next_run_due(record.last_seen)
         instants |= {due, due + view.job.grace}
-    since = now
-    for instant in sorted((i for i in instants if after <= i < now), reverse=True):
+    since, low = now, max(after, record.last_seen)  # before its last beat the record was another
+    for instant in sorted((i for i in instants if low <= i < now), reverse=True):
         if assess(record, types, min(instant + EPSILON, now), conditions).state != view.state:
             break
         since = instant

@@ -23,7 +23,7 @@ from typing import Any
 from exporter.state.availability import GONE, Change, Sweep, began_at
 from heartbeat_core.availability_script import LEDGER_SCRIPT, NOTE_SCRIPT
 from heartbeat_core.keys import KeySpace
-from heartbeat_core.status import Conditions, ServiceView
+from heartbeat_core.status import Conditions, ServiceView, State
 from heartbeat_core.topology import Topology
 from heartbeat_core.types import ServiceTypes
 
@@ -56,14 +56,20 @@ class Ledger:
         if not self._loaded:
             self._load(now)
         sweep = self._sweep
-        changes: list[tuple[float, str, str, Any]] = []
+        out: list[Change] = []
+        unseen = self._unseen_spell(conditions)
+        if unseen is not None:  # a blind spell no read of this exporter saw: the store was unreadable
+            out += sweep.apply((unseen, v.record.name, v.service_type, State.UNKNOWN) for v in views)
+        changes: list[tuple[float, str, str, State | None]] = []
         present = set()
         for view in views:
             name = view.record.name
             present.add(name)
             if sweep.states.get(name) == view.state and sweep.service_type.get(name) == view.service_type:
                 continue
-            after = self._read_at if self._read_at is not None else self._since.get(name, 0.0)
+            after = unseen if unseen is not None else self._read_at
+            if after is None:
+                after = self._since.get(name, 0.0)
             changes.append(
                 (began_at(view, self.types, conditions, after, now), name, view.service_type, view.state)
             )
@@ -74,13 +80,21 @@ class Ledger:
                 name = entity[2:]
                 if entity.startswith("s\t") and time_class != GONE and name not in present:
                     changes.append((now, name, sweep.service_type.get(name, ""), None))
+        out += sweep.apply(changes)
         try:
-            written = self._send(sweep.apply(changes))
+            written = self._send(out)
         except Exception:
             self._loaded = False  # what Redis holds is the truth: start again from it
             raise
         self._read_at = now
         return written
+
+    def _unseen_spell(self, conditions: Conditions) -> float | None:
+        """The start of a blind spell that began and ended since this exporter's last read."""
+        since, until = conditions.blind_since, conditions.blind_until
+        if self._read_at is None or since is None or until is None:
+            return None
+        return since if since > self._read_at and until > self._read_at else None
 
     def _send(self, changes: list[Change]) -> int:
         written = 0
